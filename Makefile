@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   installs into .venv/ (when missing) and runs cluster-video on samples/demo.mp4
+#   make test   installs into .venv/ (when missing) and runs the test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# torch and torchvision first, pinned to the releases pip finds on this
+# machine's disk; unpinned, pip would fetch a multi-GB build from the registry.
+TORCH := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test bench install clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[dev]'
+	# face_recognition itself, without its `dlib` (sdist) requirement: only the
+	# tests use it, to prove our encodings equal face_recognition.face_encodings.
+	$(PY) -m pip install -q --no-deps face_recognition==1.3.0
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/cluster-video samples/demo.mp4 --overwrite
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_bench.py
+
+clean-venv:
+	rm -rf $(VENV)

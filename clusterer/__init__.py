@@ -1,0 +1,24 @@
+"""cluster-video: find every person in a video and group their appearances.
+
+The public API: one function per stage and `run` for the whole job.
+
+    from clusterer import run
+    result, folder = run("input.mp4")
+"""
+__version__ = "0.1.0"
+
+from .clustering import FaceClusterer  # noqa: E402
+from .errors import (ClusterVideoError, ModelNotFound, NoFacesFound, NoFramesDecoded,  # noqa: E402
+                     OutputError, VideoOpenFailure)
+from .export import export  # noqa: E402
+from .faces import Face, FaceAnalyzer  # noqa: E402
+from .pipeline import cluster_faces, extract_faces, run  # noqa: E402
+from .result import Person, Result  # noqa: E402
+from .sampling import SampledFrame, VideoInfo, iter_frames, probe  # noqa: E402
+
+__all__ = [
+    "run", "probe", "iter_frames", "extract_faces", "cluster_faces", "export",
+    "FaceAnalyzer", "FaceClusterer", "Face", "Person", "Result", "SampledFrame", "VideoInfo",
+    "ClusterVideoError", "VideoOpenFailure", "NoFramesDecoded", "NoFacesFound", "OutputError",
+    "ModelNotFound",
+]

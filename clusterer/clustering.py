@@ -1,0 +1,141 @@
+"""Face clustering: average-linkage agglomeration under cannot-link constraints.
+
+Unlike the greedy running-average matching of the tool this replaces, the
+result does not depend on the order of the input: items are put in a
+canonical order first, and clusters merge closest-pair-first. Two items that
+share a frame (two faces on screen together) are never put in one cluster.
+Follows scikit-learn conventions: parameters stored in __init__, checked in
+fit, results in `labels_`, -1 for unknown.
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .defaults import check, default
+
+_CHUNK = 2048
+"""Rows per block when searching close pairs, to bound memory at O(chunk × n)."""
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances between the rows of `a` and `b` (face_recognition's face_distance)."""
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def close_pairs(x: np.ndarray, radius: float) -> list[tuple[int, int]]:
+    """All index pairs (i < j) whose rows are closer than `radius`."""
+    pairs = []
+    for s in range(0, len(x), _CHUNK):
+        d = pairwise_distances(x[s:s + _CHUNK], x)
+        ii, jj = np.nonzero(d < radius)
+        keep = (ii + s) < jj
+        pairs.extend(zip((ii[keep] + s).tolist(), jj[keep].tolist()))
+    return pairs
+
+
+def _as_span(f) -> frozenset[int]:
+    return frozenset([int(f)]) if np.isscalar(f) else frozenset(int(v) for v in f)
+
+
+def canonical_order(x: np.ndarray, spans: Sequence[frozenset[int]]) -> np.ndarray:
+    """A permutation that sorts items by first frame, then by their vector, so
+    that any input order gives the same clustering."""
+    keys = [x[:, k] for k in range(x.shape[1] - 1, -1, -1)]
+    keys.append(np.array([min(s) if s else -1 for s in spans]))
+    return np.lexsort(keys)
+
+
+def constrained_average_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
+                                threshold: float) -> list[list[int]]:
+    """Merge items closest-pair-first while the average distance between the two
+    clusters stays below `threshold` and their frame spans do not intersect.
+
+    Returns the clusters as lists of item indices. Deterministic for a given
+    order; call through FaceClusterer for order independence.
+    """
+    n = len(x)
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    frames: dict[int, frozenset[int]] = {i: spans[i] for i in range(n)}
+    adj: dict[int, set[int]] = {i: set() for i in range(n)}
+    heap: list[tuple[float, int, int, int, int]] = []
+    for i, j in close_pairs(x, threshold):
+        adj[i].add(j)
+        adj[j].add(i)
+        if not frames[i] & frames[j]:
+            d = float(np.linalg.norm(x[i] - x[j]))
+            heap.append((d, i, j, i, j))
+    heapq.heapify(heap)
+    next_id = n
+    while heap:
+        d, _, _, a, b = heapq.heappop(heap)
+        if a not in members or b not in members or frames[a] & frames[b]:
+            continue  # stale entry, or a constraint that merges since made binding
+        c = next_id
+        next_id += 1
+        members[c] = members.pop(a) + members.pop(b)
+        frames[c] = frames.pop(a) | frames.pop(b)
+        adj[c] = (adj.pop(a) | adj.pop(b)) - {a, b}
+        xc = x[members[c]]
+        key = min(members[c])
+        for nb in adj[c]:
+            adj[nb] -= {a, b}
+            adj[nb].add(c)
+            if frames[nb] & frames[c]:
+                continue
+            dist = float(pairwise_distances(xc, x[members[nb]]).mean())
+            if dist < threshold:
+                k2 = min(members[nb])
+                heapq.heappush(heap, (dist, min(key, k2), max(key, k2), c, nb))
+    return list(members.values())
+
+
+def number_clusters(clusters: Iterable[Sequence[int]], weights: np.ndarray, first: np.ndarray,
+                    min_size: float, n: int) -> np.ndarray:
+    """Labels 0, 1, … for clusters of total weight >= min_size, most weight first
+    (ties: earliest first); -1 for the rest."""
+    kept = [c for c in clusters if weights[list(c)].sum() >= min_size]
+    kept.sort(key=lambda c: (-weights[list(c)].sum(), first[list(c)].min()))
+    labels = np.full(n, -1, dtype=int)
+    for k, c in enumerate(kept):
+        labels[list(c)] = k
+    return labels
+
+
+class FaceClusterer:
+    """Cluster face encodings into persons.
+
+    threshold: average face distance below which clusters merge.
+    min_faces: clusters with fewer faces go to unknown (-1).
+
+    fit(X, frames, weights=None): X is (n, 128); frames[i] is the frame index
+    of item i, or a set of frame indices when an item spans several frames
+    (a track); weights[i] is the number of faces item i stands for.
+    """
+
+    def __init__(self, threshold: float = default("threshold"), min_faces: int = default("min_faces")):
+        self.threshold = threshold
+        self.min_faces = min_faces
+
+    def fit(self, X, frames, weights=None) -> "FaceClusterer":
+        check("threshold", self.threshold)
+        check("min_faces", self.min_faces)
+        x = np.asarray(X, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValueError(f"X must be 2-d (n, dim), got shape {x.shape}")
+        spans = [_as_span(f) for f in frames]
+        if len(spans) != len(x):
+            raise ValueError(f"frames has {len(spans)} entries for {len(x)} rows of X")
+        w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+        order = canonical_order(x, spans) if len(x) else np.zeros(0, dtype=int)
+        clusters = constrained_average_linkage(x[order], [spans[i] for i in order], self.threshold)
+        clusters = [[int(order[i]) for i in c] for c in clusters]
+        first = np.array([min(s) if s else 0 for s in spans])
+        self.labels_ = number_clusters(clusters, w, first, self.min_faces, len(x))
+        return self
+
+    def fit_predict(self, X, frames, weights=None) -> np.ndarray:
+        return self.fit(X, frames, weights).labels_

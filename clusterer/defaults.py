@@ -1,0 +1,84 @@
+"""Every tunable default, defined once, with its range and help text.
+
+The CLI derives its options from this table and the library's function
+signatures read their defaults from it, so the two never drift apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One tunable value: its default, its valid range or choices, and help
+    text that says which way to turn it."""
+
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    def check(self, name: str, value: Any) -> Any:
+        """Return `value` unchanged, or raise ValueError naming the valid range."""
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{name} must be one of {', '.join(self.choices)}, got {value!r}")
+        if self.min is not None and value is not None and value < self.min:
+            raise ValueError(f"{name} must be >= {self.min}, got {value}")
+        if self.max is not None and value is not None and value > self.max:
+            raise ValueError(f"{name} must be <= {self.max}, got {value}")
+        return value
+
+
+SETTINGS: dict[str, Setting] = {
+    "threshold": Setting(
+        0.36,
+        "face distance below which two faces are the same person (face_recognition's "
+        "scale: 0.6 is its usual tolerance). Lower it if different people share a "
+        "folder; raise it if one person is split over several folders.",
+        min=0.0, max=2.0),
+    "fps": Setting(
+        2.0,
+        "frames sampled per second of video. Raise it to catch short appearances; "
+        "lower it to run faster.",
+        min=0.01, max=240.0),
+    "start": Setting(0.0, "first second of video to look at.", min=0.0),
+    "end": Setting(None, "last second of video to look at.", min=0.0),
+    "detector": Setting(
+        "hog",
+        "face detector: dlib's 'hog' (fast, frontal faces) or 'cnn' (dlib's CNN: "
+        "finds side views and smaller faces, much slower without a GPU).",
+        choices=("hog", "cnn")),
+    "upsample": Setting(
+        1,
+        "times the frame is upsampled before detection. Raise it to find smaller "
+        "faces (each step doubles the size and about quadruples the time).",
+        min=0, max=4),
+    "min_face": Setting(
+        20,
+        "faces whose box is smaller than this many pixels (height in the original "
+        "frame) are ignored. Raise it to drop tiny, unreliable faces.",
+        min=0, max=4096),
+    "min_faces": Setting(
+        2,
+        "persons with fewer faces than this go to unknown. Raise it to keep only "
+        "people seen often.",
+        min=1, max=1000),
+    "crop_margin": Setting(
+        0.4,
+        "margin added around each exported face crop, as a share of the face size.",
+        min=0.0, max=3.0),
+    "out": Setting("output", "folder for results; each video gets OUT/<video name>/."),
+}
+"""The table itself: name → Setting. Names match the library's keyword arguments."""
+
+
+def default(name: str) -> Any:
+    """The default value of setting `name`."""
+    return SETTINGS[name].default
+
+
+def check(name: str, value: Any) -> Any:
+    """Validate `value` for setting `name` (see Setting.check)."""
+    return SETTINGS[name].check(name, value)

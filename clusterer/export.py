@@ -1,0 +1,138 @@
+"""Export: one folder per person, an `unknown` folder and `clusters.json`.
+
+The tool never deletes what it did not write. It refuses a non-empty output
+folder unless told to overwrite, and then replaces only the files listed in
+the previous run's `clusters.json` ("written"); anything a user added stays.
+`clusters.json` is written atomically (temp file + rename), last.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import OutputError
+from .faces import Face
+from .result import Result
+
+REPORT = "clusters.json"
+"""Name of the machine-readable report inside the output folder."""
+
+UNKNOWN = "unknown"
+"""Folder of faces that belong to no person."""
+
+_OWN_FILE = re.compile(r"[A-Za-z0-9_-]+/t[0-9.]+_f[0-9]+(_[0-9]+)?\.jpg")
+
+FORMAT_VERSION = 1
+"""Version of the clusters.json layout; bumped on incompatible changes."""
+
+
+def output_dir(out_root: str | os.PathLike, video: str | os.PathLike) -> Path:
+    """OUT/<video file name without extension>/."""
+    return Path(out_root) / Path(video).stem
+
+
+def prepare_output(dest: Path, overwrite: bool) -> None:
+    """Fail early, before any decoding, if `dest` may not or cannot be written."""
+    if dest.exists() and not dest.is_dir():
+        raise OutputError(f"{dest}: exists and is not a folder")
+    if dest.is_dir() and any(dest.iterdir()) and not overwrite:
+        raise OutputError(f"{dest}: folder exists and is not empty; pass --overwrite to replace "
+                          f"the files of the earlier run (your own files are kept) or choose --out")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=dest, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise OutputError(f"{dest}: cannot write there ({e.strerror or e})") from None
+
+
+def previous_files(dest: Path) -> set[str]:
+    """Files the previous run wrote (relative paths), from its clusters.json."""
+    try:
+        data = json.loads((dest / REPORT).read_text())
+        names = {str(p) for p in data.get("written", [])}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    # Only names of our own shape, inside dest: a hand-edited report must not
+    # make the tool delete anything else.
+    return {n for n in names if _OWN_FILE.fullmatch(n)} | {REPORT}
+
+
+def face_name(face: Face, taken: set[str], folder: str) -> str:
+    """`folder/t0012.48_f000312.jpg`, with a suffix if that name is taken."""
+    base = f"{folder}/t{face.time:07.2f}_f{face.frame:06d}"
+    name, k = f"{base}.jpg", 1
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}.jpg"
+    taken.add(name)
+    return name
+
+
+def face_record(face: Face, file: str) -> dict[str, Any]:
+    return {"frame": face.frame, "time": face.time, "box": list(face.box_xyxy),
+            "score": round(face.score, 4), "file": file}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a reader sees the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export(result: Result, dest: Path) -> dict[str, Any]:
+    """Write crops and clusters.json into `dest` (checked by prepare_output); return the report."""
+    old = previous_files(dest)
+    taken: set[str] = set()
+    plan: list[tuple[str, bytes]] = []
+    persons = []
+    for p in result.persons:
+        recs = []
+        for f in p.faces:
+            name = face_name(f, taken, p.id)
+            plan.append((name, f.crop_jpeg))
+            recs.append(face_record(f, name))
+        persons.append({"id": p.id, "faces": recs})
+    unknown = []
+    for f in result.unknown:
+        name = face_name(f, taken, UNKNOWN)
+        plan.append((name, f.crop_jpeg))
+        unknown.append(face_record(f, name))
+    clash = [n for n, _ in plan if (dest / n).exists() and n not in old]
+    if clash:
+        raise OutputError(f"{dest / clash[0]}: exists and was not written by cluster-video; not replacing it")
+    try:
+        for name, data in plan:
+            (dest / name).parent.mkdir(exist_ok=True)
+            (dest / name).write_bytes(data)
+        v = result.video
+        report = {
+            "version": FORMAT_VERSION,
+            "video": {"path": v.path, "fps": v.fps, "frames": v.frames, "duration": round(v.duration, 4),
+                      "width": v.width, "height": v.height},
+            "sampled": list(result.sampled),
+            "settings": result.settings,
+            "persons": persons,
+            "unknown": unknown,
+            "written": sorted(taken),
+        }
+        write_atomic(dest / REPORT, json.dumps(report, indent=1))
+        for name in sorted(old - taken - {REPORT}):  # the earlier run's leftovers, ours only
+            stale = dest / name
+            if stale.is_file():
+                stale.unlink()
+            if stale.parent != dest and stale.parent.is_dir() and not any(stale.parent.iterdir()):
+                stale.parent.rmdir()
+    except OSError as e:
+        raise OutputError(f"{dest}: cannot write results ({e.strerror or e})") from None
+    return report

@@ -1,0 +1,120 @@
+"""Face detection and 128-d face encodings with dlib's models.
+
+Encodings are computed exactly as `face_recognition.face_encodings(image,
+face_recognition.face_locations(image))` computes them (RGB image, boxes
+trimmed to the frame, 5-point landmarks, one jitter), so they are
+interchangeable with face_recognition's and its 0.6 tolerance applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from . import models
+from .defaults import default
+from .sampling import SampledFrame
+
+BoxXYXY = tuple[int, int, int, int]
+"""A box as (left, top, right, bottom) in pixels of the original frame."""
+
+ENCODING_DIM = 128
+"""Length of dlib's face encoding."""
+
+JPEG_QUALITY = 90
+"""Quality of the face and clothing crops kept in memory and exported."""
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """One detected face: where and when, its encoding and a JPEG crop for export."""
+
+    frame: int
+    time: float
+    box_xyxy: BoxXYXY
+    score: float
+    encoding: np.ndarray = field(repr=False)
+    crop_jpeg: bytes = field(repr=False, default=b"")
+
+    def __post_init__(self):
+        if self.encoding.shape != (ENCODING_DIM,):
+            raise ValueError(f"encoding must have shape ({ENCODING_DIM},), got {self.encoding.shape}")
+
+    @property
+    def height(self) -> int:
+        return self.box_xyxy[3] - self.box_xyxy[1]
+
+
+def _trim(rect, width: int, height: int) -> BoxXYXY:
+    """dlib rectangle → box clipped to the image (face_recognition's _trim_css_to_bounds)."""
+    return (max(rect.left(), 0), max(rect.top(), 0), min(rect.right(), width), min(rect.bottom(), height))
+
+
+class FaceAnalyzer:
+    """Detects faces in RGB frames and encodes them. Models load on first use.
+
+    detector: "hog" or "cnn"; upsample: dlib's number_of_times_to_upsample;
+    min_face: smallest box height kept, in pixels.
+    """
+
+    def __init__(self, *, detector: str = default("detector"), upsample: int = default("upsample"),
+                 min_face: int = default("min_face")):
+        if detector not in ("hog", "cnn"):
+            raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
+        self.detector = detector
+        self.upsample = upsample
+        self.min_face = min_face
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[BoxXYXY, float]]:
+        """Boxes (trimmed to the image) and detector scores, largest first."""
+        h, w = rgb.shape[:2]
+        if self.detector == "hog":
+            rects, scores, _ = models.load("hog_detector").run(rgb, self.upsample, 0.0)
+            found = [(_trim(r, w, h), float(s)) for r, s in zip(rects, scores)]
+        else:
+            found = [(_trim(d.rect, w, h), float(d.confidence))
+                     for d in models.load("cnn_detector")(rgb, self.upsample)]
+        found = [(b, s) for b, s in found if b[3] - b[1] >= self.min_face and b[2] > b[0]]
+        return sorted(found, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
+
+    def encode(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY]) -> np.ndarray:
+        """(n, 128) float64 encodings of the faces at `boxes` in `rgb`."""
+        import dlib
+
+        if not boxes:
+            return np.zeros((0, ENCODING_DIM))
+        predictor = models.load("landmarks_5")
+        encoder = models.load("encoder")
+        out = [np.array(encoder.compute_face_descriptor(rgb, predictor(rgb, dlib.rectangle(*b)), 1))
+               for b in boxes]
+        return np.stack(out)
+
+    def analyze(self, frame: SampledFrame, *, crop_margin: float = default("crop_margin")) -> list[Face]:
+        """Detect, encode and crop every face of one sampled frame."""
+        import cv2
+
+        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        found = self.detect(rgb)
+        encodings = self.encode(rgb, [b for b, _ in found])
+        return [Face(frame.index, frame.time, box, score, enc,
+                     encode_jpeg(crop_box(frame.image, box, crop_margin)))
+                for (box, score), enc in zip(found, encodings)]
+
+
+def crop_box(image: np.ndarray, box: BoxXYXY, margin: float) -> np.ndarray:
+    """The part of `image` inside `box` grown by `margin` × its size on each side."""
+    h, w = image.shape[:2]
+    l, t, r, b = box
+    mx, my = int(round((r - l) * margin)), int(round((b - t) * margin))
+    return image[max(0, t - my):min(h, b + my), max(0, l - mx):min(w, r + mx)]
+
+
+def encode_jpeg(image: np.ndarray) -> bytes:
+    """JPEG bytes of a BGR image (empty for an empty image)."""
+    import cv2
+
+    if image.size == 0:
+        return b""
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    return buf.tobytes() if ok else b""

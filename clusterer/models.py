@@ -1,0 +1,55 @@
+"""Locate and load dlib's face models from the `face_recognition_models` package.
+
+The package's own `__init__` imports `pkg_resources`, which setuptools >= 81
+no longer ships, so it is never imported: its folder is found with
+`importlib.util.find_spec`, which does not execute the package.
+Models load on first use and once per process, never at import time.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+
+from .errors import ModelNotFound
+
+MODEL_FILES = {
+    "landmarks_5": "shape_predictor_5_face_landmarks.dat",
+    "landmarks_68": "shape_predictor_68_face_landmarks.dat",
+    "cnn_detector": "mmod_human_face_detector.dat",
+    "encoder": "dlib_face_recognition_resnet_model_v1.dat",
+}
+"""Model name → file name inside face_recognition_models/models/."""
+
+
+def package_dir(name: str) -> Path:
+    """Folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFound(f"package '{name}' is not installed (pip install {name.replace('_', '-')})")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def model_path(key: str) -> Path:
+    """Path of one dlib model file (see MODEL_FILES)."""
+    path = package_dir("face_recognition_models") / "models" / MODEL_FILES[key]
+    if not path.is_file():
+        raise ModelNotFound(f"model file missing: {path} (reinstall face_recognition_models)")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def load(key: str):
+    """The dlib object for a model: a detector, shape predictor or encoder. Cached."""
+    import dlib
+
+    if key == "hog_detector":
+        return dlib.get_frontal_face_detector()
+    path = str(model_path(key))
+    if key.startswith("landmarks"):
+        return dlib.shape_predictor(path)
+    if key == "cnn_detector":
+        return dlib.cnn_face_detection_model_v1(path)
+    if key == "encoder":
+        return dlib.face_recognition_model_v1(path)
+    raise KeyError(key)

@@ -1,0 +1,122 @@
+"""The command line: an end-to-end run on the demo clip, and every bad input
+giving one line on stderr, a non-zero exit and no clusters.json."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import write_clip
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "clusterer.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
+    r = cli(demo, "--out", out)
+    return r, out / "demo"
+
+
+def test_demo_two_people(demo_run):
+    r, dest = demo_run
+    assert r.returncode == 0, r.stderr
+    data = json.loads((dest / "clusters.json").read_text())
+    persons = data["persons"]
+    assert len(persons) == 2
+    # each comes back in several shots (the clip has eight 2.5 s shots)
+    for p in persons:
+        shots = {int(f["time"] // 2.5) for f in p["faces"]}
+        assert len(shots) >= 4, (p["id"], shots)
+        frames = [f["frame"] for f in p["faces"]]
+        assert len(frames) == len(set(frames))  # never two faces of one frame
+    assert len(data["unknown"]) <= 2
+    assert data["settings"]["threshold"] == 0.36 and data["settings"]["fps"] == 2.0
+    assert data["video"]["width"] == 512 and len(data["sampled"]) == 40
+    for p in persons:
+        for f in p["faces"]:
+            assert (dest / f["file"]).is_file()
+    # the summary table
+    assert "person_001" in r.stdout and "person_002" in r.stdout and "unknown" in r.stdout
+
+
+def test_refuses_existing_output_then_overwrites(demo_run, tmp_path):
+    _, dest = demo_run
+    before = (dest / "clusters.json").read_bytes()
+    r = cli(Path(__file__).resolve().parents[1] / "samples" / "demo.mp4", "--out", dest.parent,
+            "--quiet", "--end", "3")
+    assert r.returncode == 1 and "--overwrite" in r.stderr
+    assert (dest / "clusters.json").read_bytes() == before
+
+
+def test_quiet_prints_nothing(tmp_path):
+    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
+    r = cli(demo, "--out", tmp_path, "--quiet", "--end", "2")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "" and r.stderr == ""
+
+
+def _noise_clip(path):
+    rng = np.random.default_rng(0)
+    return write_clip(path, (rng.integers(0, 255, (120, 160, 3), dtype=np.uint8) for _ in range(30)), 10.0)
+
+
+def _truncated(path):
+    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
+    path.write_bytes(demo.read_bytes()[:20000])
+    return path
+
+
+BAD = {
+    "missing": (lambda d: d / "nope.mp4", "no such file"),
+    "directory": (lambda d: d, "directory"),
+    "not a video": (lambda d: (d / "a.mp4", (d / "a.mp4").write_text("hello " * 200))[0], "not a video"),
+    "empty": (lambda d: (d / "e.mp4", (d / "e.mp4").write_bytes(b""))[0], "empty"),
+    "truncated": (lambda d: _truncated(d / "t.mp4"), "video"),
+    "no faces": (lambda d: _noise_clip(d / "noise.mp4"), "no face"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_one_line(case, tmp_path):
+    make, needle = BAD[case]
+    src = tmp_path / "in"
+    src.mkdir()
+    video = make(src)
+    out = tmp_path / "out"
+    r = cli(video, "--out", out, "--quiet")
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("cluster-video: error:") and needle in lines[0], lines[0]
+    assert "Traceback" not in r.stderr
+    assert not list(out.rglob("clusters.json"))
+
+
+def test_unwritable_output(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
+    r = cli(demo, "--out", blocker, "--quiet")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "cannot write" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--threshold", "-1"], "threshold"),
+    (["--fps", "0"], "fps"),
+    (["--start", "5", "--end", "2"], "end"),
+    (["--detector", "sift"], "invalid choice"),
+])
+def test_bad_options(args, needle, tmp_path):
+    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
+    r = cli(demo, "--out", tmp_path, "--quiet", *args)
+    assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,122 @@
+"""Face clustering on synthetic encodings: threshold edge, order independence,
+the same-frame rule, the minimum size rule and bad arguments."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clusterer.clustering import FaceClusterer, close_pairs
+
+
+def unit(rng, d=128):
+    v = rng.normal(size=d)
+    return v / np.linalg.norm(v)
+
+
+def blobs(rng, n_people=4, per=12, spread=0.08, sep=0.45):
+    """Encodings of n_people, each a tight cloud; distinct frames for every face."""
+    centres = [unit(rng) * sep for _ in range(n_people)]
+    x, y = [], []
+    for k, c in enumerate(centres):
+        for _ in range(per):
+            x.append(c + rng.normal(size=128) * spread / np.sqrt(128))
+            y.append(k)
+    return np.array(x), np.array(y)
+
+
+def same_partition(a, b):
+    """Labels equal up to renaming, with -1 as -1."""
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist())) and all(
+        (p == -1) == (q == -1) for p, q in pairs)
+
+
+def test_recovers_separated_people():
+    rng = np.random.default_rng(0)
+    x, y = blobs(rng)
+    labels = FaceClusterer(0.36).fit_predict(x, np.arange(len(x)))
+    assert same_partition(labels, y)
+
+
+@pytest.mark.parametrize("dist, merged", [(0.35, True), (0.37, False)])
+def test_threshold_edge(dist, merged):
+    rng = np.random.default_rng(1)
+    a = unit(rng) * 0.5
+    b = a + unit(rng) * dist
+    labels = FaceClusterer(0.36, min_faces=1).fit_predict(np.stack([a, b]), [0, 1])
+    assert bool(labels[0] == labels[1]) is merged
+
+
+def test_order_independent():
+    rng = np.random.default_rng(2)
+    # overlapping clouds, so that a greedy order-dependent method would differ
+    x, _ = blobs(rng, n_people=5, per=15, spread=0.22, sep=0.3)
+    frames = np.arange(len(x))
+    ref = FaceClusterer(0.36).fit_predict(x, frames)
+    assert len(set(ref.tolist())) > 2
+    for seed in range(5):
+        perm = np.random.default_rng(seed).permutation(len(x))
+        got = FaceClusterer(0.36).fit_predict(x[perm], frames[perm])
+        back = np.empty_like(got)
+        back[perm] = got
+        assert same_partition(back, ref)
+        assert (back == ref).all()  # labels too, not just the partition
+
+
+def test_same_frame_never_merged():
+    rng = np.random.default_rng(3)
+    a = unit(rng) * 0.5
+    # four near-identical faces, two pairs sharing a frame: twins on screen together
+    x = np.stack([a, a + 0.01, a - 0.01, a + 0.02])
+    frames = [10, 10, 11, 11]
+    labels = FaceClusterer(0.36, min_faces=1).fit_predict(x, frames)
+    assert labels[0] != labels[1] and labels[2] != labels[3]
+    assert len(set(labels.tolist())) == 2
+
+
+def test_small_clusters_are_unknown():
+    rng = np.random.default_rng(4)
+    x, y = blobs(rng, n_people=2, per=6)
+    loner = unit(rng) * 0.45
+    x = np.vstack([x, loner])
+    labels = FaceClusterer(0.36, min_faces=2).fit_predict(x, np.arange(len(x)))
+    assert labels[-1] == -1
+    assert (labels[:-1] >= 0).all()
+    # most faces first
+    x2 = np.vstack([x[:6], x[6:9]])
+    labels2 = FaceClusterer(0.36).fit_predict(x2, np.arange(9))
+    assert labels2[0] == 0 and labels2[6] == 1
+
+
+def test_spans_block_tracks_on_screen_together():
+    rng = np.random.default_rng(5)
+    a = unit(rng) * 0.5
+    x = np.stack([a, a + 0.01])
+    labels = FaceClusterer(0.36, min_faces=1).fit_predict(x, [{1, 2, 3}, {3, 4}])
+    assert labels[0] != labels[1]
+    labels = FaceClusterer(0.36, min_faces=1).fit_predict(x, [{1, 2}, {3, 4}])
+    assert labels[0] == labels[1]
+
+
+def test_close_pairs_matches_brute_force():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(300, 8)) * 0.3
+    got = set(close_pairs(x, 0.5))
+    d = np.linalg.norm(x[:, None] - x[None], axis=-1)
+    want = {(i, j) for i in range(300) for j in range(i + 1, 300) if d[i, j] < 0.5}
+    assert got == want and want
+
+
+@pytest.mark.parametrize("kwargs, X, frames, err", [
+    (dict(threshold=-0.1), np.zeros((2, 128)), [0, 1], "threshold"),
+    (dict(min_faces=0), np.zeros((2, 128)), [0, 1], "min_faces"),
+    ({}, np.zeros(128), [0], "2-d"),
+    ({}, np.zeros((2, 128)), [0], "frames"),
+])
+def test_bad_arguments(kwargs, X, frames, err):
+    with pytest.raises(ValueError, match=err):
+        FaceClusterer(**kwargs).fit(X, frames)
+
+
+def test_empty_input():
+    assert FaceClusterer().fit_predict(np.zeros((0, 128)), []).shape == (0,)

@@ -1,0 +1,114 @@
+"""Export layout, the clusters.json schema, and the never-delete-user-files rules."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from clusterer.errors import OutputError
+from clusterer.export import REPORT, export, prepare_output
+from clusterer.faces import Face
+from clusterer.result import Result, group
+from clusterer.sampling import VideoInfo
+
+INFO = VideoInfo("in.mp4", 25.0, 250, 10.0, 320, 240)
+
+
+def face(frame, x=10):
+    return Face(frame, frame / 25.0, (x, 20, x + 40, 60), 1.0, np.zeros(128), b"\xff\xd8jpeg")
+
+
+def make_result(labels=(0, 0, 0, 1, 1, -1)):
+    faces = [face(f) for f in (0, 25, 50, 75, 100, 125)]
+    persons, unknown = group(faces, labels)
+    return Result(INFO, (0, 25, 50, 75, 100, 125), {"threshold": 0.36}, persons, unknown)
+
+
+def test_layout_and_schema(tmp_path):
+    dest = tmp_path / "in"
+    prepare_output(dest, overwrite=False)
+    export(make_result(), dest)
+    data = json.loads((dest / REPORT).read_text())
+    assert {"version", "video", "sampled", "settings", "persons", "unknown"} <= set(data)
+    assert set(data["video"]) >= {"path", "fps", "frames", "duration", "width", "height"}
+    assert data["video"]["fps"] == 25.0 and data["sampled"] == [0, 25, 50, 75, 100, 125]
+    assert [p["id"] for p in data["persons"]] == ["person_001", "person_002"]
+    assert [len(p["faces"]) for p in data["persons"]] == [3, 2]
+    f = data["persons"][0]["faces"][1]
+    assert f == {"frame": 25, "time": 1.0, "box": [10, 20, 50, 60], "score": 1.0,
+                 "file": "person_001/t0001.00_f000025.jpg"}
+    assert len(data["unknown"]) == 1 and data["unknown"][0]["file"].startswith("unknown/")
+    for rec in [x for p in data["persons"] for x in p["faces"]] + data["unknown"]:
+        assert (dest / rec["file"]).read_bytes() == b"\xff\xd8jpeg"
+    assert sorted(p.name for p in dest.iterdir()) == ["clusters.json", "person_001", "person_002", "unknown"]
+
+
+def test_same_frame_names_stay_unique(tmp_path):
+    faces = [face(5, 10), face(5, 100)]
+    persons, unknown = group(faces, [-1, -1])
+    export(Result(INFO, (5,), {}, persons, unknown), tmp_path)
+    files = json.loads((tmp_path / REPORT).read_text())["unknown"]
+    assert len({f["file"] for f in files}) == 2
+
+
+def test_refuses_non_empty_folder(tmp_path):
+    dest = tmp_path / "in"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="--overwrite"):
+        prepare_output(dest, overwrite=False)
+    assert (dest / "notes.txt").read_text() == "mine"
+
+
+def test_overwrite_replaces_only_own_files(tmp_path):
+    dest = tmp_path / "in"
+    prepare_output(dest, overwrite=False)
+    export(make_result(), dest)
+    (dest / "notes.txt").write_text("mine")
+    (dest / "person_002" / "my_pick.jpg").write_bytes(b"mine")
+    prepare_output(dest, overwrite=True)
+    export(make_result(labels=(0, 0, 0, 0, 0, -1)), dest)  # person_002 no longer exists
+    data = json.loads((dest / REPORT).read_text())
+    assert [p["id"] for p in data["persons"]] == ["person_001"]
+    assert (dest / "notes.txt").read_text() == "mine"
+    assert (dest / "person_002" / "my_pick.jpg").read_bytes() == b"mine"
+    assert sorted(p.name for p in (dest / "person_002").iterdir()) == ["my_pick.jpg"]
+    assert len(list((dest / "person_001").iterdir())) == 5
+
+
+def test_never_replaces_a_file_it_did_not_write(tmp_path):
+    dest = tmp_path / "in"
+    (dest / "person_001").mkdir(parents=True)
+    (dest / "person_001" / "t0000.00_f000000.jpg").write_bytes(b"mine")
+    with pytest.raises(OutputError, match="not written by cluster-video"):
+        export(make_result(), dest)
+    assert (dest / "person_001" / "t0000.00_f000000.jpg").read_bytes() == b"mine"
+    assert not (dest / REPORT).exists()
+
+
+def test_edited_report_cannot_delete_other_files(tmp_path):
+    dest = tmp_path / "in"
+    dest.mkdir()
+    export(make_result(), dest)
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep")
+    data = json.loads((dest / REPORT).read_text())
+    data["written"] += ["../precious.txt", "person_001/../../precious.txt"]
+    (dest / REPORT).write_text(json.dumps(data))
+    export(make_result(), dest)
+    assert outside.read_text() == "keep"
+
+
+def test_unwritable_destination(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot write"):
+        prepare_output(blocker / "in", overwrite=False)
+    with pytest.raises(OutputError, match="not a folder"):
+        prepare_output(blocker, overwrite=True)
+
+
+def test_no_temp_files_left(tmp_path):
+    export(make_result(), tmp_path)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

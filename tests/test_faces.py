@@ -1,0 +1,87 @@
+"""Face detection and encodings on real public-domain portraits."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import cv2
+import numpy as np
+import pytest
+
+from clusterer import models
+from clusterer.faces import FaceAnalyzer, crop_box
+from clusterer.sampling import SampledFrame
+
+
+def import_face_recognition():
+    """face_recognition (installed without its dlib sdist requirement), with a
+    stand-in for pkg_resources where setuptools no longer ships it."""
+    try:
+        import pkg_resources  # noqa: F401
+    except ImportError:
+        shim = types.ModuleType("pkg_resources")
+        shim.resource_filename = lambda pkg, rel: str(models.package_dir(pkg) / rel)
+        sys.modules["pkg_resources"] = shim
+    return pytest.importorskip("face_recognition", reason="face_recognition is not installed")
+
+
+@pytest.mark.parametrize("portrait", ["hopper_bgr", "astronaut_bgr"])
+def test_encodings_identical_to_face_recognition(portrait, request):
+    fr = import_face_recognition()
+    bgr = request.getfixturevalue(portrait)
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    want_locs = fr.face_locations(rgb)  # (top, right, bottom, left)
+    want = fr.face_encodings(rgb, want_locs)
+    an = FaceAnalyzer(detector="hog", upsample=1, min_face=0)
+    found = an.detect(rgb)
+    assert sorted((t, r, b, l) for l, t, r, b in [f[0] for f in found]) == sorted(want_locs)
+    got = an.encode(rgb, [(l, t, r, b) for t, r, b, l in want_locs])
+    assert np.array_equal(got, np.array(want))
+
+
+def test_analyze_frame(hopper_bgr, astronaut_bgr):
+    h = hopper_bgr.shape[0]
+    a = cv2.resize(astronaut_bgr, (int(astronaut_bgr.shape[1] * h / astronaut_bgr.shape[0]), h))
+    both = np.hstack([hopper_bgr, a])
+    faces = FaceAnalyzer(min_face=40).analyze(SampledFrame(7, 0.5, both))
+    assert len(faces) == 2
+    left, right = sorted(faces, key=lambda f: f.box_xyxy[0])
+    assert left.box_xyxy[2] <= hopper_bgr.shape[1] < right.box_xyxy[0]
+    assert all(f.frame == 7 and f.time == 0.5 and f.crop_jpeg[:2] == b"\xff\xd8" for f in faces)
+    # two different people: far apart on face_recognition's scale
+    assert np.linalg.norm(left.encoding - right.encoding) > 0.6
+    # the same person at half size stays close
+    small = cv2.resize(hopper_bgr, None, fx=0.5, fy=0.5)
+    (f2,) = FaceAnalyzer().analyze(SampledFrame(8, 1.0, small))
+    assert np.linalg.norm(f2.encoding - left.encoding) < 0.36
+
+
+def test_min_face_filters(hopper_bgr):
+    rgb = cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2RGB)
+    (box, _), = FaceAnalyzer().detect(rgb)
+    assert FaceAnalyzer(min_face=box[3] - box[1] + 1).detect(rgb) == []
+
+
+def test_blank_frame_has_no_face():
+    assert FaceAnalyzer().analyze(SampledFrame(0, 0.0, np.full((120, 160, 3), 128, np.uint8))) == []
+
+
+def test_crop_box_clips_to_image():
+    img = np.zeros((100, 200, 3), np.uint8)
+    assert crop_box(img, (0, 0, 50, 50), 0.5).shape == (75, 75, 3)
+    assert crop_box(img, (150, 60, 200, 100), 0.2).shape == (48, 60, 3)
+
+
+def test_bad_detector_name():
+    with pytest.raises(ValueError, match="detector"):
+        FaceAnalyzer(detector="hgo")
+
+
+def test_import_loads_no_model_and_no_pkg_resources():
+    code = ("import sys, clusterer; "
+            "from clusterer import models; models.model_path('encoder'); "
+            "bad = {'dlib', 'torch', 'face_recognition_models', 'pkg_resources'} & set(sys.modules); "
+            "print(sorted(bad)); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
