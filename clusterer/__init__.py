@@ -5,20 +5,24 @@ The public API: one function per stage and `run` for the whole job.
     from clusterer import run
     result, folder = run("input.mp4")
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
+from .clothing import CNNEmbedder, Clothing, torso_box  # noqa: E402
 from .clustering import FaceClusterer  # noqa: E402
 from .errors import (ClusterVideoError, ModelNotFound, NoFacesFound, NoFramesDecoded,  # noqa: E402
                      OutputError, VideoOpenFailure)
 from .export import export  # noqa: E402
 from .faces import Face, FaceAnalyzer  # noqa: E402
-from .pipeline import cluster_faces, extract_faces, run  # noqa: E402
-from .result import Person, Result  # noqa: E402
+from .fused import FusedClusterer  # noqa: E402
+from .pipeline import Extraction, cluster, extract, run  # noqa: E402
+from .refine import ClothingRefiner  # noqa: E402
+from .result import Person, Result, Sighting  # noqa: E402
 from .sampling import SampledFrame, VideoInfo, iter_frames, probe  # noqa: E402
 
 __all__ = [
-    "run", "probe", "iter_frames", "extract_faces", "cluster_faces", "export",
-    "FaceAnalyzer", "FaceClusterer", "Face", "Person", "Result", "SampledFrame", "VideoInfo",
+    "run", "probe", "iter_frames", "extract", "cluster", "export", "torso_box",
+    "FaceAnalyzer", "CNNEmbedder", "FaceClusterer", "ClothingRefiner", "FusedClusterer",
+    "Face", "Clothing", "Sighting", "Person", "Result", "Extraction", "SampledFrame", "VideoInfo",
     "ClusterVideoError", "VideoOpenFailure", "NoFramesDecoded", "NoFacesFound", "OutputError",
     "ModelNotFound",
 ]

@@ -19,7 +19,7 @@ PROG = "cluster-video"
 
 def _opt(parser: argparse.ArgumentParser, name: str, type_=None, metavar=None) -> None:
     s = SETTINGS[name]
-    shown = "the end" if s.default is None else s.default
+    shown = {"end": "the end", "cloth_model": "ImageNet MobileNetV2"}.get(name, s.default)
     kw = dict(default=s.default, help=f"{s.help} (default: {shown})")
     if s.choices:
         kw["choices"] = s.choices
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find every person in a video and group their appearances into one folder "
                     "per person plus an 'unknown' folder, with a clusters.json report.")
     p.add_argument("video", help="input video (any format OpenCV's FFmpeg backend reads)")
+    _opt(p, "mode")
     _opt(p, "threshold", float, "DIST")
     _opt(p, "fps", float, "N")
     _opt(p, "start", float, "SEC")
@@ -43,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(p, "upsample", int, "N")
     _opt(p, "min_face", int, "PX")
     _opt(p, "min_faces", int, "N")
+    _opt(p, "loose_threshold", float, "DIST")
+    _opt(p, "cloth_threshold", float, "DIST")
+    _opt(p, "cloth_ratio", float, "R")
+    _opt(p, "cloth_window", float, "SEC")
+    _opt(p, "cloth_weight", float, "W")
+    _opt(p, "fused_epsilon", float, "DIST")
+    _opt(p, "cloth_model", str, "PATH")
+    _opt(p, "device")
     _opt(p, "out", str, "DIR")
     p.add_argument("--overwrite", action="store_true",
                    help="write into an existing result folder, replacing only the files an earlier "

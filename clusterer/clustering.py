@@ -1,4 +1,4 @@
-"""Face clustering: average-linkage agglomeration under cannot-link constraints.
+"""Face clustering: centroid-linkage agglomeration under cannot-link constraints.
 
 Unlike the greedy running-average matching of the tool this replaces, the
 result does not depend on the order of the input: items are put in a
@@ -49,47 +49,50 @@ def canonical_order(x: np.ndarray, spans: Sequence[frozenset[int]]) -> np.ndarra
     return np.lexsort(keys)
 
 
-def constrained_average_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
-                                threshold: float) -> list[list[int]]:
-    """Merge items closest-pair-first while the average distance between the two
-    clusters stays below `threshold` and their frame spans do not intersect.
+def constrained_centroid_linkage(x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,
+                                 weights: np.ndarray | None = None) -> list[list[int]]:
+    """Merge clusters closest-first while the distance between their (weighted)
+    mean vectors stays below `threshold` and their frame spans do not intersect.
 
-    Returns the clusters as lists of item indices. Deterministic for a given
-    order; call through FaceClusterer for order independence.
+    Two single faces merge exactly when their distance is below the threshold;
+    larger clusters compare their means, which averages out the noise of
+    single blurred or dark faces. Returns clusters as lists of item indices;
+    deterministic for a given order (FaceClusterer makes it order-independent).
     """
     n = len(x)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    cap = max(2 * n - 1, 1)
+    sums = np.zeros((cap, x.shape[1]))
+    sums[:n] = x * w[:, None]
+    mass = np.zeros(cap)
+    mass[:n] = w
+    alive = np.zeros(cap, dtype=bool)
+    alive[:n] = True
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     frames: dict[int, frozenset[int]] = {i: spans[i] for i in range(n)}
-    adj: dict[int, set[int]] = {i: set() for i in range(n)}
-    heap: list[tuple[float, int, int, int, int]] = []
-    for i, j in close_pairs(x, threshold):
-        adj[i].add(j)
-        adj[j].add(i)
-        if not frames[i] & frames[j]:
-            d = float(np.linalg.norm(x[i] - x[j]))
-            heap.append((d, i, j, i, j))
+    key = list(range(n)) + [0] * (cap - n)  # smallest member: an order-free tie-break
+    heap = [(float(np.linalg.norm(x[i] - x[j])), i, j, i, j)
+            for i, j in close_pairs(x, threshold) if not frames[i] & frames[j]]
     heapq.heapify(heap)
-    next_id = n
+    c = n
     while heap:
-        d, _, _, a, b = heapq.heappop(heap)
-        if a not in members or b not in members or frames[a] & frames[b]:
-            continue  # stale entry, or a constraint that merges since made binding
-        c = next_id
-        next_id += 1
+        _, _, _, a, b = heapq.heappop(heap)
+        if not (alive[a] and alive[b]) or frames[a] & frames[b]:
+            continue  # stale entry, or a constraint made binding by earlier merges
+        alive[a] = alive[b] = False
+        sums[c] = sums[a] + sums[b]
+        mass[c] = mass[a] + mass[b]
         members[c] = members.pop(a) + members.pop(b)
         frames[c] = frames.pop(a) | frames.pop(b)
-        adj[c] = (adj.pop(a) | adj.pop(b)) - {a, b}
-        xc = x[members[c]]
-        key = min(members[c])
-        for nb in adj[c]:
-            adj[nb] -= {a, b}
-            adj[nb].add(c)
-            if frames[nb] & frames[c]:
-                continue
-            dist = float(pairwise_distances(xc, x[members[nb]]).mean())
-            if dist < threshold:
-                k2 = min(members[nb])
-                heapq.heappush(heap, (dist, min(key, k2), max(key, k2), c, nb))
+        key[c] = min(key[a], key[b])
+        live = np.flatnonzero(alive[:c])
+        if len(live):
+            d = np.linalg.norm(sums[live] / mass[live, None] - sums[c] / mass[c], axis=1)
+            for nb, dist in zip(live[d < threshold].tolist(), d[d < threshold].tolist()):
+                if not frames[nb] & frames[c]:
+                    heapq.heappush(heap, (dist, min(key[c], key[nb]), max(key[c], key[nb]), c, nb))
+        alive[c] = True
+        c += 1
     return list(members.values())
 
 
@@ -108,7 +111,8 @@ def number_clusters(clusters: Iterable[Sequence[int]], weights: np.ndarray, firs
 class FaceClusterer:
     """Cluster face encodings into persons.
 
-    threshold: average face distance below which clusters merge.
+    threshold: distance between mean encodings below which clusters merge
+        (for two single faces: their face distance).
     min_faces: clusters with fewer faces go to unknown (-1).
 
     fit(X, frames, weights=None): X is (n, 128); frames[i] is the frame index
@@ -131,7 +135,7 @@ class FaceClusterer:
             raise ValueError(f"frames has {len(spans)} entries for {len(x)} rows of X")
         w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
         order = canonical_order(x, spans) if len(x) else np.zeros(0, dtype=int)
-        clusters = constrained_average_linkage(x[order], [spans[i] for i in order], self.threshold)
+        clusters = constrained_centroid_linkage(x[order], [spans[i] for i in order], self.threshold, w[order])
         clusters = [[int(order[i]) for i in c] for c in clusters]
         first = np.array([min(s) if s else 0 for s in spans])
         self.labels_ = number_clusters(clusters, w, first, self.min_faces, len(x))

@@ -65,6 +65,50 @@ SETTINGS: dict[str, Setting] = {
         "persons with fewer faces than this go to unknown. Raise it to keep only "
         "people seen often.",
         min=1, max=1000),
+    "loose_threshold": Setting(
+        0.6,
+        "two-stage mode: clothing may join faces only when their face distance is under this "
+        "looser bound. Lower it if clothing joins different people; raise it to join more.",
+        min=0.0, max=2.0),
+    "cloth_threshold": Setting(
+        0.3,
+        "two-stage mode: clothing distance (cosine, 0 = identical) under which two sightings "
+        "wear the same clothes. Lower it if people in similar clothes are joined.",
+        min=0.0, max=2.0),
+    "cloth_ratio": Setting(
+        0.8,
+        "two-stage mode: a clothing match counts only if it is closer than this share of the "
+        "second-best match. Lower it to demand less ambiguous matches.",
+        min=0.0, max=1.0),
+    "cloth_window": Setting(
+        30.0,
+        "two-stage mode: clothing is compared only with sightings at most this many seconds "
+        "apart (people change clothes between scenes). Raise it for long scenes.",
+        min=0.0),
+    "mode": Setting(
+        "two-stage",
+        "how faces become persons: 'two-stage' (faces at --threshold, then clothing joins "
+        "what faces left apart), 'fused' (face and clothing in one distance, HDBSCAN), or "
+        "'faces' (faces only, no clothing).",
+        choices=("two-stage", "fused", "faces")),
+    "cloth_weight": Setting(
+        0.3,
+        "fused mode: weight of clothing in the fused distance (0 = faces only). Raise it when "
+        "faces are poor and clothes are distinctive.",
+        min=0.0, max=1.0),
+    "fused_epsilon": Setting(
+        0.4,
+        "fused mode: HDBSCAN merges clusters closer than this fused distance. Lower it if "
+        "different people share a folder.",
+        min=0.0, max=2.0),
+    "device": Setting(
+        "auto",
+        "where the clothing CNN runs: 'auto' (a CUDA GPU when torch sees one), 'cpu' or 'cuda'.",
+        choices=("auto", "cpu", "cuda")),
+    "cloth_model": Setting(
+        None,
+        "a fashion-trained clothing checkpoint: a torchvision architecture's state dict, saved "
+        "as {'arch': NAME, 'state_dict': ...} (see README). Default: ImageNet MobileNetV2."),
     "crop_margin": Setting(
         0.4,
         "margin added around each exported face crop, as a share of the face size.",

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import OutputError
 from .faces import Face
-from .result import Result
+from .result import Result, Sighting
 
 REPORT = "clusters.json"
 """Name of the machine-readable report inside the output folder."""
@@ -24,7 +24,7 @@ REPORT = "clusters.json"
 UNKNOWN = "unknown"
 """Folder of faces that belong to no person."""
 
-_OWN_FILE = re.compile(r"[A-Za-z0-9_-]+/t[0-9.]+_f[0-9]+(_[0-9]+)?\.jpg")
+_OWN_FILE = re.compile(r"[A-Za-z0-9_-]+/(clothing/)?t[0-9.]+_f[0-9]+(_[0-9]+)?\.jpg")
 
 FORMAT_VERSION = 1
 """Version of the clusters.json layout; bumped on incompatible changes."""
@@ -73,9 +73,20 @@ def face_name(face: Face, taken: set[str], folder: str) -> str:
     return name
 
 
-def face_record(face: Face, file: str) -> dict[str, Any]:
-    return {"frame": face.frame, "time": face.time, "box": list(face.box_xyxy),
-            "score": round(face.score, 4), "file": file}
+CLOTHING = "clothing"
+"""Sub-folder of each person's folder holding the clothing crops that were compared."""
+
+
+def sighting_record(s: Sighting, file: str, cloth_file: str | None) -> dict[str, Any]:
+    f = s.face
+    rec: dict[str, Any] = {"frame": f.frame, "time": f.time, "box": list(f.box_xyxy),
+                           "score": round(f.score, 4), "file": file, "assigned": s.how}
+    if s.reason:
+        rec["reason"] = s.reason
+    if s.clothing is not None:
+        rec["clothing"] = (None if s.clothing.box_xyxy is None else
+                           {"box": list(s.clothing.box_xyxy), "file": cloth_file})
+    return rec
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -95,25 +106,28 @@ def export(result: Result, dest: Path) -> dict[str, Any]:
     old = previous_files(dest)
     taken: set[str] = set()
     plan: list[tuple[str, bytes]] = []
-    persons = []
-    for p in result.persons:
+
+    def records(folder: str, sightings) -> list[dict[str, Any]]:
         recs = []
-        for f in p.faces:
-            name = face_name(f, taken, p.id)
-            plan.append((name, f.crop_jpeg))
-            recs.append(face_record(f, name))
-        persons.append({"id": p.id, "faces": recs})
-    unknown = []
-    for f in result.unknown:
-        name = face_name(f, taken, UNKNOWN)
-        plan.append((name, f.crop_jpeg))
-        unknown.append(face_record(f, name))
+        for s in sightings:
+            name = face_name(s.face, taken, folder)
+            plan.append((name, s.face.crop_jpeg))
+            cloth_name = None
+            if s.clothing is not None and s.clothing.crop_jpeg:
+                cloth_name = f"{folder}/{CLOTHING}/{name.split('/', 1)[1]}"
+                taken.add(cloth_name)
+                plan.append((cloth_name, s.clothing.crop_jpeg))
+            recs.append(sighting_record(s, name, cloth_name))
+        return recs
+
+    persons = [{"id": p.id, "faces": records(p.id, p.sightings)} for p in result.persons]
+    unknown = records(UNKNOWN, result.unknown)
     clash = [n for n, _ in plan if (dest / n).exists() and n not in old]
     if clash:
         raise OutputError(f"{dest / clash[0]}: exists and was not written by cluster-video; not replacing it")
     try:
         for name, data in plan:
-            (dest / name).parent.mkdir(exist_ok=True)
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             (dest / name).write_bytes(data)
         v = result.video
         report = {
@@ -131,8 +145,9 @@ def export(result: Result, dest: Path) -> dict[str, Any]:
             stale = dest / name
             if stale.is_file():
                 stale.unlink()
-            if stale.parent != dest and stale.parent.is_dir() and not any(stale.parent.iterdir()):
-                stale.parent.rmdir()
+            for folder in (stale.parent, stale.parent.parent):  # person/clothing, person
+                if folder != dest and folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
     except OSError as e:
         raise OutputError(f"{dest}: cannot write results ({e.strerror or e})") from None
     return report

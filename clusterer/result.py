@@ -2,50 +2,81 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
+from .clothing import Clothing
 from .faces import Face
 from .sampling import VideoInfo
+
+HOW = ("face", "clothing", "fused", "unknown")
+"""How a sighting was assigned: by its face (stage 1), joined by clothing
+(stage 2), by the fused HDBSCAN, or not at all."""
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One face with the clothing under it, and how it was assigned.
+
+    reason says why a sighting is unknown: "few-faces" (its group had fewer
+    than --min-faces faces), "noise" (fused mode: HDBSCAN noise) or
+    "same-frame" (fused mode: its cluster already had a face of that frame).
+    """
+
+    face: Face
+    clothing: Clothing | None = None
+    how: str = "face"
+    reason: str | None = None
+
+    def __post_init__(self):
+        if self.how not in HOW:
+            raise ValueError(f"how must be one of {HOW}, got {self.how!r}")
 
 
 @dataclass(frozen=True)
 class Person:
-    """One person: an id such as "person_001" and their faces in time order."""
+    """One person: an id such as "person_001" and their sightings in time order."""
 
     id: str
-    faces: tuple[Face, ...]
+    sightings: tuple[Sighting, ...]
+
+    @property
+    def faces(self) -> tuple[Face, ...]:
+        return tuple(s.face for s in self.sightings)
 
     @property
     def first(self) -> float:
-        return self.faces[0].time
+        return self.sightings[0].face.time
 
     @property
     def last(self) -> float:
-        return self.faces[-1].time
+        return self.sightings[-1].face.time
 
 
 @dataclass(frozen=True)
 class Result:
     """Everything a run produced: what was looked at, with which settings, and
-    the persons found (most faces first) and the faces left unknown."""
+    the persons found (most faces first) and the sightings left unknown."""
 
     video: VideoInfo
     sampled: tuple[int, ...]
     settings: dict[str, Any]
     persons: tuple[Person, ...]
-    unknown: tuple[Face, ...]
+    unknown: tuple[Sighting, ...]
 
     @property
     def n_faces(self) -> int:
-        return sum(len(p.faces) for p in self.persons) + len(self.unknown)
+        return sum(len(p.sightings) for p in self.persons) + len(self.unknown)
 
 
-def group(faces: list[Face], labels) -> tuple[tuple[Person, ...], tuple[Face, ...]]:
-    """Persons from per-face labels (0 = most faces; -1 = unknown)."""
-    by_label: dict[int, list[Face]] = {}
-    for f, lab in zip(faces, labels):
-        by_label.setdefault(int(lab), []).append(f)
-    order = lambda fs: sorted(fs, key=lambda f: (f.time, f.box_xyxy))  # noqa: E731
-    persons = tuple(Person(f"person_{k + 1:03d}", tuple(order(by_label[lab])))
+def _in_time_order(items: Sequence[Sighting]) -> tuple[Sighting, ...]:
+    return tuple(sorted(items, key=lambda s: (s.face.time, s.face.box_xyxy)))
+
+
+def group(sightings: Sequence[Sighting], labels) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
+    """Persons from per-sighting labels (0 = the most faces; -1 = unknown)."""
+    by_label: dict[int, list[Sighting]] = {}
+    for s, lab in zip(sightings, labels):
+        by_label.setdefault(int(lab), []).append(s)
+    persons = tuple(Person(f"person_{k + 1:03d}", _in_time_order(by_label[lab]))
                     for k, lab in enumerate(sorted(l for l in by_label if l >= 0)))
-    return persons, tuple(order(by_label.get(-1, [])))
+    return persons, _in_time_order(by_label.get(-1, []))

@@ -40,6 +40,10 @@ def test_demo_two_people(demo_run):
         assert len(frames) == len(set(frames))  # never two faces of one frame
     assert len(data["unknown"]) <= 2
     assert data["settings"]["threshold"] == 0.36 and data["settings"]["fps"] == 2.0
+    assert data["settings"]["mode"] == "two-stage"
+    # clothing was computed and its crops saved where a user can see them
+    cloth = [f["clothing"] for p in persons for f in p["faces"] if f.get("clothing")]
+    assert len(cloth) >= 20 and all((dest / c["file"]).is_file() for c in cloth)
     assert data["video"]["width"] == 512 and len(data["sampled"]) == 40
     for p in persons:
         for f in p["faces"]:
@@ -120,3 +124,19 @@ def test_bad_options(args, needle, tmp_path):
     demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
     r = cli(demo, "--out", tmp_path, "--quiet", *args)
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("mode", ["fused", "faces"])
+def test_demo_other_modes(mode, tmp_path):
+    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
+    r = cli(demo, "--out", tmp_path, "--quiet", "--mode", mode)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((tmp_path / "demo" / "clusters.json").read_text())
+    assert len(data["persons"]) == 2 and data["settings"]["mode"] == mode
+    assigned = {f["assigned"] for p in data["persons"] for f in p["faces"]}
+    assert assigned == ({"fused"} if mode == "fused" else {"face"})
+    for p in data["persons"]:
+        frames = [f["frame"] for f in p["faces"]]
+        assert len(frames) == len(set(frames))
+    if mode == "faces":  # no clothing computed
+        assert all("clothing" not in f for p in data["persons"] for f in p["faces"])

@@ -9,14 +9,15 @@ import pytest
 from clusterer.errors import OutputError
 from clusterer.export import REPORT, export, prepare_output
 from clusterer.faces import Face
-from clusterer.result import Result, group
+from clusterer.clothing import Clothing
+from clusterer.result import Result, Sighting, group
 from clusterer.sampling import VideoInfo
 
 INFO = VideoInfo("in.mp4", 25.0, 250, 10.0, 320, 240)
 
 
 def face(frame, x=10):
-    return Face(frame, frame / 25.0, (x, 20, x + 40, 60), 1.0, np.zeros(128), b"\xff\xd8jpeg")
+    return Sighting(Face(frame, frame / 25.0, (x, 20, x + 40, 60), 1.0, np.zeros(128), b"\xff\xd8jpeg"))
 
 
 def make_result(labels=(0, 0, 0, 1, 1, -1)):
@@ -37,7 +38,7 @@ def test_layout_and_schema(tmp_path):
     assert [len(p["faces"]) for p in data["persons"]] == [3, 2]
     f = data["persons"][0]["faces"][1]
     assert f == {"frame": 25, "time": 1.0, "box": [10, 20, 50, 60], "score": 1.0,
-                 "file": "person_001/t0001.00_f000025.jpg"}
+                 "file": "person_001/t0001.00_f000025.jpg", "assigned": "face"}
     assert len(data["unknown"]) == 1 and data["unknown"][0]["file"].startswith("unknown/")
     for rec in [x for p in data["persons"] for x in p["faces"]] + data["unknown"]:
         assert (dest / rec["file"]).read_bytes() == b"\xff\xd8jpeg"
@@ -112,3 +113,23 @@ def test_unwritable_destination(tmp_path):
 def test_no_temp_files_left(tmp_path):
     export(make_result(), tmp_path)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_clothing_crops_and_assignment_recorded(tmp_path):
+    f = Face(3, 0.12, (10, 20, 50, 60), 1.0, np.zeros(128), b"\xff\xd8face")
+    worn = Sighting(f, Clothing((0, 62, 74, 102), np.ones(4) / 2, b"\xff\xd8shirt"), "clothing")
+    bare = Sighting(Face(4, 0.16, (10, 20, 50, 60), 1.0, np.zeros(128), b"\xff\xd8face"), Clothing(None))
+    lone = Sighting(Face(9, 0.36, (10, 20, 50, 60), 1.0, np.zeros(128), b"\xff\xd8face"),
+                    Clothing(None), "unknown", "few-faces")
+    persons, unknown = group([worn, bare, lone], [0, 0, -1])
+    export(Result(INFO, (3, 4, 9), {}, persons, unknown), tmp_path)
+    data = json.loads((tmp_path / REPORT).read_text())
+    a, b = data["persons"][0]["faces"]
+    assert a["assigned"] == "clothing"
+    assert a["clothing"] == {"box": [0, 62, 74, 102], "file": "person_001/clothing/t0000.12_f000003.jpg"}
+    assert (tmp_path / a["clothing"]["file"]).read_bytes() == b"\xff\xd8shirt"
+    assert b["clothing"] is None and b["assigned"] == "face"
+    assert data["unknown"][0]["assigned"] == "unknown" and data["unknown"][0]["reason"] == "few-faces"
+    # an overwrite that drops person_001 removes its clothing folder too (all ours)
+    export(Result(INFO, (9,), {}, (), (lone,)), tmp_path)
+    assert not (tmp_path / "person_001").exists()

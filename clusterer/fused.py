@@ -1,0 +1,73 @@
+"""Fused mode: one distance from face and clothing, clustered with HDBSCAN.
+
+The distance between two faces is (1 - w)·face distance + w·clothing distance
+when both have clothing, and the face distance alone when either lacks it
+(missing clothing is never replaced by a made-up vector). HDBSCAN's noise
+goes to unknown; within a cluster, two faces of one frame cannot both stay:
+the less typical one (lower HDBSCAN membership) goes to unknown.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .clustering import pairwise_distances
+from .defaults import check, default
+
+
+def fused_distances(enc: np.ndarray, cloth: Sequence[np.ndarray | None], weight: float) -> np.ndarray:
+    """(n, n) fused distance matrix (see module docstring)."""
+    d = pairwise_distances(enc, enc)
+    has = np.array([c is not None for c in cloth], dtype=bool)
+    if weight > 0 and has.any():
+        idx = np.flatnonzero(has)
+        v = np.stack([cloth[i] for i in idx]).astype(np.float64)
+        both = np.ix_(idx, idx)
+        d[both] = (1 - weight) * d[both] + weight * (1.0 - v @ v.T)
+    np.fill_diagonal(d, 0.0)
+    return np.maximum(d, 0.0)
+
+
+class FusedClusterer:
+    """HDBSCAN over fused face + clothing distances (scikit-learn conventions).
+
+    fit(enc, cloth, frames): results in labels_ (-1 = unknown) and reasons_
+    (None, "noise" or "same-frame" per item).
+    """
+
+    def __init__(self, *, cloth_weight: float = default("cloth_weight"),
+                 epsilon: float = default("fused_epsilon"), min_faces: int = default("min_faces")):
+        self.cloth_weight = cloth_weight
+        self.epsilon = epsilon
+        self.min_faces = min_faces
+
+    def fit(self, enc, cloth: Sequence[np.ndarray | None], frames) -> "FusedClusterer":
+        import hdbscan
+
+        check("cloth_weight", self.cloth_weight)
+        check("fused_epsilon", self.epsilon)
+        check("min_faces", self.min_faces)
+        enc = np.asarray(enc, dtype=np.float64)
+        frames = np.asarray(frames)
+        n = len(enc)
+        labels = np.full(n, -1, dtype=int)
+        reasons: list[str | None] = ["noise"] * n
+        if n >= 2:
+            d = fused_distances(enc, cloth, self.cloth_weight)
+            hd = hdbscan.HDBSCAN(metric="precomputed", min_cluster_size=max(2, self.min_faces),
+                                 min_samples=1, cluster_selection_epsilon=self.epsilon)
+            labels = hd.fit_predict(d)
+            prob = hd.probabilities_
+            reasons = [None if lab >= 0 else "noise" for lab in labels]
+            # one face per frame and person: keep the most typical (ties: first index)
+            seen: dict[tuple[int, int], int] = {}
+            for i in sorted(np.flatnonzero(labels >= 0), key=lambda i: (-prob[i], i)):
+                slot = (int(labels[i]), int(frames[i]))
+                if slot in seen:
+                    labels[i], reasons[i] = -1, "same-frame"
+                else:
+                    seen[slot] = i
+        self.labels_ = labels
+        self.reasons_ = reasons
+        return self

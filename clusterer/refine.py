@@ -1,0 +1,124 @@
+"""Stage 2 of two-stage clustering: clothing joins what faces alone left apart.
+
+After stage 1 (faces at the strict threshold), a cluster A joins another
+cluster B when all of these hold:
+  * clothing: A's clothing is close to B's clothing *seen nearby in time*
+    (people change clothes between scenes, so far-apart sightings are not
+    compared): the median, over A's faces with clothing, of the distance to
+    the closest clothing of B within `window` seconds, is under `cloth_threshold`;
+  * faces: the distance between A's and B's mean face encodings is under `loose_threshold`
+    (face_recognition's tolerance, 0.6, by default);
+  * ratio test: B is clearly the best: its clothing distance is at most
+    `ratio` × that of the second-best cluster seen nearby;
+  * never two faces of one frame in one cluster.
+Merges happen best-first, one at a time, so the result does not depend on the
+input order. Clothing never splits a cluster made by faces.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .defaults import default
+
+
+@dataclass(frozen=True)
+class Join:
+    """A stage-2 decision: cluster `source` joined cluster `target`."""
+
+    source: int
+    target: int
+    cloth: float
+    face: float
+
+
+class ClothingRefiner:
+    """Merge stage-1 clusters by clothing (see module docstring).
+
+    fit(labels, enc, cloth, times, frames): labels are stage-1 cluster ids
+    (>= 0 for every item); enc (n, 128); cloth a list of vectors or None;
+    times in seconds; frames the frame (or set of frames) of each item.
+    Results: labels_ (merged cluster ids) and joins_ (list of Join).
+    """
+
+    def __init__(self, *, loose_threshold: float = default("loose_threshold"),
+                 cloth_threshold: float = default("cloth_threshold"),
+                 ratio: float = default("cloth_ratio"), window: float = default("cloth_window")):
+        self.loose_threshold = loose_threshold
+        self.cloth_threshold = cloth_threshold
+        self.ratio = ratio
+        self.window = window
+
+    def fit(self, labels, enc, cloth: Sequence[np.ndarray | None], times, frames) -> "ClothingRefiner":
+        labels = np.asarray(labels)
+        enc = np.asarray(enc, dtype=np.float64)
+        times = np.asarray(times, dtype=float)
+        has = np.array([c is not None for c in cloth], dtype=bool)
+        dim = next((len(c) for c in cloth if c is not None), 0)
+        cvec = np.zeros((len(cloth), dim), np.float32)
+        for i, c in enumerate(cloth):
+            if c is not None:
+                cvec[i] = c
+        spans = [frozenset([int(f)]) if np.isscalar(f) else frozenset(int(v) for v in f) for f in frames]
+        members = {int(k): np.flatnonzero(labels == k) for k in np.unique(labels)}
+        fr = {k: frozenset().union(*(spans[i] for i in m)) for k, m in members.items()}
+
+        def cloth_dist(a: int, b: int) -> float:
+            """Median over a's faces with clothing of the nearest nearby clothing of b."""
+            ia, ib = members[a][has[members[a]]], members[b][has[members[b]]]
+            if len(ia) == 0 or len(ib) == 0:
+                return np.inf
+            near = np.abs(times[ia][:, None] - times[ib][None, :]) <= self.window
+            if not near.any():
+                return np.inf
+            d = 1.0 - cvec[ia] @ cvec[ib].T
+            d = np.where(near, d, np.inf).min(axis=1)
+            d = d[np.isfinite(d)]
+            return float(np.median(d))
+
+        def face_dist(a: int, b: int) -> float:
+            return float(np.linalg.norm(enc[members[a]].mean(0) - enc[members[b]].mean(0)))
+
+        cache: dict[tuple[int, int], float] = {}
+
+        def cd(a, b):
+            if (a, b) not in cache:
+                cache[(a, b)] = cloth_dist(a, b)
+            return cache[(a, b)]
+
+        joins: list[Join] = []
+        while True:
+            best = None
+            keys = sorted(members)
+            for a in keys:
+                scored = sorted((cd(a, b), b) for b in keys if b != a and np.isfinite(cd(a, b)))
+                if not scored:
+                    continue
+                c1, b = scored[0]
+                if c1 >= self.cloth_threshold or fr[a] & fr[b]:
+                    continue
+                if len(scored) > 1 and c1 > self.ratio * scored[1][0]:
+                    continue  # ambiguous: another cluster's clothing is nearly as close
+                fd = face_dist(a, b)
+                if fd >= self.loose_threshold:
+                    continue
+                # smaller clusters join larger ones; ties by id, for determinism
+                src, dst = (a, b) if (len(members[a]), -a) < (len(members[b]), -b) else (b, a)
+                cand = (c1, fd, min(a, b), max(a, b), src, dst)
+                if best is None or cand < best:
+                    best = cand
+            if best is None:
+                break
+            c1, fd, _, _, src, dst = best
+            joins.append(Join(src, dst, c1, fd))
+            members[dst] = np.concatenate([members[dst], members.pop(src)])
+            fr[dst] = fr[dst] | fr.pop(src)
+            cache = {k: v for k, v in cache.items() if src not in k and dst not in k}
+        out = np.empty(len(labels), dtype=int)
+        for k, m in members.items():
+            out[m] = k
+        self.labels_ = out
+        self.joins_ = joins
+        return self

@@ -1,0 +1,94 @@
+"""Clothing crops, the CNN embedding and checkpoint loading."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clusterer.clothing import TORSO, CNNEmbedder, clothing_for, torso_box
+from clusterer.errors import ClusterVideoError
+
+
+@pytest.mark.parametrize("face, frame_wh, want", [
+    # centred: 1.6 face-widths wide, from 0.05 to 1.05 face-heights below the chin
+    ((100, 100, 140, 140), (400, 400), (88, 142, 152, 182)),
+    # at the left edge: clipped, still more than half inside
+    ((0, 100, 40, 140), (400, 400), (0, 142, 52, 182)),
+    # chin at the bottom edge: nothing below it
+    ((100, 300, 140, 400), (400, 400), None),
+    # only a sliver below the chin (under half the box): missing
+    ((100, 100, 140, 140), (400, 160), None),
+    # a tiny face: its clothing crop would be under 12 px
+    ((100, 100, 106, 106), (400, 400), None),
+])
+def test_torso_geometry(face, frame_wh, want):
+    assert torso_box(face, *frame_wh) == want
+
+
+def test_default_geometry_is_documented_values():
+    assert (TORSO.gap, TORSO.height, TORSO.width, TORSO.min_visible) == (0.05, 1.0, 1.6, 0.5)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return CNNEmbedder(device="cpu")
+
+
+def test_missing_clothing_is_none_not_zero(embedder, hopper_bgr):
+    h, w = hopper_bgr.shape[:2]
+    faces = [(200, 150, 320, 290), (200, h - 100, 320, h)]  # second: chin on the bottom edge
+    out = clothing_for(hopper_bgr, faces, embedder)
+    assert not out[0].missing and out[0].embedding.shape == (1280,)
+    assert out[0].crop_jpeg[:2] == b"\xff\xd8"
+    assert out[1].missing and out[1].embedding is None and out[1].box_xyxy is None
+
+
+def test_embedding_shape_and_norm(embedder, hopper_bgr, astronaut_bgr):
+    crops = [hopper_bgr[300:500, 100:400], hopper_bgr[300:500, 100:400], astronaut_bgr[300:500, 150:400]]
+    v = embedder.embed(crops)
+    assert v.shape == (3, 1280) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(v[0], v[1], atol=1e-5)
+    # Hopper's navy uniform vs the astronaut's orange suit: clearly apart
+    assert 1 - v[0] @ v[2] > 0.3
+    # the same uniform, cropped a little differently: close
+    w = embedder.embed([hopper_bgr[310:520, 110:390]])[0]
+    assert 1 - v[0] @ w < 0.15
+
+
+def test_checkpoint_loading(tmp_path, hopper_bgr):
+    import torch
+    import torchvision
+
+    model = torchvision.models.mobilenet_v3_small(weights=None, num_classes=10)
+    path = tmp_path / "fashion.pt"
+    torch.save({"arch": "mobilenet_v3_small", "state_dict": model.state_dict()}, path)
+    e = CNNEmbedder(checkpoint=path, device="cpu")
+    assert e.name.startswith("mobilenet_v3_small")
+    v = e.embed([hopper_bgr[300:500, 100:400]])
+    assert v.shape == (1, 576) and np.isclose(np.linalg.norm(v), 1.0, atol=1e-5)
+    # the weights really are the checkpoint's, not a fresh initialisation
+    sd = e.model.state_dict()
+    ref = model.state_dict()
+    assert all(torch.equal(sd[k], ref[k]) for k in sd)
+
+
+@pytest.mark.parametrize("content, msg", [
+    (b"not a checkpoint", "not a torch checkpoint"),
+    ("wrong-arch", "does not fit"),
+])
+def test_bad_checkpoint(tmp_path, content, msg):
+    import torch
+    import torchvision
+
+    path = tmp_path / "bad.pt"
+    if content == "wrong-arch":
+        torch.save({"arch": "resnet18", "state_dict": torchvision.models.mobilenet_v3_small().state_dict()}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ClusterVideoError, match=msg):
+        CNNEmbedder(checkpoint=path, device="cpu")
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(ClusterVideoError, match="no such checkpoint"):
+        CNNEmbedder(checkpoint=tmp_path / "none.pt", device="cpu")

@@ -1,0 +1,136 @@
+"""Stage-2 (clothing) rules and fused mode on synthetic features."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clusterer.fused import FusedClusterer
+from clusterer.refine import ClothingRefiner
+
+
+def unit(rng, d):
+    v = rng.normal(size=d)
+    return v / np.linalg.norm(v)
+
+
+def near(rng, v, dist):
+    """A vector at Euclidean distance `dist` from v."""
+    return v + unit(rng, len(v)) * dist
+
+
+def cos_near(rng, v, cosd):
+    """A unit vector at cosine distance `cosd` from unit vector v."""
+    u = unit(rng, len(v))
+    u -= (u @ v) * v
+    u /= np.linalg.norm(u)
+    c = 1 - cosd
+    return c * v + np.sqrt(1 - c * c) * u
+
+
+@pytest.fixture
+def scene():
+    """Person A: a 3-face group at t=0..1 s; an unknown face of A at t=5 s whose face
+    is 0.5 from A's (over the strict 0.36, under the loose 0.6), in the same clothes."""
+    rng = np.random.default_rng(0)
+    fa = unit(rng, 128) * 0.5
+    ca = unit(rng, 64)
+    enc = [near(rng, fa, 0.05) for _ in range(3)] + [near(rng, fa, 0.5)]
+    cloth = [cos_near(rng, ca, 0.05) for _ in range(3)] + [cos_near(rng, ca, 0.1)]
+    return dict(rng=rng, fa=fa, ca=ca, enc=enc, cloth=cloth,
+                labels=[0, 0, 0, 1], times=[0.0, 0.5, 1.0, 5.0], frames=[0, 1, 2, 10])
+
+
+def fit(s, **kw):
+    return ClothingRefiner(**kw).fit(s["labels"], np.array(s["enc"]), s["cloth"], s["times"], s["frames"])
+
+
+def test_joins_close_clothing_nearby(scene):
+    r = fit(scene)
+    assert len(set(r.labels_.tolist())) == 1
+    (j,) = r.joins_
+    assert (j.source, j.target) == (1, 0) and j.cloth < 0.3 and 0.36 < j.face < 0.6
+
+
+def test_refuses_distant_scene(scene):
+    scene["times"][3] = 500.0
+    assert len(set(fit(scene).labels_.tolist())) == 2
+    # a long window allows it
+    assert len(set(fit(scene, window=1000).labels_.tolist())) == 1
+
+
+def test_refuses_over_loose_face_bound(scene):
+    scene["enc"][3] = near(scene["rng"], scene["fa"], 0.75)
+    assert len(set(fit(scene).labels_.tolist())) == 2
+    assert len(set(fit(scene, loose_threshold=0.9).labels_.tolist())) == 1
+
+
+def test_refuses_ambiguous_ratio(scene):
+    rng = scene["rng"]
+    # person B on screen at the same time in the same clothes as A
+    fb = unit(rng, 128) * 0.5
+    scene["enc"] += [near(rng, fb, 0.05), near(rng, fb, 0.05)]
+    scene["cloth"] += [scene["cloth"][0], scene["cloth"][1]]
+    scene["labels"] += [2, 2]
+    scene["times"] += [4.5, 5.5]
+    scene["frames"] += [9, 11]
+    r = fit(scene)
+    assert r.labels_[3] not in (r.labels_[0], r.labels_[4])
+    # with the ratio test off, clothing alone would decide
+    assert len(fit(scene, ratio=1.0).joins_) >= 1
+
+
+def test_refuses_same_frame(scene):
+    scene["frames"][3] = 1  # the unknown face shares a frame with A's group
+    assert len(set(fit(scene).labels_.tolist())) == 2
+
+
+def test_missing_clothing_never_joins(scene):
+    scene["cloth"][3] = None
+    assert len(set(fit(scene).labels_.tolist())) == 2
+
+
+def test_order_independent(scene):
+    rng = scene["rng"]
+    fb, cb = unit(rng, 128) * 0.5, unit(rng, 64)
+    for k in range(3):
+        scene["enc"] += [near(rng, fb, 0.05), near(rng, fb, 0.45)]
+        scene["cloth"] += [cos_near(rng, cb, 0.05), cos_near(rng, cb, 0.1)]
+        scene["labels"] += [10 + k, 20 + k]
+        scene["times"] += [20.0 + k, 21.0 + k]
+        scene["frames"] += [100 + 2 * k, 101 + 2 * k]
+    ref = fit(scene).labels_
+    perm = np.random.default_rng(1).permutation(len(ref))
+    shuffled = {k: [scene[k][i] for i in perm] for k in ("enc", "cloth", "labels", "times", "frames")}
+    got = ClothingRefiner().fit(shuffled["labels"], np.array(shuffled["enc"]), shuffled["cloth"],
+                                shuffled["times"], shuffled["frames"]).labels_
+    back = np.empty_like(got)
+    back[perm] = got
+    assert len(set(zip(back.tolist(), ref.tolist()))) == len(set(ref.tolist()))
+
+
+def test_fused_two_people_and_same_frame_rule():
+    rng = np.random.default_rng(2)
+    fa, fb = unit(rng, 128) * 0.5, unit(rng, 128) * 0.5
+    ca, cb = unit(rng, 64), unit(rng, 64)
+    enc, cloth, frames = [], [], []
+    for i in range(6):
+        enc += [near(rng, fa, 0.15), near(rng, fb, 0.15)]
+        cloth += [cos_near(rng, ca, 0.05), cos_near(rng, cb, 0.05) if i % 2 else None]
+        frames += [i, i]
+    # a twin of A in frame 0, next to A: cannot join A's cluster in that frame
+    enc.append(enc[0] + 0.01)
+    cloth.append(cloth[0])
+    frames.append(0)
+    fc = FusedClusterer().fit(np.array(enc), cloth, frames)
+    lab = fc.labels_
+    a_lab, b_lab = lab[2], lab[3]
+    assert a_lab >= 0 and b_lab >= 0 and a_lab != b_lab
+    assert all(lab[2 * i] == a_lab for i in range(1, 6)) and all(lab[2 * i + 1] == b_lab for i in range(6))
+    assert sorted([lab[0], lab[12]])[0] == -1  # one of the two frame-0 twins is unknown
+    assert "same-frame" in fc.reasons_
+
+
+@pytest.mark.parametrize("kw, err", [(dict(cloth_weight=1.5), "cloth_weight"), (dict(epsilon=-1), "fused_epsilon")])
+def test_fused_bad_arguments(kw, err):
+    with pytest.raises(ValueError, match=err):
+        FusedClusterer(**kw).fit(np.zeros((3, 128)), [None] * 3, [0, 1, 2])
