@@ -109,6 +109,35 @@ SETTINGS: dict[str, Setting] = {
         None,
         "a fashion-trained clothing checkpoint: a torchvision architecture's state dict, saved "
         "as {'arch': NAME, 'state_dict': ...} (see README). Default: ImageNet MobileNetV2."),
+    "cut_threshold": Setting(
+        0.5,
+        "scene cut detection: colour-histogram (Bhattacharyya) distance between consecutive "
+        "sampled frames above which a new scene starts. Lower it to find subtler cuts.",
+        min=0.0, max=1.0),
+    "track_iou": Setting(
+        0.3,
+        "tracking: box overlap (IoU) between consecutive samples for two detections to be "
+        "one track. Lower it for fast motion or a low --fps.",
+        min=0.0, max=1.0),
+    "track_gap": Setting(
+        2,
+        "tracking: samples a face may be missed before its track ends.",
+        min=0, max=100),
+    "track_encodings": Setting(
+        3,
+        "tracking: a track encodes only this many of its best faces (plus any whose link is "
+        "in doubt). Raise it for a steadier track encoding at the cost of time.",
+        min=1, max=1000),
+    "min_quality": Setting(
+        0.35,
+        "faces under this quality (0..1: size, sharpness, detector confidence, frontal pose) "
+        "are kept and exported but do not shape a person's encoding.",
+        min=0.0, max=1.0),
+    "min_confidence": Setting(
+        0.3,
+        "a detection seen in one sample only, with a detector score under this, is "
+        "'unconfirmed' and goes to unknown. Raise it if non-faces end up in persons.",
+        min=-10.0, max=10.0),
     "crop_margin": Setting(
         0.4,
         "margin added around each exported face crop, as a share of the face size.",

@@ -83,10 +83,28 @@ def sighting_record(s: Sighting, file: str, cloth_file: str | None) -> dict[str,
                            "score": round(f.score, 4), "file": file, "assigned": s.how}
     if s.reason:
         rec["reason"] = s.reason
+    if s.track is not None:
+        rec["track"] = s.track
     if s.clothing is not None:
         rec["clothing"] = (None if s.clothing.box_xyxy is None else
                            {"box": list(s.clothing.box_xyxy), "file": cloth_file})
     return rec
+
+
+def track_records(result: Result) -> list[dict[str, Any]]:
+    """One entry per face track: its id, person (or null), frames and time span."""
+    tracks: dict[int, dict[str, Any]] = {}
+    for pid, sightings in [(p.id, p.sightings) for p in result.persons] + [(None, result.unknown)]:
+        for s in sightings:
+            if s.track is None:
+                continue
+            t = tracks.setdefault(s.track, {"id": s.track, "person": pid, "frames": []})
+            t["frames"].append(s.face.frame)
+            t["start"] = min(t.get("start", s.face.time), s.face.time)
+            t["end"] = max(t.get("end", s.face.time), s.face.time)
+    for t in tracks.values():
+        t["frames"].sort()
+    return [tracks[k] for k in sorted(tracks)]
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -138,6 +156,9 @@ def export(result: Result, dest: Path) -> dict[str, Any]:
             "settings": result.settings,
             "persons": persons,
             "unknown": unknown,
+            "scenes": [{"frame": 0 if not result.sampled else result.sampled[0], "time": 0.0}]
+                      + [{"frame": f, "time": t} for f, t in result.cuts],
+            "tracks": track_records(result),
             "written": sorted(taken),
         }
         write_atomic(dest / REPORT, json.dumps(report, indent=1))

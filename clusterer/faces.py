@@ -14,6 +14,7 @@ import numpy as np
 
 from . import models
 from .defaults import default
+from .quality import frontalness, quality_score, sharpness
 from .sampling import SampledFrame
 
 BoxXYXY = tuple[int, int, int, int]
@@ -28,18 +29,32 @@ JPEG_QUALITY = 90
 
 @dataclass(frozen=True, eq=False)
 class Face:
-    """One detected face: where and when, its encoding and a JPEG crop for export."""
+    """One detected face: where and when, its detector score and quality (0..1),
+    its encoding (None when tracking decided it was not needed) and a JPEG
+    crop for export."""
 
     frame: int
     time: float
     box_xyxy: BoxXYXY
     score: float
-    encoding: np.ndarray = field(repr=False)
+    encoding: np.ndarray | None = field(repr=False)
     crop_jpeg: bytes = field(repr=False, default=b"")
+    quality: float = 1.0
 
     def __post_init__(self):
-        if self.encoding.shape != (ENCODING_DIM,):
+        if self.encoding is not None and self.encoding.shape != (ENCODING_DIM,):
             raise ValueError(f"encoding must have shape ({ENCODING_DIM},), got {self.encoding.shape}")
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """A detection before encoding: its box, detector score, dlib landmarks
+    (a full_object_detection, reused for the encoding) and quality."""
+
+    box_xyxy: BoxXYXY
+    score: float
+    shape: object = field(repr=False)
+    quality: float
 
     @property
     def height(self) -> int:
@@ -78,6 +93,26 @@ class FaceAnalyzer:
         found = [(b, s) for b, s in found if b[3] - b[1] >= self.min_face and b[2] > b[0]]
         return sorted(found, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
 
+    def candidates(self, rgb: np.ndarray) -> list[Candidate]:
+        """Detections of one RGB frame with their 5-point landmarks and quality."""
+        import cv2
+        import dlib
+
+        predictor = models.load("landmarks_5")
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        out = []
+        for box, score in self.detect(rgb):
+            shape = predictor(rgb, dlib.rectangle(*box))
+            pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=float)
+            l, t, r, b = box
+            q = quality_score(b - t, sharpness(gray[t:b, l:r]), score, frontalness(pts))
+            out.append(Candidate(box, score, shape, q))
+        return out
+
+    def encode_shape(self, rgb: np.ndarray, shape) -> np.ndarray:
+        """The 128-d encoding of one face given its landmarks (face_recognition's way)."""
+        return np.array(models.load("encoder").compute_face_descriptor(rgb, shape, 1))
+
     def encode(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY]) -> np.ndarray:
         """(n, 128) float64 encodings of the faces at `boxes` in `rgb`."""
         import dlib
@@ -85,21 +120,21 @@ class FaceAnalyzer:
         if not boxes:
             return np.zeros((0, ENCODING_DIM))
         predictor = models.load("landmarks_5")
-        encoder = models.load("encoder")
-        out = [np.array(encoder.compute_face_descriptor(rgb, predictor(rgb, dlib.rectangle(*b)), 1))
-               for b in boxes]
-        return np.stack(out)
+        return np.stack([self.encode_shape(rgb, predictor(rgb, dlib.rectangle(*b))) for b in boxes])
 
     def analyze(self, frame: SampledFrame, *, crop_margin: float = default("crop_margin")) -> list[Face]:
         """Detect, encode and crop every face of one sampled frame."""
         import cv2
 
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-        found = self.detect(rgb)
-        encodings = self.encode(rgb, [b for b, _ in found])
-        return [Face(frame.index, frame.time, box, score, enc,
-                     encode_jpeg(crop_box(frame.image, box, crop_margin)))
-                for (box, score), enc in zip(found, encodings)]
+        return [make_face(frame, c, self.encode_shape(rgb, c.shape), crop_margin)
+                for c in self.candidates(rgb)]
+
+
+def make_face(frame: SampledFrame, c: Candidate, encoding: np.ndarray | None, crop_margin: float) -> Face:
+    """The Face record of a candidate, with its crop."""
+    return Face(frame.index, frame.time, c.box_xyxy, c.score, encoding,
+                encode_jpeg(crop_box(frame.image, c.box_xyxy, crop_margin)), round(c.quality, 4))
 
 
 def crop_box(image: np.ndarray, box: BoxXYXY, margin: float) -> np.ndarray:

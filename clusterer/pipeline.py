@@ -15,86 +15,173 @@ from .clustering import FaceClusterer
 from .defaults import check, default
 from .errors import NoFacesFound
 from .export import export, output_dir, prepare_output
-from .faces import Face, FaceAnalyzer
+from .faces import Face, FaceAnalyzer, make_face
 from .fused import FusedClusterer
 from .refine import ClothingRefiner
 from .result import Person, Result, Sighting, group
 from .sampling import VideoInfo, iter_frames, probe
+from .scenes import CutDetector
+from .tracking import FaceTracker, Track
 
 log = logging.getLogger("clusterer")
 
 
 @dataclass(frozen=True)
 class Extraction:
-    """What extraction produced: faces, the clothing under each (same order;
-    None when clothing was not computed) and the frames looked at."""
+    """What extraction produced, in sampling order.
+
+    faces: every detected face (encoding None where tracking skipped it);
+    clothing: the clothing under each face (None when not computed);
+    sampled: the frame indices looked at; cuts: (frame, time) of the first
+    sampled frame of each scene after the first; tracks: the face tracks.
+    """
 
     faces: tuple[Face, ...]
     clothing: tuple[Clothing, ...] | None
     sampled: tuple[int, ...]
+    cuts: tuple[tuple[int, float], ...] = ()
+    tracks: tuple[Track, ...] = ()
+
+    @property
+    def n_encoded(self) -> int:
+        return sum(f.encoding is not None for f in self.faces)
 
 
 def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             embedder: Embedder | None = None, *, fps: float = default("fps"),
             start: float = default("start"), end: float | None = default("end"),
-            crop_margin: float = default("crop_margin"),
+            crop_margin: float = default("crop_margin"), cut_threshold: float = default("cut_threshold"),
+            track_iou: float = default("track_iou"), track_gap: int = default("track_gap"),
+            track_encodings: int = default("track_encodings"),
             progress: Callable[[float], None] | None = None) -> Extraction:
-    """Faces (and clothing, given an embedder) of every sampled frame.
+    """Faces, scene cuts and face tracks of every sampled frame (and clothing,
+    given an embedder). Only the faces a track needs are encoded.
 
     progress, if given, is called with the time (s) of each sampled frame.
     """
+    import cv2
+
     faces: list[Face] = []
     clothing: list[Clothing] = []
     sampled: list[int] = []
+    cuts: list[tuple[int, float]] = []
+    detector = CutDetector(cut_threshold)
+    tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
     for frame in iter_frames(path, fps=fps, start=start, end=end, info=info):
         sampled.append(frame.index)
-        found = analyzer.analyze(frame, crop_margin=crop_margin)
-        faces.extend(found)
-        if embedder is not None and found:
-            clothing.extend(clothing_for(frame.image, [f.box_xyxy for f in found], embedder))
+        scene = detector.update(frame.image)
+        if scene > len(cuts):
+            cuts.append((frame.index, frame.time))
+        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        cands = analyzer.candidates(rgb)
+        if cands:
+            boxes = [c.box_xyxy for c in cands]
+            quals = [c.quality for c in cands]
+            want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
+            encs = [analyzer.encode_shape(rgb, c.shape) if w else None for c, w in zip(cands, want)]
+            tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))), quals)
+            faces.extend(make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs))
+            if embedder is not None:
+                clothing.extend(clothing_for(frame.image, boxes, embedder))
         if progress:
             progress(frame.time)
-    return Extraction(tuple(faces), tuple(clothing) if embedder is not None else None, tuple(sampled))
+    return Extraction(tuple(faces), tuple(clothing) if embedder is not None else None, tuple(sampled),
+                      tuple(cuts), tuple(tracker.finish()))
+
+
+def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each track's encoding, the mean of its best (up to `budget`) encoded faces
+    of at least `min_quality`, and whether it had any such face. A track with
+    none gets the mean of all its encoded faces, flagged low-quality."""
+    enc = np.zeros((len(ex.tracks), 128))
+    good = np.zeros(len(ex.tracks), dtype=bool)
+    for k, t in enumerate(ex.tracks):
+        coded = sorted((f for f in (ex.faces[i] for i in t.items) if f.encoding is not None),
+                       key=lambda f: -f.quality)
+        best = [f for f in coded if f.quality >= min_quality][:budget]
+        good[k] = bool(best)
+        enc[k] = np.mean([f.encoding for f in (best or coded)], axis=0)
+    return enc, good
 
 
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
-            min_faces: int = default("min_faces"), loose_threshold: float = default("loose_threshold"),
+            min_faces: int = default("min_faces"), min_quality: float = default("min_quality"),
+            min_confidence: float = default("min_confidence"),
+            track_encodings: int = default("track_encodings"),
+            loose_threshold: float = default("loose_threshold"),
             cloth_threshold: float = default("cloth_threshold"), cloth_ratio: float = default("cloth_ratio"),
             cloth_window: float = default("cloth_window"), cloth_weight: float = default("cloth_weight"),
             fused_epsilon: float = default("fused_epsilon"),
             ) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
-    """Group extracted faces into persons (most faces first) and unknown sightings."""
+    """Group the extracted tracks into persons (most faces first) and unknown sightings.
+
+    Unconfirmed tracks (one face, detector score under min_confidence) go to
+    unknown. Tracks with no face of min_quality do not take part in stage 1;
+    clothing may attach them (two-stage), else they go to unknown.
+    """
     check("mode", mode)
+    if mode != "faces" and ex.clothing is None:
+        raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
     faces = ex.faces
     n = len(faces)
     clothing = ex.clothing or (None,) * n
-    if mode != "faces" and ex.clothing is None:
-        raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
-    enc = np.stack([f.encoding for f in faces]) if n else np.zeros((0, 128))
-    frames = [f.frame for f in faces]
+    t_enc, t_good = encode_tracks(ex, min_quality=min_quality, budget=track_encodings)
+    track_of = np.zeros(n, dtype=int)
+    for k, t in enumerate(ex.tracks):
+        track_of[list(t.items)] = k
+    face_enc = t_enc[track_of] if n else np.zeros((0, 128))
+    frames = np.array([f.frame for f in faces])
+    unconfirmed = np.array([len(t.items) == 1 and faces[t.items[0]].score < min_confidence
+                            for t in ex.tracks], dtype=bool)
+    reason: list[str | None] = [None] * n
+    for k in np.flatnonzero(unconfirmed):
+        reason[ex.tracks[k].items[0]] = "unconfirmed"
     vecs = [None if c is None else c.embedding for c in clothing]
     how = ["face"] * n
-    reason: list[str | None] = [None] * n
     if mode == "fused":
         fc = FusedClusterer(cloth_weight=cloth_weight, epsilon=fused_epsilon, min_faces=min_faces)
-        labels = fc.fit(enc, vecs, frames).labels_
+        keep = np.flatnonzero([r is None for r in reason])
+        labels = np.full(n, -1)
+        fc.fit(face_enc[keep], [vecs[i] for i in keep], frames[keep])
+        labels[keep] = fc.labels_
+        for i, r in zip(keep, fc.reasons_):
+            reason[i] = r
         how = ["fused"] * n
-        reason = list(fc.reasons_)
     else:
-        # stage 1: faces alone; every group kept, the size rule comes last
-        labels = FaceClusterer(threshold, min_faces=1).fit_predict(enc, frames)
-        if mode == "two-stage" and n:
+        # stage 1: confirmed tracks with a good face, by their encodings
+        core = np.flatnonzero(t_good & ~unconfirmed)
+        t_lab = np.full(len(ex.tracks), -1)
+        if len(core):
+            spans = [{faces[i].frame for i in ex.tracks[k].items} for k in core]
+            t_lab[core] = FaceClusterer(threshold, min_faces=1).fit_predict(
+                t_enc[core], spans, [len(ex.tracks[k].items) for k in core])
+        # low-quality tracks stand alone, for clothing to attach
+        low = np.flatnonzero(~t_good & ~unconfirmed)
+        t_lab[low] = t_lab.max(initial=-1) + 1 + np.arange(len(low))
+        labels = t_lab[track_of] if n else np.zeros(0, dtype=int)
+        live = np.flatnonzero(labels >= 0)
+        if mode == "two-stage" and len(live):
             ref = ClothingRefiner(loose_threshold=loose_threshold, cloth_threshold=cloth_threshold,
                                   ratio=cloth_ratio, window=cloth_window)
-            merged = ref.fit(labels, enc, vecs, [f.time for f in faces], frames).labels_
-            # a merged cluster keeps its core's stage-1 id: whoever changed id joined by clothing
-            how = ["clothing" if a != b else "face" for a, b in zip(labels, merged)]
-            labels = merged
+            merged = ref.fit(labels[live], face_enc[live], [vecs[i] for i in live],
+                             [faces[i].time for i in live], frames[live]).labels_
+            # a merged cluster keeps its core's id: whoever changed id joined by clothing
+            for i, a, b in zip(live, labels[live], merged):
+                how[i] = "clothing" if a != b else "face"
+            labels[live] = merged
+        good_face = t_good[track_of]
+        for k in np.unique(labels[labels >= 0]):
+            m = np.flatnonzero(labels == k)
+            if not good_face[m].any():
+                labels[m] = -1
+                for i in m:
+                    reason[i] = "low-quality"
         labels = _size_rule(labels, min_faces, frames)
         for i in np.flatnonzero(labels < 0):
-            reason[i] = "few-faces"
-    sightings = [Sighting(f, c, "unknown" if lab < 0 else h, r)
-                 for f, c, lab, h, r in zip(faces, clothing, labels, how, reason)]
+            reason[i] = reason[i] or "few-faces"
+    track_ids = [ex.tracks[k].id for k in track_of] if ex.tracks else [None] * n
+    sightings = [Sighting(f, c, "unknown" if lab < 0 else h, r if lab < 0 else None, t)
+                 for f, c, lab, h, r, t in zip(faces, clothing, labels, how, reason, track_ids)]
     return group(sightings, labels)
 
 
@@ -138,6 +225,12 @@ def run(video: str | os.PathLike, *,
         cloth_model: str | None = default("cloth_model"),
         device: str = default("device"),
         crop_margin: float = default("crop_margin"),
+        cut_threshold: float = default("cut_threshold"),
+        track_iou: float = default("track_iou"),
+        track_gap: int = default("track_gap"),
+        track_encodings: int = default("track_encodings"),
+        min_quality: float = default("min_quality"),
+        min_confidence: float = default("min_confidence"),
         overwrite: bool = False,
         progress: Callable[[VideoInfo], Callable[[float], None]] | None = None) -> tuple[Result, Path]:
     """Cluster the people of `video`; write OUT/<video name>/; return the result and that folder.
@@ -146,10 +239,13 @@ def run(video: str | os.PathLike, *,
     callback that receives the time of each sampled frame.
     """
     extraction = dict(fps=fps, start=start, end=end, detector=detector, upsample=upsample,
-                      min_face=min_face, cloth_model=cloth_model, device=device, crop_margin=crop_margin)
+                      min_face=min_face, cloth_model=cloth_model, device=device, crop_margin=crop_margin,
+                      cut_threshold=cut_threshold, track_iou=track_iou, track_gap=track_gap,
+                      track_encodings=track_encodings)
     clustering = dict(mode=mode, threshold=threshold, min_faces=min_faces, loose_threshold=loose_threshold,
                       cloth_threshold=cloth_threshold, cloth_ratio=cloth_ratio, cloth_window=cloth_window,
-                      cloth_weight=cloth_weight, fused_epsilon=fused_epsilon)
+                      cloth_weight=cloth_weight, fused_epsilon=fused_epsilon, min_quality=min_quality,
+                      min_confidence=min_confidence, track_encodings=track_encodings)
     for name, value in {**extraction, **clustering}.items():
         check(name, value)
     if end is not None and end <= start:
@@ -160,7 +256,8 @@ def run(video: str | os.PathLike, *,
     analyzer = FaceAnalyzer(detector=detector, upsample=upsample, min_face=min_face)
     embedder = make_embedder(cloth_model, device) if mode != "faces" else None
     ex = extract(video, info, analyzer, embedder, fps=fps, start=start, end=end, crop_margin=crop_margin,
-                 progress=progress(info) if progress else None)
+                 cut_threshold=cut_threshold, track_iou=track_iou, track_gap=track_gap,
+                 track_encodings=track_encodings, progress=progress(info) if progress else None)
     log.info("%d faces in %d sampled frames", len(ex.faces), len(ex.sampled))
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
@@ -169,6 +266,6 @@ def run(video: str | os.PathLike, *,
     settings = {**extraction, **clustering, "tool_version": __version__}
     if embedder is not None:
         settings["cloth_embedder"] = embedder.name
-    result = Result(info, ex.sampled, settings, persons, unknown)
+    result = Result(info, ex.sampled, settings, persons, unknown, ex.cuts)
     export(result, dest)
     return result, dest

@@ -18,14 +18,18 @@ class Sighting:
     """One face with the clothing under it, and how it was assigned.
 
     reason says why a sighting is unknown: "few-faces" (its group had fewer
-    than --min-faces faces), "noise" (fused mode: HDBSCAN noise) or
-    "same-frame" (fused mode: its cluster already had a face of that frame).
+    than --min-faces faces), "unconfirmed" (a one-sample track with a low
+    detector score: likely not a face), "low-quality" (its track had no face
+    good enough to cluster and clothing did not attach it), "noise" (fused
+    mode: HDBSCAN noise) or "same-frame" (fused mode: its cluster already had
+    a face of that frame). track is the id of its face track.
     """
 
     face: Face
     clothing: Clothing | None = None
     how: str = "face"
     reason: str | None = None
+    track: int | None = None
 
     def __post_init__(self):
         if self.how not in HOW:
@@ -62,6 +66,8 @@ class Result:
     settings: dict[str, Any]
     persons: tuple[Person, ...]
     unknown: tuple[Sighting, ...]
+    cuts: tuple[tuple[int, float], ...] = ()
+    """(frame, time) of the first sampled frame of each scene after the first."""
 
     @property
     def n_faces(self) -> int:

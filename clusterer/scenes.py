@@ -1,0 +1,38 @@
+"""Shot cuts, from the frames the sampler already decodes.
+
+Consecutive sampled frames are compared by their colour histograms (HSV,
+on a small copy); a Bhattacharyya distance over the threshold is a cut. This
+finds the cut between two samples, which is all tracks and clothing need:
+a track never crosses a cut, and clothing compares sightings of one scene
+and its neighbours.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .defaults import default
+
+_SMALL = (96, 54)
+_BINS = [16, 8, 8]
+
+
+class CutDetector:
+    """Feed sampled frames in order; `update` returns the scene number of each."""
+
+    def __init__(self, threshold: float = default("cut_threshold")):
+        self.threshold = threshold
+        self._prev: np.ndarray | None = None
+        self.scene = 0
+
+    def update(self, image: np.ndarray) -> int:
+        import cv2
+
+        small = cv2.resize(image, _SMALL, interpolation=cv2.INTER_AREA)
+        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+        hist = cv2.calcHist([hsv], [0, 1, 2], None, _BINS, [0, 180, 0, 256, 0, 256])
+        hist = cv2.normalize(hist, None).ravel()
+        if self._prev is not None:
+            if cv2.compareHist(self._prev, hist, cv2.HISTCMP_BHATTACHARYYA) > self.threshold:
+                self.scene += 1
+        self._prev = hist
+        return self.scene

@@ -1,0 +1,159 @@
+"""Face tracks: the same face followed through consecutive sampled frames of one scene.
+
+Detections of consecutive samples link by box overlap (IoU), one-to-one
+(Hungarian assignment). A detection that overlaps two tracks, or none, is
+checked by its face: it joins a recent track of the scene only if its face
+distance to that track is under LINK_FACE. A face distance of BREAK_FACE or
+more always breaks a link, so two people who cross are not
+merged. Tracks never cross a scene cut, and end after `max_gap` samples
+without a detection.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .defaults import default
+from .faces import BoxXYXY
+
+
+LINK_FACE = 0.36
+"""Face distance under which a detection joins a track without box overlap
+(a face that left and came back) or despite overlapping several tracks
+(people crossing): face_recognition-scale, the strict clustering default."""
+
+BREAK_FACE = 0.6
+"""Face distance at or over which an overlapping detection never joins a track
+(face_recognition's tolerance): another person stepped into the box."""
+
+
+def iou(a: BoxXYXY, b: BoxXYXY) -> float:
+    l, t = max(a[0], b[0]), max(a[1], b[1])
+    r, btm = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0, r - l) * max(0, btm - t)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class _Open:
+    """A track still being extended (mutable, private to the tracker)."""
+
+    id: int
+    scene: int
+    items: list[int] = field(default_factory=list)
+    last_box: BoxXYXY = (0, 0, 0, 0)
+    last_step: int = 0
+    encodings: list[np.ndarray] = field(default_factory=list)
+    qualities: list[float] = field(default_factory=list)  # of the encoded faces
+
+    def mean(self) -> np.ndarray | None:
+        return np.mean(self.encodings, axis=0) if self.encodings else None
+
+
+@dataclass(frozen=True)
+class Track:
+    """A finished track: its id, scene, and the indices of its faces (in time order)."""
+
+    id: int
+    scene: int
+    items: tuple[int, ...]
+
+
+class FaceTracker:
+    """Online tracker. Call `step` once per sampled frame, in order, then `finish`.
+
+    step(scene, boxes, encodings, item_ids, qualities) links this frame's
+    detections and returns the track id of each. encodings may hold None for
+    faces not encoded (the tracker then relies on overlap alone);
+    wants_encoding says which faces to encode before calling step.
+    """
+
+    def __init__(self, *, min_iou: float = default("track_iou"), max_gap: int = default("track_gap")):
+        self.min_iou = min_iou
+        self.max_gap = max_gap
+        self._open: list[_Open] = []
+        self._done: list[Track] = []
+        self._next = 0
+        self._step = -1
+
+    def _close(self, keep) -> None:
+        still = []
+        for t in self._open:
+            if keep(t):
+                still.append(t)
+            else:
+                self._done.append(Track(t.id, t.scene, tuple(t.items)))
+        self._open = still
+
+    def wants_encoding(self, scene: int, boxes: list[BoxXYXY], qualities: list[float],
+                       budget: int = default("track_encodings")) -> list[bool]:
+        """Which detections of the next step to encode: those whose link is in
+        doubt (they overlap no open track, or several), and those that would
+        be among the `budget` best faces of the one track they overlap."""
+        live = [t for t in self._open if t.scene == scene and self._step + 1 - t.last_step <= self.max_gap + 1]
+        out = []
+        for b, q in zip(boxes, qualities):
+            hits = [t for t in live if iou(b, t.last_box) >= self.min_iou]
+            if len(hits) != 1:
+                out.append(True)
+                continue
+            best = sorted(hits[0].qualities, reverse=True)[:budget]
+            out.append(len(best) < budget or q > best[-1])
+        return out
+
+    def step(self, scene: int, boxes: list[BoxXYXY], encodings: list[np.ndarray | None],
+             item_ids: list[int], qualities: list[float] | None = None) -> list[int]:
+        from scipy.optimize import linear_sum_assignment
+
+        self._step += 1
+        now = self._step
+        self._close(lambda t: t.scene == scene and now - t.last_step <= self.max_gap + 1)
+        tracks = self._open
+        assigned: list[_Open | None] = [None] * len(boxes)
+        if tracks and boxes:
+            ov = np.array([[iou(b, t.last_box) for t in tracks] for b in boxes])
+            rows, cols = linear_sum_assignment(-ov)
+            for r, c in zip(rows, cols):
+                if ov[r, c] < self.min_iou:
+                    continue
+                m = tracks[c].mean()
+                if encodings[r] is not None and m is not None and \
+                        np.linalg.norm(encodings[r] - m) >= BREAK_FACE:
+                    continue  # overlapping, but another person's face
+                if (ov[r] >= self.min_iou).sum() > 1 or (ov[:, c] >= self.min_iou).sum() > 1:
+                    # two boxes and tracks overlap (people crossing): trust only a face that agrees
+                    if encodings[r] is None or m is None or np.linalg.norm(encodings[r] - m) >= LINK_FACE:
+                        continue
+                assigned[r] = tracks[c]
+        taken = {id(t) for t in assigned if t is not None}
+        for r, b in enumerate(boxes):
+            if assigned[r] is None and encodings[r] is not None:
+                # no overlap: a face that left and came back, or moved fast: link by face only
+                cands = [(np.linalg.norm(encodings[r] - t.mean()), t.id, t) for t in tracks
+                         if id(t) not in taken and t.last_step < now and t.mean() is not None]
+                cands = [c for c in cands if c[0] < LINK_FACE]
+                if cands:
+                    assigned[r] = min(cands, key=lambda c: (c[0], c[1]))[2]
+                    taken.add(id(assigned[r]))
+        out = []
+        for r, b in enumerate(boxes):
+            t = assigned[r]
+            if t is None:
+                t = _Open(self._next, scene)
+                self._next += 1
+                self._open.append(t)
+            t.items.append(item_ids[r])
+            t.last_box = b
+            t.last_step = now
+            if encodings[r] is not None:
+                t.encodings.append(encodings[r])
+                t.qualities.append(qualities[r] if qualities else 1.0)
+            out.append(t.id)
+        return out
+
+    def finish(self) -> list[Track]:
+        """Close every open track; all tracks, ordered by id."""
+        self._close(lambda t: False)
+        return sorted(self._done, key=lambda t: t.id)
