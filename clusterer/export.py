@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import OutputError
 from .faces import Face
@@ -24,7 +24,8 @@ REPORT = "clusters.json"
 UNKNOWN = "unknown"
 """Folder of faces that belong to no person."""
 
-_OWN_FILE = re.compile(r"[A-Za-z0-9_-]+/(clothing/)?t[0-9.]+_f[0-9]+(_[0-9]+)?\.jpg")
+_OWN_FILE = re.compile(r"[A-Za-z0-9_-]+/(clothing/)?t[0-9.]+_f[0-9]+(_[0-9]+)?\.jpg"
+                       r"|cache/features\.(npz|json)")
 
 FORMAT_VERSION = 1
 """Version of the clusters.json layout; bumped on incompatible changes."""
@@ -119,8 +120,9 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def export(result: Result, dest: Path) -> dict[str, Any]:
-    """Write crops and clusters.json into `dest` (checked by prepare_output); return the report."""
+def export(result: Result, dest: Path, extra: Sequence[str] = ()) -> dict[str, Any]:
+    """Write crops and clusters.json into `dest` (checked by prepare_output); return
+    the report. `extra` names other files this run wrote there (the feature cache)."""
     old = previous_files(dest)
     taken: set[str] = set()
     plan: list[tuple[str, bytes]] = []
@@ -159,10 +161,10 @@ def export(result: Result, dest: Path) -> dict[str, Any]:
             "scenes": [{"frame": 0 if not result.sampled else result.sampled[0], "time": 0.0}]
                       + [{"frame": f, "time": t} for f, t in result.cuts],
             "tracks": track_records(result),
-            "written": sorted(taken),
+            "written": sorted(taken | set(extra)),
         }
         write_atomic(dest / REPORT, json.dumps(report, indent=1))
-        for name in sorted(old - taken - {REPORT}):  # the earlier run's leftovers, ours only
+        for name in sorted(old - taken - set(extra) - {REPORT}):  # the earlier run's leftovers, ours only
             stale = dest / name
             if stale.is_file():
                 stale.unlink()

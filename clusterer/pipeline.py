@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__
+from . import __version__, cache
 from .clothing import Clothing, Embedder, clothing_for
 from .clustering import FaceClusterer
 from .defaults import check, default
@@ -253,19 +253,36 @@ def run(video: str | os.PathLike, *,
     info = probe(video)
     dest = output_dir(out, video)
     prepare_output(dest, overwrite)
-    analyzer = FaceAnalyzer(detector=detector, upsample=upsample, min_face=min_face)
-    embedder = make_embedder(cloth_model, device) if mode != "faces" else None
-    ex = extract(video, info, analyzer, embedder, fps=fps, start=start, end=end, crop_margin=crop_margin,
-                 cut_threshold=cut_threshold, track_iou=track_iou, track_gap=track_gap,
-                 track_encodings=track_encodings, progress=progress(info) if progress else None)
-    log.info("%d faces in %d sampled frames", len(ex.faces), len(ex.sampled))
+    ex, cache_files, embedder_name = features(video, info, dest, extraction, mode != "faces", progress)
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                            f"(try --upsample 2, a lower --min-face, or --detector cnn)")
     persons, unknown = cluster(ex, **clustering)
     settings = {**extraction, **clustering, "tool_version": __version__}
-    if embedder is not None:
-        settings["cloth_embedder"] = embedder.name
+    if embedder_name:
+        settings["cloth_embedder"] = embedder_name
     result = Result(info, ex.sampled, settings, persons, unknown, ex.cuts)
-    export(result, dest)
+    export(result, dest, extra=cache_files)
     return result, dest
+
+
+def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: dict, with_clothing: bool,
+             progress=None, save: bool = True) -> tuple[Extraction, list[str], str | None]:
+    """The extraction for `video` and these settings: from the feature cache in
+    `dest` when it holds a valid one (no frame is decoded), else extracted and,
+    if `save`, cached. Clothing is computed when asked or already cached.
+    Returns the extraction, the cache files in dest, and the clothing
+    embedder's name (None without clothing)."""
+    key = cache.cache_key(video, extraction)
+    ex = cache.load(dest, key)
+    if ex is not None and (ex.clothing is not None or not with_clothing):
+        log.info("features from the cache in %s: no decoding", dest / cache.CACHE_DIR)
+        return ex, [cache.FEATURES, cache.META], cache.embedder_name(dest)
+    e = dict(extraction)
+    analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"))
+    embedder = make_embedder(e.pop("cloth_model"), e.pop("device")) if with_clothing else None
+    ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None, **e)
+    name = embedder.name if embedder else None
+    if not (save and ex.faces):
+        return ex, [], name
+    return ex, cache.save(dest, key, ex, embedder=name), name

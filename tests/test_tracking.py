@@ -1,0 +1,185 @@
+"""Scene cuts, face tracks, face quality and the unknown reasons."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from clusterer.clothing import Clothing
+from clusterer.faces import Face, FaceAnalyzer
+from clusterer.pipeline import Extraction, cluster
+from clusterer.quality import frontalness, quality_score, sharpness
+from clusterer.sampling import iter_frames
+from clusterer.scenes import CutDetector
+from clusterer.tracking import FaceTracker, Track
+from conftest import write_clip
+
+
+# --- scene cuts --------------------------------------------------------------
+
+def shot_frames(rng, n, size=(160, 120)):
+    """A shot: a random smooth background, drifting and brightening slowly."""
+    w, h = size
+    bg = cv2.resize(rng.integers(0, 255, (3, 4, 3), dtype=np.uint8), (w + 40, h), interpolation=cv2.INTER_CUBIC)
+    return [np.clip(bg[:, i // 3: i // 3 + w] * (1 + 0.004 * i), 0, 255).astype(np.uint8) for i in range(n)]
+
+
+def test_cuts_on_generated_clip(tmp_path):
+    rng = np.random.default_rng(0)
+    lengths = [30, 45, 20, 50, 35]  # frames, at 10 fps
+    frames = [f for n in lengths for f in shot_frames(rng, n)]
+    clip = write_clip(tmp_path / "cuts.mp4", frames, 10.0)
+    det = CutDetector()
+    sampled = [(f.index, det.update(f.image)) for f in iter_frames(clip, fps=5.0)]
+    starts = np.cumsum(lengths)[:-1].tolist()  # first frame of each later shot
+    found = [idx for (idx, s), (_, prev) in zip(sampled[1:], sampled) if s != prev]
+    assert len(found) == len(starts)
+    for cut, start in zip(found, starts):
+        assert start <= cut < start + 2  # the first sample at or after the cut (every 2nd frame)
+
+
+# --- tracks ------------------------------------------------------------------
+
+def unit(rng, d=128):
+    v = rng.normal(size=d)
+    return v / np.linalg.norm(v) * 0.5
+
+
+def box_at(x, y=40, s=40):
+    return (x, y, x + s, y + s)
+
+
+def run(tracker, steps):
+    """steps: list of (scene, [(box, encoding or None), ...]); returns track ids per step."""
+    out, item = [], 0
+    for scene, dets in steps:
+        ids = list(range(item, item + len(dets)))
+        item += len(dets)
+        out.append(tracker.step(scene, [b for b, _ in dets], [e for _, e in dets], ids))
+    return out
+
+
+def test_track_links_moving_face_and_breaks_at_cut():
+    rng = np.random.default_rng(1)
+    a = unit(rng)
+    steps = [(0, [(box_at(10 + 5 * k), a if k == 0 else None)]) for k in range(5)]
+    steps.append((1, [(box_at(35), None)]))  # same place, but after a cut
+    got = run(FaceTracker(), steps)
+    assert len({g[0] for g in got[:5]}) == 1
+    assert got[5][0] != got[0][0]
+
+
+def test_two_people_crossing_keep_their_tracks():
+    rng = np.random.default_rng(2)
+    a, b = unit(rng), unit(rng)
+    steps = []
+    for k in range(7):  # A walks right, B walks left; they overlap in the middle
+        xa, xb = 20 + 20 * k, 140 - 20 * k
+        steps.append((0, [(box_at(xa), off(rng, a, 0.05)), (box_at(xb), off(rng, b, 0.05))]))
+    got = run(FaceTracker(), steps)
+    ta = {g[0] for g in got}
+    tb = {g[1] for g in got}
+    assert len(ta) == 1 and len(tb) == 1 and ta != tb
+
+
+def test_intruder_with_another_face_breaks_the_track():
+    rng = np.random.default_rng(3)
+    a, b = unit(rng), unit(rng)
+    got = run(FaceTracker(), [(0, [(box_at(10), a)]), (0, [(box_at(12), b)])])
+    assert got[0][0] != got[1][0]
+
+
+def test_face_leaving_and_coming_back():
+    rng = np.random.default_rng(4)
+    a = unit(rng)
+    # missed for one sample (within the gap): same track, even at a new place
+    got = run(FaceTracker(), [(0, [(box_at(10), a)]), (0, []), (0, [(box_at(100), off(rng, a, 0.1))])])
+    assert got[0][0] == got[2][0]
+    # away longer than the gap: a new track
+    got = run(FaceTracker(max_gap=1), [(0, [(box_at(10), a)])] + [(0, [])] * 3 + [(0, [(box_at(10), a)])])
+    assert got[0][0] != got[-1][0]
+
+
+def test_wants_encoding_budget():
+    rng = np.random.default_rng(5)
+    t = FaceTracker()
+    a = unit(rng)
+    t.step(0, [box_at(10)], [a], [0], [0.5])
+    assert t.wants_encoding(0, [box_at(12)], [0.4], budget=2) == [True]   # budget not yet full
+    t.step(0, [box_at(12)], [a], [1], [0.4])
+    assert t.wants_encoding(0, [box_at(14)], [0.3], budget=2) == [False]  # no better than the best 2
+    assert t.wants_encoding(0, [box_at(14)], [0.9], budget=2) == [True]   # better: encode it
+    assert t.wants_encoding(0, [box_at(150)], [0.1], budget=2) == [True]  # overlaps nothing
+    assert t.wants_encoding(1, [box_at(14)], [0.1], budget=2) == [True]   # another scene
+
+
+# --- quality -----------------------------------------------------------------
+
+def test_blurred_face_scores_lower(hopper_bgr):
+    rgb = cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2RGB)
+    blurred = cv2.GaussianBlur(rgb, (0, 0), 3)
+    an = FaceAnalyzer()
+    (sharp_c,), (blur_c,) = an.candidates(rgb), an.candidates(blurred)
+    assert blur_c.quality < sharp_c.quality
+    l, t, r, b = sharp_c.box_xyxy
+    gray = cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2GRAY)[t:b, l:r]
+    assert sharpness(cv2.GaussianBlur(gray, (0, 0), 3)) < 0.5 * sharpness(gray)
+
+
+def test_quality_ordering_of_cues():
+    base = dict(height=80, sharp=400, confidence=1.0, frontal=1.0)
+    top = quality_score(**base)
+    assert top == pytest.approx(1.0)
+    for cue, worse in [("height", 30), ("sharp", 50), ("confidence", 0.1), ("frontal", 0.2)]:
+        assert quality_score(**{**base, cue: worse}) < top
+    eyes_nose = np.array([[0, 0], [10, 0], [30, 0], [40, 0], [20, 15]], float)
+    profile = np.array([[0, 0], [10, 0], [30, 0], [40, 0], [38, 15]], float)
+    assert frontalness(eyes_nose) == pytest.approx(1.0) and frontalness(profile) < 0.2
+
+
+# --- clustering on tracks and the unknown reasons ----------------------------
+
+def off(rng, v, dist):
+    """A vector at Euclidean distance `dist` from v."""
+    d = rng.normal(size=len(v))
+    return v + d / np.linalg.norm(d) * dist
+
+
+def face(frame, enc, score=1.0, quality=0.9, x=10):
+    return Face(frame, frame / 10, box_at(x), score, enc, b"", quality)
+
+
+def test_tracks_cannot_link_and_unknown_reasons():
+    rng = np.random.default_rng(6)
+    a, b = unit(rng), unit(rng)
+    faces = [face(f, off(rng, a, 0.05)) for f in range(0, 4)]                    # track 0: A
+    faces += [face(f, off(rng, a, 0.05), x=100) for f in range(2, 4)]            # track 1: A's twin, same time
+    faces += [face(10, b, score=0.05)]                                           # track 2: unconfirmed
+    faces += [face(f, b, quality=0.1) for f in (20, 21, 22)]                     # track 3: low quality
+    faces += [face(30, unit(rng))]                                               # track 4: lone face
+    tracks = (Track(0, 0, (0, 1, 2, 3)), Track(1, 0, (4, 5)), Track(2, 1, (6,)),
+              Track(3, 2, (7, 8, 9)), Track(4, 3, (10,)))
+    ex = Extraction(tuple(faces), None, tuple(range(31)), (), tracks)
+    persons, unknown = cluster(ex, mode="faces")
+    # track 1 is as close to A as can be, but on screen with track 0: another person
+    assert len(persons) == 2
+    assert {s.track for s in persons[0].sightings} == {0} and {s.track for s in persons[1].sightings} == {1}
+    reasons = {s.track: s.reason for s in unknown}
+    assert reasons == {2: "unconfirmed", 3: "low-quality", 4: "few-faces"}
+    assert all(s.how == "unknown" for s in unknown)
+
+
+def test_low_quality_track_attached_by_clothing():
+    rng = np.random.default_rng(7)
+    a = unit(rng)
+    shirt = np.ones(8) / np.sqrt(8)
+    faces = [face(f, off(rng, a, 0.02)) for f in range(4)] + [face(f, off(rng, a, 0.3), quality=0.1) for f in (6, 7)]
+    cloth = tuple(Clothing((0, 0, 1, 1), shirt) for _ in faces)
+    tracks = (Track(0, 0, (0, 1, 2, 3)), Track(1, 0, (4, 5)))
+    # face distance 0.3 would be under 0.36, but a low-quality track takes no part in stage 1
+    ex = Extraction(tuple(faces), cloth, tuple(range(8)), (), tracks)
+    persons, unknown = cluster(ex, mode="faces")
+    assert len(persons) == 1 and {s.reason for s in unknown} == {"low-quality"}
+    persons, unknown = cluster(ex, mode="two-stage")
+    assert len(persons) == 1 and not unknown
+    assert {s.how for s in persons[0].sightings if s.track == 1} == {"clothing"}
