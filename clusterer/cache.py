@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 
 from .clothing import Clothing
+from .export import CACHE_DIR
 from .faces import Face
 from .tracking import Track
 
 log = logging.getLogger("clusterer")
 
-CACHE_DIR = "cache"
 FEATURES = f"{CACHE_DIR}/features.npz"
 META = f"{CACHE_DIR}/features.json"
 FORMAT = 1

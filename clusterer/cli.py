@@ -17,47 +17,76 @@ from .errors import ClusterVideoError
 PROG = "cluster-video"
 
 
-def _opt(parser: argparse.ArgumentParser, name: str, type_=None, metavar=None) -> None:
+_TYPES = {"end": float, "cloth_model": str}
+"""Types of the settings whose default (None) does not tell."""
+
+_METAVARS = {"threshold": "DIST", "loose_threshold": "DIST", "cloth_threshold": "DIST",
+             "fused_epsilon": "DIST", "fps": "N", "start": "SEC", "end": "SEC", "cloth_window": "SEC",
+             "min_face": "PX", "cloth_model": "PATH", "out": "DIR"}
+
+
+def _opt(parser, name: str) -> None:
+    """An option derived from defaults.SETTINGS: type, choices, help and default."""
     s = SETTINGS[name]
     shown = {"end": "the end", "cloth_model": "ImageNet MobileNetV2"}.get(name, s.default)
     kw = dict(default=s.default, help=f"{s.help} (default: {shown})")
     if s.choices:
         kw["choices"] = s.choices
     else:
-        kw["type"] = type_
-        kw["metavar"] = metavar
+        kw["type"] = _TYPES.get(name, type(s.default))
+        kw["metavar"] = _METAVARS.get(name, name.split("_")[-1].upper())
     parser.add_argument("--" + name.replace("_", "-"), dest=name, **kw)
+
+
+GROUPS = {
+    "grouping": ("mode", "threshold", "min_faces", "loose_threshold", "cloth_threshold", "cloth_ratio",
+                 "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
+    "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
+                               "track_iou", "track_gap", "track_encodings", "crop_margin"),
+    "clothing model": ("cloth_model", "device"),
+}
+"""Every setting the CLI offers, in help order (each appears once)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Find every person in a video and group their appearances into one folder "
-                    "per person plus an 'unknown' folder, with a clusters.json report.")
+                    "per person plus an 'unknown' folder, with a clusters.json report.",
+        epilog=f"Score a result against ground truth: {PROG} evaluate OUTPUT_DIR GT_FILE")
     p.add_argument("video", help="input video (any format OpenCV's FFmpeg backend reads)")
-    _opt(p, "mode")
-    _opt(p, "threshold", float, "DIST")
-    _opt(p, "fps", float, "N")
-    _opt(p, "start", float, "SEC")
-    _opt(p, "end", float, "SEC")
-    _opt(p, "detector")
-    _opt(p, "upsample", int, "N")
-    _opt(p, "min_face", int, "PX")
-    _opt(p, "min_faces", int, "N")
-    _opt(p, "loose_threshold", float, "DIST")
-    _opt(p, "cloth_threshold", float, "DIST")
-    _opt(p, "cloth_ratio", float, "R")
-    _opt(p, "cloth_window", float, "SEC")
-    _opt(p, "cloth_weight", float, "W")
-    _opt(p, "fused_epsilon", float, "DIST")
-    _opt(p, "cloth_model", str, "PATH")
-    _opt(p, "device")
-    _opt(p, "out", str, "DIR")
-    p.add_argument("--overwrite", action="store_true",
+    for title, names in GROUPS.items():
+        g = p.add_argument_group(title)
+        for name in names:
+            _opt(g, name)
+    g = p.add_argument_group("output")
+    _opt(g, "out")
+    _opt(g, "merge_gap")
+    g.add_argument("--overwrite", action="store_true",
                    help="write into an existing result folder, replacing only the files an earlier "
                         "run wrote (files you added are kept)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    g.add_argument("--known", metavar="DIR",
+                   help="folder of known people, one sub-folder of photos per name: persons who "
+                        "match one are named after it")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    g = p.add_argument_group("tuning")
+    g.add_argument("--sweep", metavar="SPEC",
+                   help="re-cluster at each threshold of START:STOP:STEP (or a comma list) from the "
+                        "feature cache and print one row each; writes no results")
+    g.add_argument("--gt", metavar="FILE", help="with --sweep: ground truth (benchgen JSON or CSV) "
+                                                "to add BCubed and WCP to each row")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def build_evaluate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"{PROG} evaluate",
+                                description="Score a result folder against ground truth.")
+    p.add_argument("output", help="a result folder (OUT/<video name>/) or its clusters.json")
+    p.add_argument("gt", help="ground truth: benchgen's .gt.json, or a CSV with the header "
+                              "frame,left,top,right,bottom,identity (or time instead of frame)")
+    p.add_argument("--iou", type=float, default=0.3, help="box overlap for a face to match (default: 0.3)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p
 
 
@@ -96,30 +125,69 @@ def _progress_factory(quiet: bool):
     return make
 
 
-def main(argv: list[str] | None = None) -> int:
+def _evaluate(argv: list[str]) -> int:
+    import json
+
+    from .evaluate import evaluate_output
+
+    args = build_evaluate_parser().parse_args(argv)
+    figures = evaluate_output(args.output, args.gt, args.iou)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print("\n".join(f"{k:>14}  {v}" for k, v in figures.items()))
+    return 0
+
+
+def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
+    settings = {k: v for k, v in vars(args).items()
+                if k not in ("video", "quiet", "out", "overwrite", "sweep", "gt", "known")}
     progress = _progress_factory(args.quiet)
     try:
+        if args.sweep:
+            from .pipeline import tune
+            from .tuning import format_rows, parse_sweep
+
+            rows = tune(args.video, parse_sweep(args.sweep), out=args.out, gt_file=args.gt,
+                        progress=progress, **settings)
+            _close(progress)
+            print(format_rows(rows))
+            return 0
+        if args.gt:
+            raise ValueError("--gt goes with --sweep; to score a result use: cluster-video evaluate")
         from .pipeline import run
 
-        opts = {k: v for k, v in vars(args).items() if k not in ("video", "quiet")}
-        result, dest = run(args.video, progress=progress, **opts)
+        result, dest = run(args.video, out=args.out, overwrite=args.overwrite, known=args.known,
+                           progress=progress, **settings)
+    finally:
+        _close(progress)
+    if not args.quiet:
+        print(summary(result, dest))
+    return 0
+
+
+def _close(progress) -> None:
+    if progress and progress.bar is not None:
+        progress.bar.close()
+        progress.bar = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
+    try:
+        if argv[:1] == ["evaluate"]:
+            return _evaluate(argv[1:])
+        return _main(argv)
     except (ClusterVideoError, ValueError) as e:
         if os.environ.get("CLUSTER_VIDEO_TRACEBACK"):
             raise
-        if progress and progress.bar is not None:
-            progress.bar.close()
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    if progress and progress.bar is not None:
-        progress.bar.close()
-    if not args.quiet:
-        print(summary(result, dest))
-    return 0
 
 
 if __name__ == "__main__":

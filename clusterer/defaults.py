@@ -138,6 +138,11 @@ SETTINGS: dict[str, Setting] = {
         "a detection seen in one sample only, with a detector score under this, is "
         "'unconfirmed' and goes to unknown. Raise it if non-faces end up in persons.",
         min=-10.0, max=10.0),
+    "merge_gap": Setting(
+        2.0,
+        "appearances.csv and the page's timeline: sightings of a person less than this many "
+        "seconds apart are one continuous appearance.",
+        min=0.0),
     "crop_margin": Setting(
         0.4,
         "margin added around each exported face crop, as a share of the face size.",

@@ -3,6 +3,8 @@
 The tool never deletes what it did not write. It refuses a non-empty output
 folder unless told to overwrite, and then replaces only the files listed in
 the previous run's `clusters.json` ("written"); anything a user added stays.
+Files in named folders (not person_NNN or unknown) are never removed, and a
+file the tool did not write is never replaced: the new crop takes another name.
 `clusters.json` is written atomically (temp file + rename), last.
 """
 from __future__ import annotations
@@ -14,9 +16,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
+from .defaults import default
 from .errors import OutputError
+from .report import appearances_csv, gallery_html
 from .faces import Face
 from .result import Result, Sighting
+
+CACHE_DIR = "cache"
+"""Sub-folder of the feature cache (see cache.py)."""
 
 REPORT = "clusters.json"
 """Name of the machine-readable report inside the output folder."""
@@ -24,8 +31,10 @@ REPORT = "clusters.json"
 UNKNOWN = "unknown"
 """Folder of faces that belong to no person."""
 
-_OWN_FILE = re.compile(r"[A-Za-z0-9_-]+/(clothing/)?t[0-9.]+_f[0-9]+(_[0-9]+)?\.jpg"
-                       r"|cache/features\.(npz|json)")
+_OWN_FILE = re.compile(r"[^/]+/(clothing/)?t[0-9.]+_f[0-9]+(_[0-9]+)?\.jpg|cache/features\.(npz|json)")
+_DISPOSABLE = re.compile(r"person_\d+|unknown|cache")
+"""Folders whose stale files an overwrite may remove: the generic ones. A
+folder with a name (the user's, or a known person's) is never emptied."""
 
 FORMAT_VERSION = 1
 """Version of the clusters.json layout; bumped on incompatible changes."""
@@ -40,7 +49,8 @@ def prepare_output(dest: Path, overwrite: bool) -> None:
     """Fail early, before any decoding, if `dest` may not or cannot be written."""
     if dest.exists() and not dest.is_dir():
         raise OutputError(f"{dest}: exists and is not a folder")
-    if dest.is_dir() and any(dest.iterdir()) and not overwrite:
+    # a folder holding only a feature cache (left by --sweep) counts as empty
+    if dest.is_dir() and any(p.name != CACHE_DIR for p in dest.iterdir()) and not overwrite:
         raise OutputError(f"{dest}: folder exists and is not empty; pass --overwrite to replace "
                           f"the files of the earlier run (your own files are kept) or choose --out")
     try:
@@ -60,14 +70,14 @@ def previous_files(dest: Path) -> set[str]:
         return set()
     # Only names of our own shape, inside dest: a hand-edited report must not
     # make the tool delete anything else.
-    return {n for n in names if _OWN_FILE.fullmatch(n)} | {REPORT}
+    return {n for n in names if _OWN_FILE.fullmatch(n)} | {REPORT, GALLERY, APPEARANCES}
 
 
-def face_name(face: Face, taken: set[str], folder: str) -> str:
-    """`folder/t0012.48_f000312.jpg`, with a suffix if that name is taken."""
+def face_name(face: Face, taken: set[str], folder: str, free=lambda name: True) -> str:
+    """`folder/t0012.48_f000312.jpg`, with a suffix if that name is taken or not `free`."""
     base = f"{folder}/t{face.time:07.2f}_f{face.frame:06d}"
     name, k = f"{base}.jpg", 1
-    while name in taken:
+    while name in taken or not free(name):
         k += 1
         name = f"{base}_{k}.jpg"
     taken.add(name)
@@ -81,7 +91,7 @@ CLOTHING = "clothing"
 def sighting_record(s: Sighting, file: str, cloth_file: str | None) -> dict[str, Any]:
     f = s.face
     rec: dict[str, Any] = {"frame": f.frame, "time": f.time, "box": list(f.box_xyxy),
-                           "score": round(f.score, 4), "file": file, "assigned": s.how}
+                           "score": round(f.score, 4), "quality": f.quality, "file": file, "assigned": s.how}
     if s.reason:
         rec["reason"] = s.reason
     if s.track is not None:
@@ -120,21 +130,35 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def export(result: Result, dest: Path, extra: Sequence[str] = ()) -> dict[str, Any]:
+GALLERY = "index.html"
+APPEARANCES = "appearances.csv"
+
+
+def export(result: Result, dest: Path, extra: Sequence[str] = (),
+           merge_gap: float = default("merge_gap")) -> dict[str, Any]:
     """Write crops and clusters.json into `dest` (checked by prepare_output); return
     the report. `extra` names other files this run wrote there (the feature cache)."""
     old = previous_files(dest)
     taken: set[str] = set()
     plan: list[tuple[str, bytes]] = []
 
+    def free(name: str, data: bytes) -> bool:
+        """A name we may use: new, ours from the last run, or already holding these
+        very bytes (a crop the user moved into a named folder). Never another file."""
+        path = dest / name
+        return not path.exists() or name in old or (path.is_file() and path.read_bytes() == data)
+
     def records(folder: str, sightings) -> list[dict[str, Any]]:
         recs = []
         for s in sightings:
-            name = face_name(s.face, taken, folder)
+            name = face_name(s.face, taken, folder, lambda n: free(n, s.face.crop_jpeg))
             plan.append((name, s.face.crop_jpeg))
             cloth_name = None
             if s.clothing is not None and s.clothing.crop_jpeg:
                 cloth_name = f"{folder}/{CLOTHING}/{name.split('/', 1)[1]}"
+                if not free(cloth_name, s.clothing.crop_jpeg):
+                    cloth_name = face_name(s.face, taken, f"{folder}/{CLOTHING}",
+                                           lambda n: free(n, s.clothing.crop_jpeg))
                 taken.add(cloth_name)
                 plan.append((cloth_name, s.clothing.crop_jpeg))
             recs.append(sighting_record(s, name, cloth_name))
@@ -142,9 +166,6 @@ def export(result: Result, dest: Path, extra: Sequence[str] = ()) -> dict[str, A
 
     persons = [{"id": p.id, "faces": records(p.id, p.sightings)} for p in result.persons]
     unknown = records(UNKNOWN, result.unknown)
-    clash = [n for n, _ in plan if (dest / n).exists() and n not in old]
-    if clash:
-        raise OutputError(f"{dest / clash[0]}: exists and was not written by cluster-video; not replacing it")
     try:
         for name, data in plan:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
@@ -161,10 +182,15 @@ def export(result: Result, dest: Path, extra: Sequence[str] = ()) -> dict[str, A
             "scenes": [{"frame": 0 if not result.sampled else result.sampled[0], "time": 0.0}]
                       + [{"frame": f, "time": t} for f, t in result.cuts],
             "tracks": track_records(result),
-            "written": sorted(taken | set(extra)),
+            "written": sorted(taken | set(extra) | {GALLERY, APPEARANCES}),
         }
+        write_atomic(dest / APPEARANCES, appearances_csv(report, merge_gap))
+        write_atomic(dest / GALLERY, gallery_html(report, merge_gap))
         write_atomic(dest / REPORT, json.dumps(report, indent=1))
-        for name in sorted(old - taken - set(extra) - {REPORT}):  # the earlier run's leftovers, ours only
+        for name in sorted(old - taken - set(extra) - {REPORT, GALLERY, APPEARANCES}):
+            # the earlier run's leftovers, ours only, and never in a folder the user named
+            if not _DISPOSABLE.fullmatch(name.split("/")[0]):
+                continue
             stale = dest / name
             if stale.is_file():
                 stale.unlink()

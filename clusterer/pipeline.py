@@ -13,10 +13,11 @@ from . import __version__, cache
 from .clothing import Clothing, Embedder, clothing_for
 from .clustering import FaceClusterer
 from .defaults import check, default
-from .errors import NoFacesFound
+from .errors import NoFacesFound, OutputError
 from .export import export, output_dir, prepare_output
 from .faces import Face, FaceAnalyzer, make_face
 from .fused import FusedClusterer
+from .names import load_known, name_persons
 from .refine import ClothingRefiner
 from .result import Person, Result, Sighting, group
 from .sampling import VideoInfo, iter_frames, probe
@@ -205,65 +206,87 @@ def make_embedder(cloth_model: str | None, device: str) -> Embedder:
     return CNNEmbedder(checkpoint=cloth_model, device=device)
 
 
-def run(video: str | os.PathLike, *,
-        out: str | os.PathLike = default("out"),
-        mode: str = default("mode"),
-        threshold: float = default("threshold"),
-        fps: float = default("fps"),
-        start: float = default("start"),
-        end: float | None = default("end"),
-        detector: str = default("detector"),
-        upsample: int = default("upsample"),
-        min_face: int = default("min_face"),
-        min_faces: int = default("min_faces"),
-        loose_threshold: float = default("loose_threshold"),
-        cloth_threshold: float = default("cloth_threshold"),
-        cloth_ratio: float = default("cloth_ratio"),
-        cloth_window: float = default("cloth_window"),
-        cloth_weight: float = default("cloth_weight"),
-        fused_epsilon: float = default("fused_epsilon"),
-        cloth_model: str | None = default("cloth_model"),
-        device: str = default("device"),
-        crop_margin: float = default("crop_margin"),
-        cut_threshold: float = default("cut_threshold"),
-        track_iou: float = default("track_iou"),
-        track_gap: int = default("track_gap"),
-        track_encodings: int = default("track_encodings"),
-        min_quality: float = default("min_quality"),
-        min_confidence: float = default("min_confidence"),
-        overwrite: bool = False,
-        progress: Callable[[VideoInfo], Callable[[float], None]] | None = None) -> tuple[Result, Path]:
+EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "cloth_model", "device",
+              "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_encodings")
+"""Settings that change what extraction produces (and so key the feature cache)."""
+
+CLUSTERING = ("mode", "threshold", "min_faces", "loose_threshold", "cloth_threshold", "cloth_ratio",
+              "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence",
+              "track_encodings")
+"""Settings of the clustering stage: changing only these re-uses the cache."""
+
+
+OUTPUT = ("merge_gap",)
+"""Settings of the export only."""
+
+
+def split_settings(settings: dict) -> tuple[dict, dict]:
+    """Extraction and clustering settings, defaults filled in and every value checked."""
+    unknown = set(settings) - set(EXTRACTION) - set(CLUSTERING) - set(OUTPUT)
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    full = {k: settings.get(k, default(k)) for k in (*EXTRACTION, *CLUSTERING, *OUTPUT)}
+    for name, value in full.items():
+        check(name, value)
+    if full["end"] is not None and full["end"] <= full["start"]:
+        raise ValueError(f"end ({full['end']}) must be after start ({full['start']})")
+    return {k: full[k] for k in EXTRACTION}, {k: full[k] for k in CLUSTERING}
+
+
+def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), overwrite: bool = False,
+        known: str | os.PathLike | None = None,
+        progress: Callable[[VideoInfo], Callable[[float], None]] | None = None,
+        **settings) -> tuple[Result, Path]:
     """Cluster the people of `video`; write OUT/<video name>/; return the result and that folder.
 
-    progress, if given, is called once with the video's info and returns a
-    callback that receives the time of each sampled frame.
+    settings: any of the names in defaults.SETTINGS (threshold=0.4, mode="fused", …);
+    the rest keep their defaults. known: a folder of known people (names.py);
+    names a user gave to earlier result folders are kept. progress, if given, is called once with the
+    video's info and returns a callback that receives the time of each sampled frame.
     """
-    extraction = dict(fps=fps, start=start, end=end, detector=detector, upsample=upsample,
-                      min_face=min_face, cloth_model=cloth_model, device=device, crop_margin=crop_margin,
-                      cut_threshold=cut_threshold, track_iou=track_iou, track_gap=track_gap,
-                      track_encodings=track_encodings)
-    clustering = dict(mode=mode, threshold=threshold, min_faces=min_faces, loose_threshold=loose_threshold,
-                      cloth_threshold=cloth_threshold, cloth_ratio=cloth_ratio, cloth_window=cloth_window,
-                      cloth_weight=cloth_weight, fused_epsilon=fused_epsilon, min_quality=min_quality,
-                      min_confidence=min_confidence, track_encodings=track_encodings)
-    for name, value in {**extraction, **clustering}.items():
-        check(name, value)
-    if end is not None and end <= start:
-        raise ValueError(f"end ({end}) must be after start ({start})")
+    extraction, clustering = split_settings(settings)
     info = probe(video)
     dest = output_dir(out, video)
     prepare_output(dest, overwrite)
-    ex, cache_files, embedder_name = features(video, info, dest, extraction, mode != "faces", progress)
+    known_people = load_known(known, FaceAnalyzer()) if known else ()
+    ex, cache_files, embedder_name = features(video, info, dest, extraction,
+                                              clustering["mode"] != "faces", progress)
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                            f"(try --upsample 2, a lower --min-face, or --detector cnn)")
     persons, unknown = cluster(ex, **clustering)
-    settings = {**extraction, **clustering, "tool_version": __version__}
+    persons = name_persons(persons, dest, known_people)
+    recorded = {**extraction, **clustering, "tool_version": __version__,
+                "known": str(known) if known else None}
     if embedder_name:
-        settings["cloth_embedder"] = embedder_name
-    result = Result(info, ex.sampled, settings, persons, unknown, ex.cuts)
-    export(result, dest, extra=cache_files)
+        recorded["cloth_embedder"] = embedder_name
+    result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts)
+    export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")))
     return result, dest
+
+
+def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = default("out"),
+         gt_file: str | os.PathLike | None = None, progress=None, **settings):
+    """Sweep rows for `thresholds` (see tuning.sweep), from the feature cache when
+    there is one; otherwise extracted, and cached when the output folder may be
+    written (it is empty or new). Writes nothing else."""
+    from .evaluate import load_ground_truth
+    from .tuning import sweep
+
+    extraction, clustering = split_settings(settings)
+    info = probe(video)
+    dest = output_dir(out, video)
+    try:
+        prepare_output(dest, overwrite=False)
+        may_write = True
+    except OutputError:
+        may_write = False  # a folder with results: read its cache, write nothing
+    ex, files, _ = features(video, info, dest, extraction, clustering["mode"] != "faces", progress,
+                            save=may_write)
+    if not ex.faces:
+        raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames")
+    gt = load_ground_truth(gt_file, ex.sampled, info.fps) if gt_file else None
+    return sweep(ex, thresholds, clustering, gt)
 
 
 def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: dict, with_clothing: bool,
@@ -280,7 +303,8 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
         return ex, [cache.FEATURES, cache.META], cache.embedder_name(dest)
     e = dict(extraction)
     analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"))
-    embedder = make_embedder(e.pop("cloth_model"), e.pop("device")) if with_clothing else None
+    cloth_model, device = e.pop("cloth_model"), e.pop("device")
+    embedder = make_embedder(cloth_model, device) if with_clothing else None
     ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None, **e)
     name = embedder.name if embedder else None
     if not (save and ex.faces):

@@ -37,12 +37,13 @@ def test_layout_and_schema(tmp_path):
     assert [p["id"] for p in data["persons"]] == ["person_001", "person_002"]
     assert [len(p["faces"]) for p in data["persons"]] == [3, 2]
     f = data["persons"][0]["faces"][1]
-    assert f == {"frame": 25, "time": 1.0, "box": [10, 20, 50, 60], "score": 1.0,
+    assert f == {"frame": 25, "time": 1.0, "box": [10, 20, 50, 60], "score": 1.0, "quality": 1.0,
                  "file": "person_001/t0001.00_f000025.jpg", "assigned": "face"}
     assert len(data["unknown"]) == 1 and data["unknown"][0]["file"].startswith("unknown/")
     for rec in [x for p in data["persons"] for x in p["faces"]] + data["unknown"]:
         assert (dest / rec["file"]).read_bytes() == b"\xff\xd8jpeg"
-    assert sorted(p.name for p in dest.iterdir()) == ["clusters.json", "person_001", "person_002", "unknown"]
+    assert sorted(p.name for p in dest.iterdir()) == ["appearances.csv", "clusters.json", "index.html",
+                                                     "person_001", "person_002", "unknown"]
 
 
 def test_same_frame_names_stay_unique(tmp_path):
@@ -82,10 +83,11 @@ def test_never_replaces_a_file_it_did_not_write(tmp_path):
     dest = tmp_path / "in"
     (dest / "person_001").mkdir(parents=True)
     (dest / "person_001" / "t0000.00_f000000.jpg").write_bytes(b"mine")
-    with pytest.raises(OutputError, match="not written by cluster-video"):
-        export(make_result(), dest)
+    export(make_result(), dest)
     assert (dest / "person_001" / "t0000.00_f000000.jpg").read_bytes() == b"mine"
-    assert not (dest / REPORT).exists()
+    data = json.loads((dest / REPORT).read_text())
+    first = data["persons"][0]["faces"][0]["file"]
+    assert first == "person_001/t0000.00_f000000_2.jpg" and (dest / first).read_bytes() == b"\xff\xd8jpeg"
 
 
 def test_edited_report_cannot_delete_other_files(tmp_path):
@@ -108,6 +110,17 @@ def test_unwritable_destination(tmp_path):
         prepare_output(blocker / "in", overwrite=False)
     with pytest.raises(OutputError, match="not a folder"):
         prepare_output(blocker, overwrite=True)
+
+
+def test_named_folders_never_emptied(tmp_path):
+    dest = tmp_path / "in"
+    persons, unknown = group([face(f) for f in (0, 25, 50)], [0, 0, 0])
+    named = (type(persons[0])("Alice", persons[0].sightings),)
+    export(Result(INFO, (0, 25, 50), {}, named, unknown), dest)
+    assert len(list((dest / "Alice").iterdir())) == 3
+    export(Result(INFO, (0, 25, 50), {}, (), tuple(s for p in named for s in p.sightings)), dest)
+    assert len(list((dest / "Alice").iterdir())) == 3  # stale, but in a named folder: kept
+    assert len(list((dest / "unknown").iterdir())) == 3
 
 
 def test_no_temp_files_left(tmp_path):

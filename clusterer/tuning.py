@@ -1,0 +1,66 @@
+"""Threshold sweeps: re-cluster cached features at many thresholds, no decoding."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .evaluate import GTFace, evaluate, predictions
+from .pipeline import Extraction, cluster
+
+
+def parse_sweep(spec: str) -> list[float]:
+    """'0.30:0.50:0.02' (start:stop:step, stop included) or '0.3,0.36,0.4'."""
+    try:
+        if ":" in spec:
+            a, b, step = (float(x) for x in spec.split(":"))
+            if step <= 0 or b < a:
+                raise ValueError
+            n = int(np.floor((b - a) / step + 1e-9)) + 1
+            return [round(a + k * step, 6) for k in range(n)]
+        values = [float(x) for x in spec.split(",") if x.strip()]
+        if not values:
+            raise ValueError
+        return values
+    except ValueError:
+        raise ValueError(f"--sweep: expected START:STOP:STEP or a comma-separated list, got {spec!r}") from None
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One threshold's outcome (figures only with ground truth)."""
+
+    threshold: float
+    persons: int
+    unknown: int
+    largest: int
+    figures: dict[str, Any] | None = None
+
+
+def sweep(ex: Extraction, thresholds: Sequence[float], settings: dict[str, Any],
+          gt: Sequence[GTFace] | None = None) -> list[SweepRow]:
+    """Cluster `ex` at each threshold with the other clustering settings fixed."""
+    rows = []
+    for thr in thresholds:
+        persons, unknown = cluster(ex, **{**settings, "threshold": thr})
+        figures = evaluate(predictions(persons, unknown), ex.sampled, gt) if gt is not None else None
+        rows.append(SweepRow(thr, len(persons), len(unknown),
+                             max((len(p.sightings) for p in persons), default=0), figures))
+    return rows
+
+
+def format_rows(rows: Sequence[SweepRow]) -> str:
+    head = f"{'threshold':>9} {'persons':>7} {'unknown':>7} {'largest':>7}"
+    with_gt = rows and rows[0].figures is not None
+    if with_gt:
+        head += f" {'bcubed_p':>8} {'bcubed_r':>8} {'bcubed_f':>8} {'wcp':>6}"
+    lines = [head]
+    for r in rows:
+        line = f"{r.threshold:>9.3f} {r.persons:>7} {r.unknown:>7} {r.largest:>7}"
+        if with_gt:
+            f = r.figures
+            line += (f" {f.get('bcubed_p', 0):>8.4f} {f.get('bcubed_r', 0):>8.4f} "
+                     f"{f.get('bcubed_f', 0):>8.4f} {f.get('wcp', 0):>6.4f}")
+        lines.append(line)
+    return "\n".join(lines)

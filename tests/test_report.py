@@ -1,0 +1,174 @@
+"""The HTML gallery, appearances.csv, known people and names that survive re-runs."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pytest
+
+from clusterer import run
+from clusterer.faces import Face
+from clusterer.names import KnownPerson, match_known
+from clusterer.report import appearances, appearances_csv, clock
+from clusterer.result import Person, Sighting
+
+
+# --- appearances -------------------------------------------------------------
+
+def test_appearances_merge_short_gaps():
+    # sampled every 0.5 s: seen 0–1.5 s, a 1.5 s gap (merged at merge_gap 2), then 10–10.5 s
+    times = [0.0, 0.5, 1.0, 1.5, 3.0, 10.0, 10.5]
+    assert appearances(times, 0.5, 2.0) == [(0.0, 3.5, 5), (10.0, 11.0, 2)]
+    assert appearances(times, 0.5, 1.0) == [(0.0, 2.0, 4), (3.0, 3.5, 1), (10.0, 11.0, 2)]
+
+
+def test_appearances_csv_rows():
+    report = {"settings": {"fps": 2.0},
+              "persons": [{"id": "Alice", "faces": [{"time": t} for t in (0.0, 0.5, 3661.0)]},
+                          {"id": "person_002", "faces": [{"time": 5.0}]}]}
+    rows = list(csv.reader(io.StringIO(appearances_csv(report, merge_gap=2.0))))
+    assert rows[0] == ["person", "start", "end", "duration", "faces", "start_hms", "end_hms"]
+    assert rows[1:] == [["Alice", "0.000", "1.000", "1.000", "2", "00:00:00.000", "00:00:01.000"],
+                        ["Alice", "3661.000", "3661.500", "0.500", "1", "01:01:01.000", "01:01:01.500"],
+                        ["person_002", "5.000", "5.500", "0.500", "1", "00:00:05.000", "00:00:05.500"]]
+    assert clock(59.9995) == "00:01:00.000"
+
+
+# --- known people ------------------------------------------------------------
+
+def unit(rng):
+    v = rng.normal(size=128)
+    return v / np.linalg.norm(v) * 0.5
+
+
+def person_near(rng, centre, dist, pid="p"):
+    faces = []
+    for k in range(3):
+        d = rng.normal(size=128)
+        faces.append(Sighting(Face(k, k, (0, 0, 10, 10), 1.0, centre + d / np.linalg.norm(d) * dist)))
+    return Person(pid, tuple(faces))
+
+
+def test_known_match_nomatch_ambiguous():
+    rng = np.random.default_rng(0)
+    alice, bob = unit(rng), unit(rng)
+    known = [KnownPerson("Alice", np.stack([alice, alice + 0.01])), KnownPerson("Bob", bob[None])]
+    persons = [person_near(rng, alice, 0.2), person_near(rng, bob, 0.2), person_near(rng, unit(rng), 0.2)]
+    assert match_known(persons, known) == ["Alice", "Bob", None]
+    # a person halfway between two look-alike known people: no name
+    twin = alice + (bob - alice) * 0.02
+    amb = [KnownPerson("Alice", alice[None]), KnownPerson("Twin", twin[None])]
+    assert match_known([person_near(rng, alice, 0.05)], amb) == [None]
+    # only the closest of two matching persons takes the name
+    assert match_known([person_near(rng, alice, 0.3), person_near(rng, alice, 0.1)], known[:1]) == [None, "Alice"]
+
+
+def test_known_folder_end_to_end(tmp_path, demo_video, hopper_bgr):
+    import cv2
+
+    known = tmp_path / "known" / "Grace Hopper"
+    known.mkdir(parents=True)
+    cv2.imwrite(str(known / "a.jpg"), hopper_bgr)
+    (tmp_path / "known" / "Nobody").mkdir()  # a name without photos is ignored
+    result, dest = run(demo_video, out=tmp_path / "out", known=tmp_path / "known", mode="faces")
+    ids = [p.id for p in result.persons]
+    assert "Grace Hopper" in ids and any(re.fullmatch(r"person_\d{3}", i) for i in ids)
+    assert (dest / "Grace Hopper").is_dir()
+    assert json.loads((dest / "clusters.json").read_text())["persons"][ids.index("Grace Hopper")]["id"] == "Grace Hopper"
+
+
+# --- names survive re-runs -----------------------------------------------------
+
+def test_rename_survives_rerun(tmp_path, demo_video):
+    out = tmp_path / "out"
+    r1, dest = run(demo_video, out=out, mode="faces")
+    first = r1.persons[1].id
+    frames = {s.face.frame for s in r1.persons[1].sightings}
+    (dest / first).rename(dest / "Alice")
+    (dest / "Alice" / "my notes.txt").write_text("keep")
+    # another threshold, another mode: Alice is still Alice
+    r2, _ = run(demo_video, out=out, mode="two-stage", threshold=0.3, overwrite=True)
+    named = [p for p in r2.persons if p.id == "Alice"]
+    assert len(named) == 1 and {s.face.frame for s in named[0].sightings} == frames
+    assert (dest / "Alice" / "my notes.txt").read_text() == "keep"
+    assert not (dest / first).exists() or first != "Alice"
+    report = json.loads((dest / "clusters.json").read_text())
+    assert "Alice" in [p["id"] for p in report["persons"]]
+    for p in report["persons"]:
+        assert all((dest / f["file"]).is_file() for f in p["faces"])
+    # a third run: still Alice, and nothing of the user's was removed
+    before = sorted(x.name for x in (dest / "Alice").iterdir())
+    run(demo_video, out=out, mode="faces", overwrite=True)
+    assert set(before) <= {x.name for x in (dest / "Alice").iterdir()}
+
+
+# --- the page ----------------------------------------------------------------
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("src", "href"):
+            if a.get(key) and not a[key].startswith("#"):
+                self.refs.append(a[key])
+
+
+@pytest.fixture(scope="module")
+def demo_page(tmp_path_factory):
+    from conftest import DEMO
+
+    out = tmp_path_factory.mktemp("page")
+    _, dest = run(DEMO, out=out)
+    return dest
+
+
+def test_page_links_resolve(demo_page):
+    html = (demo_page / "index.html").read_text()
+    parser = Links()
+    parser.feed(html)
+    assert len(parser.refs) > 50
+    for ref in parser.refs:
+        assert "://" not in ref, ref  # nothing from the network
+        assert (demo_page / unquote(ref)).exists(), ref
+    report = json.loads((demo_page / "clusters.json").read_text())
+    for p in report["persons"]:
+        assert f'id="{p["id"]}"' in html
+
+
+def test_page_in_headless_browser(demo_page, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("no Chromium installed (apt-get install chromium)")
+    pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with pw.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto((demo_page / "index.html").as_uri())
+            page.evaluate("Array.from(document.images).forEach(i => i.loading = 'eager')")
+            page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+            rows = page.locator("section.person:not(.unknown)").count()
+            broken = page.evaluate("Array.from(document.images).filter(i => i.naturalWidth === 0).length")
+            total = page.evaluate("document.images.length")
+            page.locator(".strip summary").first.click()  # a face opens its time and clothing crop
+            info = page.locator(".strip details[open] .info").first.inner_text()
+            shot = tmp_path / "gallery.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    report = json.loads((demo_page / "clusters.json").read_text())
+    assert rows == len(report["persons"]) == 2
+    assert total > 50 and broken == 0
+    assert "frame" in info and shot.stat().st_size > 10_000
