@@ -19,6 +19,11 @@ from .defaults import check, default
 _CHUNK = 2048
 """Rows per block when searching close pairs, to bound memory at O(chunk × n)."""
 
+_NEIGHBOURS = 16
+"""Initial merge candidates per item: its nearest neighbours under the threshold.
+Every later merge compares the new cluster with all others, so this only
+bounds the start-up work (all pairs of one person's many tracks)."""
+
 
 def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Euclidean distances between the rows of `a` and `b` (face_recognition's face_distance)."""
@@ -26,15 +31,26 @@ def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(d2, 0.0))
 
 
-def close_pairs(x: np.ndarray, radius: float) -> list[tuple[int, int]]:
-    """All index pairs (i < j) whose rows are closer than `radius`."""
-    pairs = []
+def close_pairs(x: np.ndarray, radius: float, k: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index pairs (i < j) whose rows are closer than `radius`, and their
+    distances; with k, only each row's k nearest such neighbours."""
+    ii_all, jj_all, dd_all = [], [], []
     for s in range(0, len(x), _CHUNK):
         d = pairwise_distances(x[s:s + _CHUNK], x)
+        d[np.arange(len(d)), np.arange(s, s + len(d))] = np.inf
+        if k is not None and d.shape[1] > k:
+            nearest = np.argpartition(d, k, axis=1)[:, :k]
+            mask = np.zeros_like(d, dtype=bool)
+            np.put_along_axis(mask, nearest, True, axis=1)
+            d = np.where(mask, d, np.inf)
         ii, jj = np.nonzero(d < radius)
-        keep = (ii + s) < jj
-        pairs.extend(zip((ii[keep] + s).tolist(), jj[keep].tolist()))
-    return pairs
+        ii_all.append(ii + s)
+        jj_all.append(jj)
+        dd_all.append(d[ii, jj])
+    ii, jj, dd = (np.concatenate(a) if a else np.zeros(0) for a in (ii_all, jj_all, dd_all))
+    lo, hi = np.minimum(ii, jj).astype(int), np.maximum(ii, jj).astype(int)
+    _, first = np.unique(lo * max(len(x), 1) + hi, return_index=True)  # each pair once
+    return lo[first], hi[first], dd[first]
 
 
 def _as_span(f) -> frozenset[int]:
@@ -62,8 +78,10 @@ def constrained_centroid_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
     n = len(x)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     cap = max(2 * n - 1, 1)
-    sums = np.zeros((cap, x.shape[1]))
-    sums[:n] = x * w[:, None]
+    cent = np.zeros((cap, x.shape[1]))  # cluster means
+    cent[:n] = x
+    sq = np.zeros(cap)  # their squared norms, for distances by one matrix-vector product
+    sq[:n] = (x * x).sum(1)
     mass = np.zeros(cap)
     mass[:n] = w
     alive = np.zeros(cap, dtype=bool)
@@ -71,8 +89,8 @@ def constrained_centroid_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     frames: dict[int, frozenset[int]] = {i: spans[i] for i in range(n)}
     key = list(range(n)) + [0] * (cap - n)  # smallest member: an order-free tie-break
-    heap = [(float(np.linalg.norm(x[i] - x[j])), i, j, i, j)
-            for i, j in close_pairs(x, threshold) if not frames[i] & frames[j]]
+    ii, jj, dd = close_pairs(x, threshold, _NEIGHBOURS)
+    heap = list(zip(dd.tolist(), ii.tolist(), jj.tolist(), ii.tolist(), jj.tolist()))
     heapq.heapify(heap)
     c = n
     while heap:
@@ -80,14 +98,15 @@ def constrained_centroid_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
         if not (alive[a] and alive[b]) or frames[a] & frames[b]:
             continue  # stale entry, or a constraint made binding by earlier merges
         alive[a] = alive[b] = False
-        sums[c] = sums[a] + sums[b]
         mass[c] = mass[a] + mass[b]
+        cent[c] = (cent[a] * mass[a] + cent[b] * mass[b]) / mass[c]
+        sq[c] = cent[c] @ cent[c]
         members[c] = members.pop(a) + members.pop(b)
         frames[c] = frames.pop(a) | frames.pop(b)
         key[c] = min(key[a], key[b])
         live = np.flatnonzero(alive[:c])
         if len(live):
-            d = np.linalg.norm(sums[live] / mass[live, None] - sums[c] / mass[c], axis=1)
+            d = np.sqrt(np.maximum(sq[live] + sq[c] - 2.0 * (cent[live] @ cent[c]), 0.0))
             for nb, dist in zip(live[d < threshold].tolist(), d[d < threshold].tolist()):
                 if not frames[nb] & frames[c]:
                     heapq.heappush(heap, (dist, min(key[c], key[nb]), max(key[c], key[nb]), c, nb))

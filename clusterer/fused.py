@@ -32,8 +32,10 @@ def fused_distances(enc: np.ndarray, cloth: Sequence[np.ndarray | None], weight:
 class FusedClusterer:
     """HDBSCAN over fused face + clothing distances (scikit-learn conventions).
 
-    fit(enc, cloth, frames): results in labels_ (-1 = unknown) and reasons_
-    (None, "noise" or "same-frame" per item).
+    fit(enc, cloth, frames, weights=None): one row per item (a face or a
+    track); frames[i] is a frame or a set of frames; weights the faces each
+    item stands for (min_faces counts faces). Results in labels_ (-1 =
+    unknown) and reasons_ (None, "noise" or "same-frame" per item).
     """
 
     def __init__(self, *, cloth_weight: float = default("cloth_weight"),
@@ -42,32 +44,39 @@ class FusedClusterer:
         self.epsilon = epsilon
         self.min_faces = min_faces
 
-    def fit(self, enc, cloth: Sequence[np.ndarray | None], frames) -> "FusedClusterer":
+    def fit(self, enc, cloth: Sequence[np.ndarray | None], frames, weights=None) -> "FusedClusterer":
         import hdbscan
 
         check("cloth_weight", self.cloth_weight)
         check("fused_epsilon", self.epsilon)
         check("min_faces", self.min_faces)
         enc = np.asarray(enc, dtype=np.float64)
-        frames = np.asarray(frames)
+        spans = [frozenset([int(f)]) if np.isscalar(f) else frozenset(int(v) for v in f) for f in frames]
+        w = np.ones(len(enc)) if weights is None else np.asarray(weights, dtype=float)
         n = len(enc)
         labels = np.full(n, -1, dtype=int)
         reasons: list[str | None] = ["noise"] * n
         if n >= 2:
             d = fused_distances(enc, cloth, self.cloth_weight)
-            hd = hdbscan.HDBSCAN(metric="precomputed", min_cluster_size=max(2, self.min_faces),
+            # min_cluster_size 2: a single track of many faces is still a person
+            # (the min_faces rule counts faces, after)
+            hd = hdbscan.HDBSCAN(metric="precomputed", min_cluster_size=2,
                                  min_samples=1, cluster_selection_epsilon=self.epsilon)
             labels = hd.fit_predict(d)
             prob = hd.probabilities_
+            # an item HDBSCAN leaves alone but that holds enough faces (a track
+            # seen in one shot only) is a person of its own
+            for i in np.flatnonzero((labels < 0) & (w >= self.min_faces)):
+                labels[i] = labels.max() + 1
             reasons = [None if lab >= 0 else "noise" for lab in labels]
-            # one face per frame and person: keep the most typical (ties: first index)
-            seen: dict[tuple[int, int], int] = {}
+            # one face per frame and person: keep the most typical item (ties: first index)
+            taken: dict[int, set[int]] = {}
             for i in sorted(np.flatnonzero(labels >= 0), key=lambda i: (-prob[i], i)):
-                slot = (int(labels[i]), int(frames[i]))
-                if slot in seen:
+                used = taken.setdefault(int(labels[i]), set())
+                if used & spans[i]:
                     labels[i], reasons[i] = -1, "same-frame"
                 else:
-                    seen[slot] = i
+                    used |= spans[i]
         self.labels_ = labels
         self.reasons_ = reasons
         return self

@@ -105,6 +105,18 @@ def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[n
     return enc, good
 
 
+def track_clothing(ex: Extraction) -> list[np.ndarray | None]:
+    """Each track's clothing: the normalised mean of its faces' clothing
+    embeddings, or None when none of its faces had clothing in view."""
+    out: list[np.ndarray | None] = []
+    for t in ex.tracks:
+        vecs = [ex.clothing[i].embedding for i in t.items
+                if ex.clothing is not None and ex.clothing[i].embedding is not None]
+        m = np.mean(vecs, axis=0) if vecs else None
+        out.append(None if m is None else m / max(float(np.linalg.norm(m)), 1e-12))
+    return out
+
+
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
             min_faces: int = default("min_faces"), min_quality: float = default("min_quality"),
             min_confidence: float = default("min_confidence"),
@@ -116,83 +128,80 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             ) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
     """Group the extracted tracks into persons (most faces first) and unknown sightings.
 
-    Unconfirmed tracks (one face, detector score under min_confidence) go to
-    unknown. Tracks with no face of min_quality do not take part in stage 1;
-    clothing may attach them (two-stage), else they go to unknown.
+    Every decision is taken on tracks; a face follows its track. Unconfirmed
+    tracks (one face, detector score under min_confidence) go to unknown.
+    Tracks with no face of min_quality do not take part in stage 1; clothing
+    may attach them (two-stage), else they go to unknown.
     """
     check("mode", mode)
     if mode != "faces" and ex.clothing is None:
         raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
-    faces = ex.faces
-    n = len(faces)
-    clothing = ex.clothing or (None,) * n
+    faces, tracks = ex.faces, ex.tracks
+    n, nt = len(faces), len(tracks)
     t_enc, t_good = encode_tracks(ex, min_quality=min_quality, budget=track_encodings)
-    track_of = np.zeros(n, dtype=int)
-    for k, t in enumerate(ex.tracks):
-        track_of[list(t.items)] = k
-    face_enc = t_enc[track_of] if n else np.zeros((0, 128))
-    frames = np.array([f.frame for f in faces])
+    size = np.array([len(t.items) for t in tracks])
+    spans = [frozenset(faces[i].frame for i in t.items) for t in tracks]
+    times = np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2)
     unconfirmed = np.array([len(t.items) == 1 and faces[t.items[0]].score < min_confidence
-                            for t in ex.tracks], dtype=bool)
-    reason: list[str | None] = [None] * n
-    for k in np.flatnonzero(unconfirmed):
-        reason[ex.tracks[k].items[0]] = "unconfirmed"
-    vecs = [None if c is None else c.embedding for c in clothing]
-    how = ["face"] * n
+                            for t in tracks], dtype=bool)
+    t_reason: list[str | None] = ["unconfirmed" if u else None for u in unconfirmed]
+    t_how = ["face"] * nt
+    labels = np.full(nt, -1)
     if mode == "fused":
+        live = np.flatnonzero(~unconfirmed)
         fc = FusedClusterer(cloth_weight=cloth_weight, epsilon=fused_epsilon, min_faces=min_faces)
-        keep = np.flatnonzero([r is None for r in reason])
-        labels = np.full(n, -1)
-        fc.fit(face_enc[keep], [vecs[i] for i in keep], frames[keep])
-        labels[keep] = fc.labels_
-        for i, r in zip(keep, fc.reasons_):
-            reason[i] = r
-        how = ["fused"] * n
+        cloth = track_clothing(ex)
+        fc.fit(t_enc[live], [cloth[k] for k in live], [spans[k] for k in live], size[live])
+        labels[live] = fc.labels_
+        for k, r in zip(live, fc.reasons_):
+            t_reason[k] = r
+        t_how = ["fused"] * nt
     else:
         # stage 1: confirmed tracks with a good face, by their encodings
         core = np.flatnonzero(t_good & ~unconfirmed)
-        t_lab = np.full(len(ex.tracks), -1)
         if len(core):
-            spans = [{faces[i].frame for i in ex.tracks[k].items} for k in core]
-            t_lab[core] = FaceClusterer(threshold, min_faces=1).fit_predict(
-                t_enc[core], spans, [len(ex.tracks[k].items) for k in core])
+            labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(
+                t_enc[core], [spans[k] for k in core], size[core])
         # low-quality tracks stand alone, for clothing to attach
         low = np.flatnonzero(~t_good & ~unconfirmed)
-        t_lab[low] = t_lab.max(initial=-1) + 1 + np.arange(len(low))
-        labels = t_lab[track_of] if n else np.zeros(0, dtype=int)
+        labels[low] = labels.max(initial=-1) + 1 + np.arange(len(low))
         live = np.flatnonzero(labels >= 0)
         if mode == "two-stage" and len(live):
+            cloth = track_clothing(ex)
             ref = ClothingRefiner(loose_threshold=loose_threshold, cloth_threshold=cloth_threshold,
                                   ratio=cloth_ratio, window=cloth_window)
-            merged = ref.fit(labels[live], face_enc[live], [vecs[i] for i in live],
-                             [faces[i].time for i in live], frames[live]).labels_
+            merged = ref.fit(labels[live], t_enc[live], [cloth[k] for k in live], times[live],
+                             [spans[k] for k in live], size[live]).labels_
             # a merged cluster keeps its core's id: whoever changed id joined by clothing
-            for i, a, b in zip(live, labels[live], merged):
-                how[i] = "clothing" if a != b else "face"
+            for k, a, b in zip(live, labels[live], merged):
+                t_how[k] = "clothing" if a != b else "face"
             labels[live] = merged
-        good_face = t_good[track_of]
-        for k in np.unique(labels[labels >= 0]):
-            m = np.flatnonzero(labels == k)
-            if not good_face[m].any():
+        for c in np.unique(labels[labels >= 0]):
+            m = np.flatnonzero(labels == c)
+            if not t_good[m].any():
                 labels[m] = -1
-                for i in m:
-                    reason[i] = "low-quality"
-        labels = _size_rule(labels, min_faces, frames)
-        for i in np.flatnonzero(labels < 0):
-            reason[i] = reason[i] or "few-faces"
-    track_ids = [ex.tracks[k].id for k in track_of] if ex.tracks else [None] * n
-    sightings = [Sighting(f, c, "unknown" if lab < 0 else h, r if lab < 0 else None, t)
-                 for f, c, lab, h, r, t in zip(faces, clothing, labels, how, reason, track_ids)]
-    return group(sightings, labels)
+                for k in m:
+                    t_reason[k] = "low-quality"
+    labels = _size_rule(labels, min_faces, size, np.array([min(s) for s in spans] or [0]))
+    sightings: list[Sighting] = []
+    face_labels: list[int] = []
+    for k, t in enumerate(tracks):
+        lab = int(labels[k])
+        reason = (t_reason[k] or "few-faces") if lab < 0 else None
+        how = "unknown" if lab < 0 else t_how[k]
+        for i in t.items:
+            sightings.append(Sighting(faces[i], ex.clothing[i] if ex.clothing else None, how, reason, t.id))
+            face_labels.append(lab)
+    return group(sightings, face_labels)
 
 
-def _size_rule(labels: np.ndarray, min_faces: int, frames) -> np.ndarray:
-    """Relabel: groups with >= min_faces faces become 0, 1, … (most faces first,
-    then earliest); the rest -1."""
+def _size_rule(labels: np.ndarray, min_faces: int, size: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Relabel: groups of at least min_faces faces (item i stands for size[i]
+    faces) become 0, 1, … (most faces first, then earliest); the rest -1."""
     labels = np.asarray(labels)
-    frames = np.asarray(frames)
     groups = [np.flatnonzero(labels == k) for k in np.unique(labels[labels >= 0])]
-    kept = sorted((g for g in groups if len(g) >= min_faces), key=lambda g: (-len(g), frames[g].min()))
+    kept = sorted((g for g in groups if size[g].sum() >= min_faces),
+                  key=lambda g: (-size[g].sum(), first[g].min()))
     out = np.full(len(labels), -1, dtype=int)
     for k, g in enumerate(kept):
         out[g] = k

@@ -6,7 +6,8 @@ cluster B when all of these hold:
     (people change clothes between scenes, so far-apart sightings are not
     compared): the median, over A's faces with clothing, of the distance to
     the closest clothing of B within `window` seconds, is under `cloth_threshold`;
-  * faces: the distance between A's and B's mean face encodings is under `loose_threshold`
+  * faces: the average face distance between A's and B's items is under
+    `loose_threshold`
     (face_recognition's tolerance, 0.6, by default);
   * ratio test: B is clearly the best: its clothing distance is at most
     `ratio` × that of the second-best cluster seen nearby;
@@ -21,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .clustering import pairwise_distances
 from .defaults import default
 
 
@@ -37,10 +39,12 @@ class Join:
 class ClothingRefiner:
     """Merge stage-1 clusters by clothing (see module docstring).
 
-    fit(labels, enc, cloth, times, frames): labels are stage-1 cluster ids
-    (>= 0 for every item); enc (n, 128); cloth a list of vectors or None;
-    times in seconds; frames the frame (or set of frames) of each item.
-    Results: labels_ (merged cluster ids) and joins_ (list of Join).
+    fit(labels, enc, cloth, times, frames, weights=None): one row per item (a
+    face or a track). labels are stage-1 cluster ids (>= 0 for every item);
+    enc (n, 128); cloth a list of vectors or None; times in seconds, (n,) or
+    (n, 2) start/end spans; frames the frame (or set of frames) of each item;
+    weights the faces each item stands for. Results: labels_ (merged cluster
+    ids) and joins_ (list of Join).
     """
 
     def __init__(self, *, loose_threshold: float = default("loose_threshold"),
@@ -51,10 +55,13 @@ class ClothingRefiner:
         self.ratio = ratio
         self.window = window
 
-    def fit(self, labels, enc, cloth: Sequence[np.ndarray | None], times, frames) -> "ClothingRefiner":
+    def fit(self, labels, enc, cloth: Sequence[np.ndarray | None], times, frames,
+            weights=None) -> "ClothingRefiner":
         labels = np.asarray(labels)
         enc = np.asarray(enc, dtype=np.float64)
         times = np.asarray(times, dtype=float)
+        start, end = (times, times) if times.ndim == 1 else (times[:, 0], times[:, 1])
+        w = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
         has = np.array([c is not None for c in cloth], dtype=bool)
         dim = next((len(c) for c in cloth if c is not None), 0)
         cvec = np.zeros((len(cloth), dim), np.float32)
@@ -66,11 +73,12 @@ class ClothingRefiner:
         fr = {k: frozenset().union(*(spans[i] for i in m)) for k, m in members.items()}
 
         def cloth_dist(a: int, b: int) -> float:
-            """Median over a's faces with clothing of the nearest nearby clothing of b."""
+            """Median over a's items with clothing of the nearest nearby clothing of b."""
             ia, ib = members[a][has[members[a]]], members[b][has[members[b]]]
             if len(ia) == 0 or len(ib) == 0:
                 return np.inf
-            near = np.abs(times[ia][:, None] - times[ib][None, :]) <= self.window
+            gap = np.maximum(start[ia][:, None], start[ib][None, :]) - np.minimum(end[ia][:, None], end[ib][None, :])
+            near = gap <= self.window
             if not near.any():
                 return np.inf
             d = 1.0 - cvec[ia] @ cvec[ib].T
@@ -79,7 +87,10 @@ class ClothingRefiner:
             return float(np.median(d))
 
         def face_dist(a: int, b: int) -> float:
-            return float(np.linalg.norm(enc[members[a]].mean(0) - enc[members[b]].mean(0)))
+            """Average face distance between the two clusters' items (weighted)."""
+            ma, mb = members[a], members[b]
+            d = pairwise_distances(enc[ma], enc[mb])
+            return float(np.average(d, weights=np.outer(w[ma], w[mb])))
 
         cache: dict[tuple[int, int], float] = {}
 
@@ -105,7 +116,7 @@ class ClothingRefiner:
                 if fd >= self.loose_threshold:
                     continue
                 # smaller clusters join larger ones; ties by id, for determinism
-                src, dst = (a, b) if (len(members[a]), -a) < (len(members[b]), -b) else (b, a)
+                src, dst = (a, b) if (w[members[a]].sum(), -a) < (w[members[b]].sum(), -b) else (b, a)
                 cand = (c1, fd, min(a, b), max(a, b), src, dst)
                 if best is None or cand < best:
                     best = cand

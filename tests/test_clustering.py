@@ -101,10 +101,16 @@ def test_spans_block_tracks_on_screen_together():
 def test_close_pairs_matches_brute_force():
     rng = np.random.default_rng(6)
     x = rng.normal(size=(300, 8)) * 0.3
-    got = set(close_pairs(x, 0.5))
+    ii, jj, dd = close_pairs(x, 0.5)
     d = np.linalg.norm(x[:, None] - x[None], axis=-1)
     want = {(i, j) for i in range(300) for j in range(i + 1, 300) if d[i, j] < 0.5}
-    assert got == want and want
+    assert set(zip(ii.tolist(), jj.tolist())) == want and want
+    assert np.allclose(dd, d[ii, jj])
+    # with k: every pair is among the k nearest of one of its two ends
+    ii, jj, _ = close_pairs(x, 0.5, k=3)
+    rank = np.argsort(np.argsort(d + np.eye(300) * 9, axis=1), axis=1)
+    assert all(rank[i, j] < 3 or rank[j, i] < 3 for i, j in zip(ii.tolist(), jj.tolist()))
+    assert 0 < len(ii) < len(want)
 
 
 @pytest.mark.parametrize("kwargs, X, frames, err", [

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Re-clustering from the feature cache: an hour of video's worth of features.
+
+Builds a synthetic Extraction like an hour-long video sampled at 2 fps
+(7,200 frames, 2–3 faces each, ~30 people in 4-second shots, 5 encoded faces
+per track, clothing embeddings), writes it with the cache module, then times
+loading it and clustering it in each mode (what a re-run with only
+clustering settings changed does). Prints JSON rows.
+
+    python benchmarks/bench_cache.py [--frames 7200]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from clusterer import cache  # noqa: E402
+from clusterer.clothing import Clothing  # noqa: E402
+from clusterer.faces import Face  # noqa: E402
+from clusterer.pipeline import Extraction, cluster  # noqa: E402
+from clusterer.tracking import Track  # noqa: E402
+
+
+def synthetic(frames: int, people: int = 30, shot: int = 8, seed: int = 0) -> Extraction:
+    rng = np.random.default_rng(seed)
+
+    def unit(d, scale):
+        v = rng.normal(size=d)
+        return v / np.linalg.norm(v) * scale
+
+    face_c = [unit(128, 0.5) for _ in range(people)]
+    outfits = [[unit(256, 1.0) for _ in range(3)] for _ in range(people)]
+    faces, clothing, tracks, cuts = [], [], [], []
+    jpeg = b"\xff\xd8" + bytes(600)
+    for s0 in range(0, frames, shot):
+        if s0:
+            cuts.append((s0 * 12, s0 / 2))
+        cast = rng.choice(people, size=rng.integers(2, 4), replace=False)
+        for slot, pid in enumerate(cast):
+            outfit = outfits[pid][rng.integers(0, 3)]
+            items = []
+            for f in range(s0, min(frames, s0 + shot)):
+                enc = face_c[pid] + unit(128, 0.25) if len(items) < 5 else None
+                cl = outfit + unit(256, 0.4)
+                faces.append(Face(f * 12, f / 2, (100 + 300 * slot, 100, 160 + 300 * slot, 160), 1.0, enc,
+                                  jpeg, 0.8))
+                clothing.append(Clothing((80 + 300 * slot, 163, 180 + 300 * slot, 223),
+                                         (cl / np.linalg.norm(cl)).astype(np.float32), jpeg))
+                items.append(len(faces) - 1)
+            tracks.append(Track(len(tracks), len(cuts), tuple(items)))
+    return Extraction(tuple(faces), tuple(clothing), tuple(f * 12 for f in range(frames)), tuple(cuts),
+                      tuple(tracks))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=7200)
+    a = ap.parse_args()
+    ex = synthetic(a.frames)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp)
+        t0 = time.perf_counter()
+        cache.save(dest, {"k": 1}, ex)
+        t_save = time.perf_counter() - t0
+        size = (dest / cache.FEATURES).stat().st_size
+        for mode in ("faces", "two-stage", "fused"):
+            t0 = time.perf_counter()
+            loaded = cache.load(dest, {"k": 1})
+            t_load = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            persons, unknown = cluster(loaded, mode=mode)
+            t_cluster = time.perf_counter() - t0
+            rows.append({"mode": mode, "frames": a.frames, "faces": len(ex.faces), "tracks": len(ex.tracks),
+                         "cache_mb": round(size / 1e6, 1), "save_s": round(t_save, 2),
+                         "load_s": round(t_load, 2), "cluster_s": round(t_cluster, 2),
+                         "total_s": round(t_load + t_cluster, 2), "persons": len(persons)})
+            print(json.dumps(rows[-1]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
