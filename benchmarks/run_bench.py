@@ -93,7 +93,7 @@ def faces_only_per_face(ex):
 
     frames = [f.frame for f in ex.faces]
     lab = FaceClusterer(0.36, 1).fit_predict(np.stack([f.encoding for f in ex.faces]), frames)
-    lab = _size_rule(lab, 2, frames)
+    lab = _size_rule(lab, 2, np.ones(len(frames)), np.array(frames))
     return group([Sighting(f, None, "face" if l >= 0 else "unknown") for f, l in zip(ex.faces, lab)], lab)
 
 
@@ -149,10 +149,10 @@ def commit() -> str:
     return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if git("status", "--porcelain", "clusterer") else "")
 
 
-def markdown(rows: list[dict], args) -> str:
+def markdown(rows: list[dict], args, commit_id: str) -> str:
     enc = "?"
     out = [f"# Benchmark results", "",
-           f"- commit: `{commit()}`",
+           f"- commit: `{commit_id}`",
            f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
            f"{__import__('os').cpu_count()} cores, CPU only",
            f"- videos: `benchgen.py --level {args.level} --seconds {args.seconds} --seed S` "
@@ -188,10 +188,11 @@ def main() -> None:
         sys.exit(f"benchmark media not found at {BENCH}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    commit_id = commit()  # the code this run imported, before any later edit
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
         rows += run_seed(build_video(out, seed, args.seconds, args.level), out / "runs")
-    Path(args.results).write_text(markdown(rows, args))
+    Path(args.results).write_text(markdown(rows, args, commit_id))
     print(f"wrote {args.results}")
 
 

@@ -128,6 +128,12 @@ SETTINGS: dict[str, Setting] = {
         "tracking: a track encodes only this many of its best faces (plus any whose link is "
         "in doubt). Raise it for a steadier track encoding at the cost of time.",
         min=1, max=1000),
+    "detect_every": Setting(
+        4,
+        "search the whole frame for faces on each scene's first sample and then every N "
+        "samples; in between, only around the faces being tracked. 1 searches every sample: "
+        "slower, but finds a face entering mid-scene at once.",
+        min=1, max=1000),
     "min_quality": Setting(
         0.35,
         "faces under this quality (0..1: size, sharpness, detector confidence, frontal pose) "

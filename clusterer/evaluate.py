@@ -25,19 +25,12 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import ClusterVideoError
+from .faces import box_iou as iou
 
 GTFace = tuple[int, str, list[float]]
 """(frame, identity, [left, top, right, bottom])"""
 PredFace = tuple[int, list[float], str | None]
 """(frame, [left, top, right, bottom], person id or None for unknown)"""
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    l, t = max(a[0], b[0]), max(a[1], b[1])
-    r, btm = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, r - l) * max(0.0, btm - t)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def load_prediction(path: str | os.PathLike) -> tuple[list[PredFace], list[int], float]:

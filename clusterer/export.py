@@ -102,6 +102,22 @@ def sighting_record(s: Sighting, file: str, cloth_file: str | None) -> dict[str,
     return rec
 
 
+def closest_persons(persons) -> list[dict[str, Any] | None]:
+    """For each person, the other person whose mean face is nearest, and that
+    distance: where a user looks first when one person is split in two."""
+    import numpy as np
+
+    from .names import person_encoding
+
+    encs = [person_encoding(p) for p in persons]
+    out: list[dict[str, Any] | None] = []
+    for i, e in enumerate(encs):
+        d = [(float(np.linalg.norm(e - f)), persons[j].id) for j, f in enumerate(encs)
+             if j != i and e is not None and f is not None]
+        out.append({"id": min(d)[1], "distance": round(min(d)[0], 3)} if d else None)
+    return out
+
+
 def track_records(result: Result) -> list[dict[str, Any]]:
     """One entry per face track: its id, person (or null), frames and time span."""
     tracks: dict[int, dict[str, Any]] = {}
@@ -164,7 +180,8 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
             recs.append(sighting_record(s, name, cloth_name))
         return recs
 
-    persons = [{"id": p.id, "faces": records(p.id, p.sightings)} for p in result.persons]
+    persons = [{"id": p.id, "faces": records(p.id, p.sightings), "closest": c}
+               for p, c in zip(result.persons, closest_persons(result.persons))]
     unknown = records(UNKNOWN, result.unknown)
     try:
         for name, data in plan:

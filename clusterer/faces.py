@@ -23,6 +23,9 @@ BoxXYXY = tuple[int, int, int, int]
 ENCODING_DIM = 128
 """Length of dlib's face encoding."""
 
+ROI_MARGIN = 1.0
+"""A tracked face's search region extends this many face sizes around its last box."""
+
 JPEG_QUALITY = 90
 """Quality of the face and clothing crops kept in memory and exported."""
 
@@ -61,6 +64,14 @@ class Candidate:
         return self.box_xyxy[3] - self.box_xyxy[1]
 
 
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    l, t, r, btm = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0, r - l) * max(0, btm - t)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def _trim(rect, width: int, height: int) -> BoxXYXY:
     """dlib rectangle → box clipped to the image (face_recognition's _trim_css_to_bounds)."""
     return (max(rect.left(), 0), max(rect.top(), 0), min(rect.right(), width), min(rect.bottom(), height))
@@ -81,27 +92,51 @@ class FaceAnalyzer:
         self.upsample = upsample
         self.min_face = min_face
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[BoxXYXY, float]]:
-        """Boxes (trimmed to the image) and detector scores, largest first."""
+    def _run(self, rgb: np.ndarray) -> list[tuple[BoxXYXY, float]]:
+        """The detector on one image: boxes trimmed to it, and scores."""
         h, w = rgb.shape[:2]
         if self.detector == "hog":
             rects, scores, _ = models.load("hog_detector").run(rgb, self.upsample, 0.0)
-            found = [(_trim(r, w, h), float(s)) for r, s in zip(rects, scores)]
-        else:
-            found = [(_trim(d.rect, w, h), float(d.confidence))
-                     for d in models.load("cnn_detector")(rgb, self.upsample)]
-        found = [(b, s) for b, s in found if b[3] - b[1] >= self.min_face and b[2] > b[0]]
+            return [(_trim(r, w, h), float(s)) for r, s in zip(rects, scores)]
+        return [(_trim(d.rect, w, h), float(d.confidence)) for d in models.load("cnn_detector")(rgb, self.upsample)]
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[BoxXYXY, float]]:
+        """Boxes (trimmed to the image) and detector scores, largest first."""
+        found = [(b, s) for b, s in self._run(rgb) if b[3] - b[1] >= self.min_face and b[2] > b[0]]
         return sorted(found, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
 
-    def candidates(self, rgb: np.ndarray) -> list[Candidate]:
-        """Detections of one RGB frame with their 5-point landmarks and quality."""
+    def detect_near(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY]) -> list[tuple[BoxXYXY, float]]:
+        """Detections in regions around `boxes` (where tracked faces were last
+        seen), each ROI_MARGIN face sizes around its box: the same detector at
+        the same upsampling as a whole-frame search, on a small part of it, so
+        boxes match a whole-frame search's to within a HOG cell (a few pixels).
+        Overlapping finds merge."""
+        h, w = rgb.shape[:2]
+        found: list[tuple[BoxXYXY, float]] = []
+        for l, t, r, b in boxes:
+            fw, fh = r - l, b - t
+            x0, y0 = max(0, int(l - ROI_MARGIN * fw)), max(0, int(t - ROI_MARGIN * fh))
+            x1, y1 = min(w, int(r + ROI_MARGIN * fw)), min(h, int(b + ROI_MARGIN * fh))
+            if x1 - x0 < 8 or y1 - y0 < 8:
+                continue
+            for (bl, bt, br, bb), score in self._run(np.ascontiguousarray(rgb[y0:y1, x0:x1])):
+                found.append(((max(bl + x0, 0), max(bt + y0, 0), min(br + x0, w), min(bb + y0, h)), score))
+        kept: list[tuple[BoxXYXY, float]] = []
+        for box, score in sorted(found, key=lambda bs: -bs[1]):
+            if all(box_iou(box, k) < 0.5 for k, _ in kept) and box[3] - box[1] >= self.min_face and box[2] > box[0]:
+                kept.append((box, score))
+        return sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
+
+    def candidates(self, rgb: np.ndarray, near: Sequence[BoxXYXY] | None = None) -> list[Candidate]:
+        """Detections of one RGB frame (or only near the given boxes) with their
+        5-point landmarks and quality."""
         import cv2
         import dlib
 
         predictor = models.load("landmarks_5")
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         out = []
-        for box, score in self.detect(rgb):
+        for box, score in (self.detect(rgb) if near is None else self.detect_near(rgb, near)):
             shape = predictor(rgb, dlib.rectangle(*box))
             pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=float)
             l, t, r, b = box

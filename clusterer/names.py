@@ -126,7 +126,7 @@ def user_named_faces(dest: Path) -> dict[str, list[tuple[int, list[float]]]]:
 
 
 def _overlap(p: Person, faces: list[tuple[int, list[float]]]) -> int:
-    from .evaluate import iou
+    from .faces import box_iou as iou
 
     by_frame: dict[int, list[list[float]]] = {}
     for fr, box in faces:

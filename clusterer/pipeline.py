@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -53,41 +54,88 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             start: float = default("start"), end: float | None = default("end"),
             crop_margin: float = default("crop_margin"), cut_threshold: float = default("cut_threshold"),
             track_iou: float = default("track_iou"), track_gap: int = default("track_gap"),
-            track_encodings: int = default("track_encodings"),
-            progress: Callable[[float], None] | None = None) -> Extraction:
+            track_encodings: int = default("track_encodings"), detect_every: int = default("detect_every"),
+            progress: Callable[[float], None] | None = None,
+            timings: dict[str, float] | None = None) -> Extraction:
     """Faces, scene cuts and face tracks of every sampled frame (and clothing,
     given an embedder). Only the faces a track needs are encoded.
 
-    progress, if given, is called with the time (s) of each sampled frame.
+    The whole frame is searched for faces on the first sample of each scene
+    and every `detect_every` samples; in between, only around the faces
+    being tracked (faces.FaceAnalyzer.detect_near).
+
+    progress, if given, is called with the time (s) of each sampled frame;
+    timings, if given, accumulates seconds per stage (waiting for decoded
+    frames, cuts, detect, encode, clothing, track).
     """
     import cv2
 
+    clock = _StageClock(timings)
     faces: list[Face] = []
     clothing: list[Clothing] = []
     sampled: list[int] = []
     cuts: list[tuple[int, float]] = []
     detector = CutDetector(cut_threshold)
     tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
-    for frame in iter_frames(path, fps=fps, start=start, end=end, info=info):
+    since_full = 0
+    frames = iter_frames(path, fps=fps, start=start, end=end, info=info)
+    while True:
+        with clock("decode"):
+            frame = next(frames, None)  # the generator ends its thread when exhausted or collected
+        if frame is None:
+            break
         sampled.append(frame.index)
-        scene = detector.update(frame.image)
-        if scene > len(cuts):
-            cuts.append((frame.index, frame.time))
-        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-        cands = analyzer.candidates(rgb)
+        with clock("cuts"):
+            scene = detector.update(frame.image)
+        since_full += 1
+        if scene > len(cuts) or len(sampled) == 1:
+            if scene > len(cuts):
+                cuts.append((frame.index, frame.time))
+            since_full = detect_every
+        with clock("detect"):
+            rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+            if since_full >= detect_every:
+                cands = analyzer.candidates(rgb)
+                since_full = 0
+            else:
+                cands = analyzer.candidates(rgb, near=tracker.open_boxes(scene))
         if cands:
             boxes = [c.box_xyxy for c in cands]
             quals = [c.quality for c in cands]
-            want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
-            encs = [analyzer.encode_shape(rgb, c.shape) if w else None for c, w in zip(cands, want)]
-            tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))), quals)
-            faces.extend(make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs))
+            with clock("track"):
+                want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
+            with clock("encode"):
+                encs = [analyzer.encode_shape(rgb, c.shape) if w else None for c, w in zip(cands, want)]
+            with clock("track"):
+                tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))), quals)
+                faces.extend(make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs))
             if embedder is not None:
-                clothing.extend(clothing_for(frame.image, boxes, embedder))
+                with clock("clothing"):
+                    clothing.extend(clothing_for(frame.image, boxes, embedder))
         if progress:
             progress(frame.time)
     return Extraction(tuple(faces), tuple(clothing) if embedder is not None else None, tuple(sampled),
                       tuple(cuts), tuple(tracker.finish()))
+
+
+class _StageClock:
+    """`with clock("stage"):` adds the block's wall time to timings["stage"] (no-op without a dict)."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings = timings
+        self._stage = ""
+        self._t0 = 0.0
+
+    def __call__(self, stage: str) -> "_StageClock":
+        self._stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        if self.timings is not None:
+            self.timings[self._stage] = self.timings.get(self._stage, 0.0) + time.perf_counter() - self._t0
 
 
 def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[np.ndarray, np.ndarray]:
@@ -216,7 +264,7 @@ def make_embedder(cloth_model: str | None, device: str) -> Embedder:
 
 
 EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "cloth_model", "device",
-              "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_encodings")
+              "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_encodings", "detect_every")
 """Settings that change what extraction produces (and so key the feature cache)."""
 
 CLUSTERING = ("mode", "threshold", "min_faces", "loose_threshold", "cloth_threshold", "cloth_ratio",
@@ -245,13 +293,14 @@ def split_settings(settings: dict) -> tuple[dict, dict]:
 def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), overwrite: bool = False,
         known: str | os.PathLike | None = None,
         progress: Callable[[VideoInfo], Callable[[float], None]] | None = None,
-        **settings) -> tuple[Result, Path]:
+        timings: dict[str, float] | None = None, **settings) -> tuple[Result, Path]:
     """Cluster the people of `video`; write OUT/<video name>/; return the result and that folder.
 
     settings: any of the names in defaults.SETTINGS (threshold=0.4, mode="fused", …);
     the rest keep their defaults. known: a folder of known people (names.py);
     names a user gave to earlier result folders are kept. progress, if given, is called once with the
-    video's info and returns a callback that receives the time of each sampled frame.
+    video's info and returns a callback that receives the time of each sampled frame;
+    timings, if given, receives seconds per extraction stage (see extract).
     """
     extraction, clustering = split_settings(settings)
     info = probe(video)
@@ -259,7 +308,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
     prepare_output(dest, overwrite)
     known_people = load_known(known, FaceAnalyzer()) if known else ()
     ex, cache_files, embedder_name = features(video, info, dest, extraction,
-                                              clustering["mode"] != "faces", progress)
+                                              clustering["mode"] != "faces", progress, timings=timings)
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                            f"(try --upsample 2, a lower --min-face, or --detector cnn)")
@@ -299,7 +348,8 @@ def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = defau
 
 
 def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: dict, with_clothing: bool,
-             progress=None, save: bool = True) -> tuple[Extraction, list[str], str | None]:
+             progress=None, save: bool = True,
+             timings: dict[str, float] | None = None) -> tuple[Extraction, list[str], str | None]:
     """The extraction for `video` and these settings: from the feature cache in
     `dest` when it holds a valid one (no frame is decoded), else extracted and,
     if `save`, cached. Clothing is computed when asked or already cached.
@@ -314,7 +364,8 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
     analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"))
     cloth_model, device = e.pop("cloth_model"), e.pop("device")
     embedder = make_embedder(cloth_model, device) if with_clothing else None
-    ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None, **e)
+    ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None,
+                 timings=timings, **e)
     name = embedder.name if embedder else None
     if not (save and ex.faces):
         return ex, [], name

@@ -78,6 +78,7 @@ def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap")
         shown, hidden = faces_view(p["faces"])
         persons.append({
             "id": p["id"], "folder": p["faces"][0]["file"].split("/")[0], "faces": p["faces"],
+            "closest": p.get("closest"),
             "rep": max(p["faces"], key=lambda f: (f.get("quality", 0), -f["time"])),
             "appearances": [{"left": round(100 * a / duration, 3), "width": round(100 * (b - a) / duration, 3),
                              "label": f"{clock(a)}–{clock(b)}"} for a, b, _ in apps],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .defaults import default
-from .faces import BoxXYXY
+from .faces import BoxXYXY, box_iou as iou
 
 
 LINK_FACE = 0.36
@@ -26,14 +26,6 @@ LINK_FACE = 0.36
 BREAK_FACE = 0.6
 """Face distance at or over which an overlapping detection never joins a track
 (face_recognition's tolerance): another person stepped into the box."""
-
-
-def iou(a: BoxXYXY, b: BoxXYXY) -> float:
-    l, t = max(a[0], b[0]), max(a[1], b[1])
-    r, btm = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0, r - l) * max(0, btm - t)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass
@@ -86,6 +78,11 @@ class FaceTracker:
             else:
                 self._done.append(Track(t.id, t.scene, tuple(t.items)))
         self._open = still
+
+    def open_boxes(self, scene: int) -> list[BoxXYXY]:
+        """Last boxes of the tracks that the next step of `scene` may still extend."""
+        return [t.last_box for t in self._open
+                if t.scene == scene and self._step + 1 - t.last_step <= self.max_gap + 1]
 
     def wants_encoding(self, scene: int, boxes: list[BoxXYXY], qualities: list[float],
                        budget: int = default("track_encodings")) -> list[bool]:

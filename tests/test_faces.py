@@ -85,3 +85,45 @@ def test_import_loads_no_model_and_no_pkg_resources():
             "print(sorted(bad)); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_detect_near_finds_tracked_face_only(hopper_bgr):
+    rgb = cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2RGB)
+    an = FaceAnalyzer()
+    (box, _), = an.detect(rgb)
+    # the face moved a little since the last sample: still found, box close to the full search
+    l, t, r, b = box
+    near = an.detect_near(rgb, [(l + 10, t - 8, r + 10, b - 8)])
+    assert len(near) == 1
+    from clusterer.faces import box_iou
+    assert box_iou(near[0][0], box) > 0.6
+    # a region with no face: nothing
+    assert an.detect_near(rgb, [(0, 0, 40, 40)]) == []
+    # two overlapping regions around one face: one detection
+    assert len(an.detect_near(rgb, [box, (l + 5, t, r + 5, b)])) == 1
+
+
+def test_keyframes_and_tracked_regions_match_full_search(demo_video):
+    from clusterer import extract, probe
+
+    info = probe(demo_video)
+    every = extract(demo_video, info, FaceAnalyzer(), detect_every=1, end=10.0)
+    sparse = extract(demo_video, info, FaceAnalyzer(), detect_every=4, end=10.0)
+    assert len(sparse.faces) == len(every.faces)
+    assert len(sparse.tracks) == len(every.tracks)
+    from clusterer.faces import box_iou
+    for a in every.faces:
+        same = [b for b in sparse.faces if b.frame == a.frame]
+        best = max(same, key=lambda b: box_iou(a.box_xyxy, b.box_xyxy))
+        # the same search on a part: HOG cells and pyramid levels may shift a little
+        assert box_iou(a.box_xyxy, best.box_xyxy) > 0.5
+        assert a.encoding is None or best.encoding is None or np.linalg.norm(a.encoding - best.encoding) < 0.25
+
+
+def test_cnn_detector_finds_the_face(hopper_bgr):
+    small = cv2.resize(hopper_bgr, None, fx=0.4, fy=0.4)  # keep dlib's CNN quick on a CPU
+    rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+    cnn = FaceAnalyzer(detector="cnn", upsample=0, min_face=0).detect(rgb)
+    hog = FaceAnalyzer(detector="hog", upsample=1, min_face=0).detect(rgb)
+    from clusterer.faces import box_iou
+    assert len(cnn) == 1 and cnn[0][1] > 0.5 and box_iou(cnn[0][0], hog[0][0]) > 0.4
