@@ -42,7 +42,8 @@ GROUPS = {
     "grouping": ("mode", "threshold", "min_faces", "loose_threshold", "cloth_threshold", "cloth_ratio",
                  "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
     "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
-                               "track_iou", "track_gap", "track_encodings", "detect_every", "crop_margin"),
+                               "track_iou", "track_gap", "track_encodings", "detect_every", "workers",
+                               "crop_margin"),
     "clothing model": ("cloth_model", "device"),
 }
 """Every setting the CLI offers, in help order (each appears once)."""

@@ -6,6 +6,7 @@ signatures read their defaults from it, so the two never drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
 from typing import Any
 
 
@@ -134,6 +135,11 @@ SETTINGS: dict[str, Setting] = {
         "samples; in between, only around the faces being tracked. 1 searches every sample: "
         "slower, but finds a face entering mid-scene at once.",
         min=1, max=1000),
+    "workers": Setting(
+        min(2, os.cpu_count() or 1),
+        "threads that search frames for faces ahead of tracking (dlib releases Python's lock "
+        "there). Results do not depend on it; raise it on machines with more cores.",
+        min=1, max=64),
     "min_quality": Setting(
         0.35,
         "faces under this quality (0..1: size, sharpness, detector confidence, frontal pose) "

@@ -3,12 +3,12 @@
 The package's own `__init__` imports `pkg_resources`, which setuptools >= 81
 no longer ships, so it is never imported: its folder is found with
 `importlib.util.find_spec`, which does not execute the package.
-Models load on first use and once per process, never at import time.
+Models load on first use and once per thread, never at import time.
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
+import threading
 from pathlib import Path
 
 from .errors import ModelNotFound
@@ -38,9 +38,22 @@ def model_path(key: str) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+_local = threading.local()
+
+
 def load(key: str):
-    """The dlib object for a model: a detector, shape predictor or encoder. Cached."""
+    """The dlib object for a model: a detector, shape predictor or encoder.
+
+    Cached per thread: dlib's detectors keep scratch state and crash when one
+    instance runs in two threads at once (seen with the HOG detector), so each
+    thread that searches frames gets its own."""
+    cache = _local.__dict__.setdefault("models", {})
+    if key not in cache:
+        cache[key] = _build(key)
+    return cache[key]
+
+
+def _build(key: str):
     import dlib
 
     if key == "hog_detector":

@@ -55,21 +55,20 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             crop_margin: float = default("crop_margin"), cut_threshold: float = default("cut_threshold"),
             track_iou: float = default("track_iou"), track_gap: int = default("track_gap"),
             track_encodings: int = default("track_encodings"), detect_every: int = default("detect_every"),
-            progress: Callable[[float], None] | None = None,
+            workers: int = default("workers"), progress: Callable[[float], None] | None = None,
             timings: dict[str, float] | None = None) -> Extraction:
     """Faces, scene cuts and face tracks of every sampled frame (and clothing,
     given an embedder). Only the faces a track needs are encoded.
 
     The whole frame is searched for faces on the first sample of each scene
-    and every `detect_every` samples; in between, only around the faces
-    being tracked (faces.FaceAnalyzer.detect_near).
+    and every `detect_every` samples, on `workers` threads; in between, only
+    around the faces being tracked (faces.FaceAnalyzer.detect_near).
 
     progress, if given, is called with the time (s) of each sampled frame;
-    timings, if given, accumulates seconds per stage (waiting for decoded
-    frames, cuts, detect, encode, clothing, track).
+    timings, if given, accumulates seconds per stage of the main thread
+    (decode: waiting for frames; cuts; wait-detect: waiting for whole-frame
+    searches; detect-tracked; encode; clothing; track).
     """
-    import cv2
-
     clock = _StageClock(timings)
     faces: list[Face] = []
     clothing: list[Clothing] = []
@@ -77,27 +76,17 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
     cuts: list[tuple[int, float]] = []
     detector = CutDetector(cut_threshold)
     tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
-    since_full = 0
-    frames = iter_frames(path, fps=fps, start=start, end=end, info=info)
-    while True:
-        with clock("decode"):
-            frame = next(frames, None)  # the generator ends its thread when exhausted or collected
-        if frame is None:
-            break
+    for frame, scene, rgb, full in _detect_ahead(
+            iter_frames(path, fps=fps, start=start, end=end, info=info), analyzer, detector,
+            detect_every, workers, clock):
         sampled.append(frame.index)
-        with clock("cuts"):
-            scene = detector.update(frame.image)
-        since_full += 1
-        if scene > len(cuts) or len(sampled) == 1:
-            if scene > len(cuts):
-                cuts.append((frame.index, frame.time))
-            since_full = detect_every
-        with clock("detect"):
-            rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-            if since_full >= detect_every:
-                cands = analyzer.candidates(rgb)
-                since_full = 0
-            else:
+        if scene > len(cuts):
+            cuts.append((frame.index, frame.time))
+        if full is not None:
+            with clock("wait-detect"):
+                cands = full.result()
+        else:
+            with clock("detect-tracked"):
                 cands = analyzer.candidates(rgb, near=tracker.open_boxes(scene))
         if cands:
             boxes = [c.box_xyxy for c in cands]
@@ -116,6 +105,51 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             progress(frame.time)
     return Extraction(tuple(faces), tuple(clothing) if embedder is not None else None, tuple(sampled),
                       tuple(cuts), tuple(tracker.finish()))
+
+
+def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_every: int, workers: int, clock):
+    """(frame, scene, rgb, future of the whole-frame candidates or None) in order.
+
+    Scene cuts are found here, in order, so it is known ahead which samples
+    are searched whole (each scene's first, then every `detect_every`-th);
+    those searches run on `workers` threads (dlib's HOG releases the GIL)
+    while the caller tracks and encodes earlier frames. Each search depends
+    on its frame alone, so the result does not depend on `workers`.
+    """
+    import collections
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+
+    pending: collections.deque = collections.deque()
+    since_full, scene_seen = 0, -1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cluster-video-detect") as pool:
+        try:
+            while True:
+                with clock("decode"):
+                    frame = next(frames, None)
+                if frame is not None:
+                    with clock("cuts"):
+                        scene = cuts.update(frame.image)
+                        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+                    since_full += 1
+                    if scene != scene_seen or since_full >= detect_every:
+                        since_full, scene_seen = 0, scene
+                        pending.append((frame, scene, rgb, pool.submit(analyzer.candidates, rgb)))
+                    else:
+                        pending.append((frame, scene, rgb, None))
+                # keep up to 2 × workers frames in flight; drain at the end
+                while pending and (frame is None or len(pending) > 2 * workers):
+                    yield pending.popleft()
+                if frame is None:
+                    return
+        finally:
+            for *_, fut in pending:
+                if fut is not None:
+                    fut.cancel()
+            close = getattr(frames, "close", None)
+            if close:
+                close()
 
 
 class _StageClock:
@@ -273,16 +307,17 @@ CLUSTERING = ("mode", "threshold", "min_faces", "loose_threshold", "cloth_thresh
 """Settings of the clustering stage: changing only these re-uses the cache."""
 
 
-OUTPUT = ("merge_gap",)
-"""Settings of the export only."""
+OTHER = ("merge_gap", "workers")
+"""Settings that change neither extraction's result nor clustering: the
+export's, and how many threads search frames (results do not depend on it)."""
 
 
 def split_settings(settings: dict) -> tuple[dict, dict]:
     """Extraction and clustering settings, defaults filled in and every value checked."""
-    unknown = set(settings) - set(EXTRACTION) - set(CLUSTERING) - set(OUTPUT)
+    unknown = set(settings) - set(EXTRACTION) - set(CLUSTERING) - set(OTHER)
     if unknown:
         raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    full = {k: settings.get(k, default(k)) for k in (*EXTRACTION, *CLUSTERING, *OUTPUT)}
+    full = {k: settings.get(k, default(k)) for k in (*EXTRACTION, *CLUSTERING, *OTHER)}
     for name, value in full.items():
         check(name, value)
     if full["end"] is not None and full["end"] <= full["start"]:
@@ -308,7 +343,8 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
     prepare_output(dest, overwrite)
     known_people = load_known(known, FaceAnalyzer()) if known else ()
     ex, cache_files, embedder_name = features(video, info, dest, extraction,
-                                              clustering["mode"] != "faces", progress, timings=timings)
+                                              clustering["mode"] != "faces", progress, timings=timings,
+                                              workers=settings.get("workers", default("workers")))
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                            f"(try --upsample 2, a lower --min-face, or --detector cnn)")
@@ -348,8 +384,8 @@ def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = defau
 
 
 def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: dict, with_clothing: bool,
-             progress=None, save: bool = True,
-             timings: dict[str, float] | None = None) -> tuple[Extraction, list[str], str | None]:
+             progress=None, save: bool = True, timings: dict[str, float] | None = None,
+             workers: int = default("workers")) -> tuple[Extraction, list[str], str | None]:
     """The extraction for `video` and these settings: from the feature cache in
     `dest` when it holds a valid one (no frame is decoded), else extracted and,
     if `save`, cached. Clothing is computed when asked or already cached.
@@ -365,7 +401,7 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
     cloth_model, device = e.pop("cloth_model"), e.pop("device")
     embedder = make_embedder(cloth_model, device) if with_clothing else None
     ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None,
-                 timings=timings, **e)
+                 timings=timings, workers=workers, **e)
     name = embedder.name if embedder else None
     if not (save and ex.faces):
         return ex, [], name

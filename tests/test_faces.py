@@ -127,3 +127,16 @@ def test_cnn_detector_finds_the_face(hopper_bgr):
     hog = FaceAnalyzer(detector="hog", upsample=1, min_face=0).detect(rgb)
     from clusterer.faces import box_iou
     assert len(cnn) == 1 and cnn[0][1] > 0.5 and box_iou(cnn[0][0], hog[0][0]) > 0.4
+
+
+def test_workers_do_not_change_results(demo_video, tmp_path):
+    import json
+
+    from clusterer import run
+
+    _, one = run(demo_video, out=tmp_path / "w1", workers=1)
+    _, two = run(demo_video, out=tmp_path / "w2", workers=2)
+    a, b = (json.loads((d / "clusters.json").read_text()) for d in (one, two))
+    for key in ("persons", "unknown", "tracks", "scenes", "sampled"):
+        assert a[key] == b[key], key
+    assert (one / "cache" / "features.npz").read_bytes() == (two / "cache" / "features.npz").read_bytes()
