@@ -170,7 +170,10 @@ def _main(argv: list[str]) -> int:
 
 def _close(progress) -> None:
     if progress and progress.bar is not None:
-        progress.bar.close()
+        bar = progress.bar
+        if bar.total and bar.n < bar.total:  # the last sample lies before the video's end
+            bar.update(bar.total - bar.n)
+        bar.close()
         progress.bar = None
 
 
