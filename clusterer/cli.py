@@ -152,7 +152,7 @@ def _main(argv: list[str]) -> int:
 
             rows = tune(args.video, parse_sweep(args.sweep), out=args.out, gt_file=args.gt,
                         progress=progress, **settings)
-            _close(progress)
+            _close(progress, done=True)
             print(format_rows(rows))
             return 0
         if args.gt:
@@ -161,6 +161,7 @@ def _main(argv: list[str]) -> int:
 
         result, dest = run(args.video, out=args.out, overwrite=args.overwrite, known=args.known,
                            progress=progress, **settings)
+        _close(progress, done=True)
     finally:
         _close(progress)
     if not args.quiet:
@@ -168,10 +169,10 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-def _close(progress) -> None:
+def _close(progress, done: bool = False) -> None:
     if progress and progress.bar is not None:
         bar = progress.bar
-        if bar.total and bar.n < bar.total:  # the last sample lies before the video's end
+        if done and bar.total and bar.n < bar.total:  # the last sample lies before the video's end
             bar.update(bar.total - bar.n)
         bar.close()
         progress.bar = None

@@ -230,19 +230,47 @@ class CNNEmbedder:
         return l2_normalise(np.concatenate(outs))
 
 
+class ClothingBatcher:
+    """Collects the clothing under faces frame by frame and embeds the crops in
+    batches of `batch` (the CNN costs far less per crop in a batch). `finish`
+    returns one Clothing per face, in the order they were added."""
+
+    def __init__(self, embedder: Embedder, batch: int = BATCH_SIZE, geo: TorsoGeometry = TORSO):
+        self.embedder, self.batch, self.geo = embedder, batch, geo
+        self._out: list[Clothing] = []
+        self._pending: list[tuple[int, np.ndarray]] = []  # (index in _out, crop)
+
+    def add(self, image: np.ndarray, face_boxes: Sequence[BoxXYXY]) -> None:
+        from .faces import encode_jpeg
+
+        h, w = image.shape[:2]
+        for fb in face_boxes:
+            b = torso_box(fb, w, h, self.geo)
+            if b is None:
+                self._out.append(Clothing(None))
+                continue
+            crop = image[b[1]:b[3], b[0]:b[2]].copy()  # a copy: the frame itself is not kept
+            self._pending.append((len(self._out), crop))
+            self._out.append(Clothing(b, None, encode_jpeg(crop)))
+        if len(self._pending) >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        vecs = self.embedder.embed([c for _, c in self._pending])
+        for (i, _), v in zip(self._pending, vecs):
+            self._out[i] = Clothing(self._out[i].box_xyxy, v, self._out[i].crop_jpeg)
+        self._pending = []
+
+    def finish(self) -> list[Clothing]:
+        self._flush()
+        return self._out
+
+
 def clothing_for(image: np.ndarray, faces_boxes: Sequence[BoxXYXY], embedder: Embedder,
                  geo: TorsoGeometry = TORSO) -> list[Clothing]:
     """Clothing for each face box of one BGR frame (missing where the torso is not seen)."""
-    from .faces import encode_jpeg
-
-    h, w = image.shape[:2]
-    boxes = [torso_box(b, w, h, geo) for b in faces_boxes]
-    crops = [image[b[1]:b[3], b[0]:b[2]] for b in boxes if b is not None]
-    vecs = iter(embedder.embed(crops)) if crops else iter(())
-    out = []
-    for b in boxes:
-        if b is None:
-            out.append(Clothing(None))
-        else:
-            out.append(Clothing(b, next(vecs), encode_jpeg(image[b[1]:b[3], b[0]:b[2]])))
-    return out
+    batcher = ClothingBatcher(embedder, geo=geo)
+    batcher.add(image, faces_boxes)
+    return batcher.finish()

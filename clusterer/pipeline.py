@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from . import __version__, cache
-from .clothing import Clothing, Embedder, clothing_for
+from .clothing import Clothing, ClothingBatcher, Embedder
 from .clustering import FaceClusterer
 from .defaults import check, default
 from .errors import NoFacesFound, OutputError
@@ -71,7 +71,7 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
     """
     clock = _StageClock(timings)
     faces: list[Face] = []
-    clothing: list[Clothing] = []
+    clothing = ClothingBatcher(embedder) if embedder is not None else None
     sampled: list[int] = []
     cuts: list[tuple[int, float]] = []
     detector = CutDetector(cut_threshold)
@@ -98,13 +98,14 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             with clock("track"):
                 tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))), quals)
                 faces.extend(make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs))
-            if embedder is not None:
+            if clothing is not None:
                 with clock("clothing"):
-                    clothing.extend(clothing_for(frame.image, boxes, embedder))
+                    clothing.add(frame.image, boxes)
         if progress:
             progress(frame.time)
-    return Extraction(tuple(faces), tuple(clothing) if embedder is not None else None, tuple(sampled),
-                      tuple(cuts), tuple(tracker.finish()))
+    with clock("clothing"):
+        worn = tuple(clothing.finish()) if clothing is not None else None
+    return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()))
 
 
 def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_every: int, workers: int, clock):

@@ -92,3 +92,21 @@ def test_bad_checkpoint(tmp_path, content, msg):
 def test_missing_checkpoint(tmp_path):
     with pytest.raises(ClusterVideoError, match="no such checkpoint"):
         CNNEmbedder(checkpoint=tmp_path / "none.pt", device="cpu")
+
+
+def test_batched_equals_per_frame(embedder, hopper_bgr, astronaut_bgr):
+    from clusterer.clothing import ClothingBatcher
+
+    frames = [(hopper_bgr, [(200, 150, 320, 290)]), (astronaut_bgr, [(180, 60, 280, 170), (0, 490, 10, 500)]),
+              (hopper_bgr, [(210, 150, 330, 290)])]
+    batcher = ClothingBatcher(embedder, batch=2)  # flushes mid-way and at the end
+    for img, boxes in frames:
+        batcher.add(img, boxes)
+    got = batcher.finish()
+    want = [c for img, boxes in frames for c in clothing_for(img, boxes, embedder)]
+    assert len(got) == len(want) == 4 and got[2].missing and want[2].missing
+    for a, b in zip(got, want):
+        assert a.box_xyxy == b.box_xyxy and a.crop_jpeg == b.crop_jpeg
+        assert (a.embedding is None) == (b.embedding is None)
+        if a.embedding is not None:
+            assert np.allclose(a.embedding, b.embedding, atol=1e-5)
