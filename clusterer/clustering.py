@@ -53,7 +53,8 @@ def close_pairs(x: np.ndarray, radius: float, k: int | None = None) -> tuple[np.
     return lo[first], hi[first], dd[first]
 
 
-def _as_span(f) -> frozenset[int]:
+def as_span(f) -> frozenset[int]:
+    """A frame index, or a set of them (a track), as a frozenset."""
     return frozenset([int(f)]) if np.isscalar(f) else frozenset(int(v) for v in f)
 
 
@@ -149,7 +150,7 @@ class FaceClusterer:
         x = np.asarray(X, dtype=np.float64)
         if x.ndim != 2:
             raise ValueError(f"X must be 2-d (n, dim), got shape {x.shape}")
-        spans = [_as_span(f) for f in frames]
+        spans = [as_span(f) for f in frames]
         if len(spans) != len(x):
             raise ValueError(f"frames has {len(spans)} entries for {len(x)} rows of X")
         w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .clustering import pairwise_distances
+from .clustering import as_span, pairwise_distances
 from .defaults import check, default
 
 
@@ -51,7 +51,7 @@ class FusedClusterer:
         check("fused_epsilon", self.epsilon)
         check("min_faces", self.min_faces)
         enc = np.asarray(enc, dtype=np.float64)
-        spans = [frozenset([int(f)]) if np.isscalar(f) else frozenset(int(v) for v in f) for f in frames]
+        spans = [as_span(f) for f in frames]
         w = np.ones(len(enc)) if weights is None else np.asarray(weights, dtype=float)
         n = len(enc)
         labels = np.full(n, -1, dtype=int)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import __version__, cache
 from .clothing import Clothing, ClothingBatcher, Embedder
-from .clustering import FaceClusterer
+from .clustering import FaceClusterer, number_clusters
 from .defaults import check, default
 from .errors import NoFacesFound, OutputError
 from .export import export, output_dir, prepare_output
@@ -283,12 +283,7 @@ def _size_rule(labels: np.ndarray, min_faces: int, size: np.ndarray, first: np.n
     faces) become 0, 1, … (most faces first, then earliest); the rest -1."""
     labels = np.asarray(labels)
     groups = [np.flatnonzero(labels == k) for k in np.unique(labels[labels >= 0])]
-    kept = sorted((g for g in groups if size[g].sum() >= min_faces),
-                  key=lambda g: (-size[g].sum(), first[g].min()))
-    out = np.full(len(labels), -1, dtype=int)
-    for k, g in enumerate(kept):
-        out[g] = k
-    return out
+    return number_clusters(groups, np.asarray(size), np.asarray(first), min_faces, len(labels))
 
 
 def make_embedder(cloth_model: str | None, device: str) -> Embedder:

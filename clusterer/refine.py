@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .clustering import pairwise_distances
+from .clustering import as_span, pairwise_distances
 from .defaults import default
 
 
@@ -68,7 +68,7 @@ class ClothingRefiner:
         for i, c in enumerate(cloth):
             if c is not None:
                 cvec[i] = c
-        spans = [frozenset([int(f)]) if np.isscalar(f) else frozenset(int(v) for v in f) for f in frames]
+        spans = [as_span(f) for f in frames]
         members = {int(k): np.flatnonzero(labels == k) for k in np.unique(labels)}
         fr = {k: frozenset().union(*(spans[i] for i in m)) for k, m in members.items()}
 
