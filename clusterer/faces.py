@@ -59,10 +59,6 @@ class Candidate:
     shape: object = field(repr=False)
     quality: float
 
-    @property
-    def height(self) -> int:
-        return self.box_xyxy[3] - self.box_xyxy[1]
-
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two (left, top, right, bottom) boxes."""
