@@ -44,7 +44,7 @@ GROUPS = {
     "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
                                "track_iou", "track_gap", "track_encodings", "detect_every", "workers",
                                "crop_margin"),
-    "clothing model": ("cloth_model", "device"),
+    "models": ("encoder", "cloth_model", "device"),
 }
 """Every setting the CLI offers, in help order (each appears once)."""
 

@@ -1,9 +1,11 @@
 """Face detection and 128-d face encodings with dlib's models.
 
-Encodings are computed exactly as `face_recognition.face_encodings(image,
+Encodings are computed as `face_recognition.face_encodings(image,
 face_recognition.face_locations(image))` computes them (RGB image, boxes
-trimmed to the frame, 5-point landmarks, one jitter), so they are
-interchangeable with face_recognition's and its 0.6 tolerance applies.
+trimmed to the frame, 5-point landmarks, one jitter): byte for byte with
+encoder="dlib", to within float rounding with the default "torch" (the same
+network run by torch, see encoder.py), so they are interchangeable with
+face_recognition's and its 0.6 tolerance applies.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from . import models
 from .defaults import default
+from .encoder import FaceEncoder, make_encoder
 from .quality import frontalness, quality_score, sharpness
 from .sampling import SampledFrame
 
@@ -77,16 +80,19 @@ class FaceAnalyzer:
     """Detects faces in RGB frames and encodes them. Models load on first use.
 
     detector: "hog" or "cnn"; upsample: dlib's number_of_times_to_upsample;
-    min_face: smallest box height kept, in pixels.
+    min_face: smallest box height kept, in pixels; encoder: "torch" or
+    "dlib" (encoder.py); device: where the torch encoder runs.
     """
 
     def __init__(self, *, detector: str = default("detector"), upsample: int = default("upsample"),
-                 min_face: int = default("min_face")):
+                 min_face: int = default("min_face"), encoder: str = default("encoder"),
+                 device: str = "cpu"):
         if detector not in ("hog", "cnn"):
             raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
         self.detector = detector
         self.upsample = upsample
         self.min_face = min_face
+        self.encoder: FaceEncoder = make_encoder(encoder, device)
 
     def _run(self, rgb: np.ndarray) -> list[tuple[BoxXYXY, float]]:
         """The detector on one image: boxes trimmed to it, and scores."""
@@ -140,9 +146,9 @@ class FaceAnalyzer:
             out.append(Candidate(box, score, shape, q))
         return out
 
-    def encode_shape(self, rgb: np.ndarray, shape) -> np.ndarray:
-        """The 128-d encoding of one face given its landmarks (face_recognition's way)."""
-        return np.array(models.load("encoder").compute_face_descriptor(rgb, shape, 1))
+    def encode_shapes(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:
+        """(n, 128) encodings of the faces given by their landmarks, in one batch."""
+        return self.encoder.encode(rgb, shapes)
 
     def encode(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY]) -> np.ndarray:
         """(n, 128) float64 encodings of the faces at `boxes` in `rgb`."""
@@ -151,15 +157,16 @@ class FaceAnalyzer:
         if not boxes:
             return np.zeros((0, ENCODING_DIM))
         predictor = models.load("landmarks_5")
-        return np.stack([self.encode_shape(rgb, predictor(rgb, dlib.rectangle(*b))) for b in boxes])
+        return self.encode_shapes(rgb, [predictor(rgb, dlib.rectangle(*b)) for b in boxes])
 
     def analyze(self, frame: SampledFrame, *, crop_margin: float = default("crop_margin")) -> list[Face]:
         """Detect, encode and crop every face of one sampled frame."""
         import cv2
 
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-        return [make_face(frame, c, self.encode_shape(rgb, c.shape), crop_margin)
-                for c in self.candidates(rgb)]
+        cands = self.candidates(rgb)
+        encs = self.encode_shapes(rgb, [c.shape for c in cands])
+        return [make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs)]
 
 
 def make_face(frame: SampledFrame, c: Candidate, encoding: np.ndarray | None, crop_margin: float) -> Face:

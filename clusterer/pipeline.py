@@ -1,8 +1,10 @@
 """The whole job: sample → faces → clothing → cluster → export."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,15 +72,25 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
     searches; detect-tracked; encode; clothing; track).
     """
     clock = _StageClock(timings)
-    faces: list[Face] = []
     clothing = ClothingBatcher(embedder) if embedder is not None else None
-    sampled: list[int] = []
-    cuts: list[tuple[int, float]] = []
     detector = CutDetector(cut_threshold)
     tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
-    for frame, scene, rgb, full in _detect_ahead(
-            iter_frames(path, fps=fps, start=start, end=end, info=info), analyzer, detector,
-            detect_every, workers, clock):
+    frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info), analyzer, detector,
+                           detect_every, workers, clock)
+    with _torch_threads(max(1, (os.cpu_count() or 1) - workers)):
+        faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
+                                             crop_margin, progress)
+    with clock("clothing"):
+        worn = tuple(clothing.finish()) if clothing is not None else None
+    return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()))
+
+
+def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, crop_margin, progress):
+    """The main thread's part of extract: track, encode and crop each frame's faces in order."""
+    faces: list[Face] = []
+    sampled: list[int] = []
+    cuts: list[tuple[int, float]] = []
+    for frame, scene, rgb, full in frames:
         sampled.append(frame.index)
         if scene > len(cuts):
             cuts.append((frame.index, frame.time))
@@ -94,7 +106,8 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             with clock("track"):
                 want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
             with clock("encode"):
-                encs = [analyzer.encode_shape(rgb, c.shape) if w else None for c, w in zip(cands, want)]
+                coded = iter(analyzer.encode_shapes(rgb, [c.shape for c, w in zip(cands, want) if w]))
+                encs = [next(coded) if w else None for w in want]
             with clock("track"):
                 tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))), quals)
                 faces.extend(make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs))
@@ -103,9 +116,24 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
                     clothing.add(frame.image, boxes)
         if progress:
             progress(frame.time)
-    with clock("clothing"):
-        worn = tuple(clothing.finish()) if clothing is not None else None
-    return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()))
+    return faces, sampled, cuts
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """torch's CPU threads limited to `n` for the block: the face searches
+    already keep `workers` cores busy, and torch spinning threads on the same
+    cores slowed its encodings 3× (measured on 2 cores)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_every: int, workers: int, clock):
@@ -139,8 +167,8 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_ever
                         pending.append((frame, scene, rgb, pool.submit(analyzer.candidates, rgb)))
                     else:
                         pending.append((frame, scene, rgb, None))
-                # keep up to 2 × workers frames in flight; drain at the end
-                while pending and (frame is None or len(pending) > 2 * workers):
+                # keep up to 4 × workers frames in flight; drain at the end
+                while pending and (frame is None or len(pending) > 4 * workers):
                     yield pending.popleft()
                 if frame is None:
                     return
@@ -293,7 +321,7 @@ def make_embedder(cloth_model: str | None, device: str) -> Embedder:
     return CNNEmbedder(checkpoint=cloth_model, device=device)
 
 
-EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "cloth_model", "device",
+EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "encoder", "cloth_model", "device",
               "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_encodings", "detect_every")
 """Settings that change what extraction produces (and so key the feature cache)."""
 
@@ -337,7 +365,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
     info = probe(video)
     dest = output_dir(out, video)
     prepare_output(dest, overwrite)
-    known_people = load_known(known, FaceAnalyzer()) if known else ()
+    known_people = load_known(known, FaceAnalyzer(encoder=extraction["encoder"])) if known else ()
     ex, cache_files, embedder_name = features(video, info, dest, extraction,
                                               clustering["mode"] != "faces", progress, timings=timings,
                                               workers=settings.get("workers", default("workers")))
@@ -393,8 +421,9 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
         log.info("features from the cache in %s: no decoding", dest / cache.CACHE_DIR)
         return ex, [cache.FEATURES, cache.META], cache.embedder_name(dest)
     e = dict(extraction)
-    analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"))
     cloth_model, device = e.pop("cloth_model"), e.pop("device")
+    analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"),
+                            encoder=e.pop("encoder"), device=device)
     embedder = make_embedder(cloth_model, device) if with_clothing else None
     ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None,
                  timings=timings, workers=workers, **e)

@@ -1,0 +1,60 @@
+"""The torch port of dlib's face ResNet: reading dlib's file, and equal outputs."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from clusterer import models
+from clusterer.encoder import DlibEncoder, TorchEncoder, make_encoder, read_dlib_resnet
+from clusterer.errors import ModelNotFound
+from clusterer.faces import FaceAnalyzer
+
+
+def test_reads_the_whole_network():
+    convs, affines, fc = read_dlib_resnet(str(models.model_path("encoder")))
+    assert len(convs) == len(affines) == 29
+    assert convs[0][0].shape == (32, 3, 7, 7) and convs[0][2:] == (2, 0)
+    assert convs[-1][0].shape == (256, 256, 3, 3)
+    assert fc.shape == (256, 128)
+    # every strided convolution is unpadded, every other one "same"-padded
+    assert all(p == (0 if s == 2 else 1) for _, _, s, p in convs[1:])
+
+
+def test_rejects_a_file_that_is_not_the_face_network(tmp_path):
+    bad = tmp_path / "x.dat"
+    bad.write_bytes(models.model_path("landmarks_5").read_bytes())
+    with pytest.raises(ModelNotFound, match="not dlib's face recognition ResNet"):
+        read_dlib_resnet(str(bad))
+
+
+def test_batch_equals_dlib_face_by_face(hopper_bgr, astronaut_bgr):
+    """Several faces from two images in one batch: each equals dlib's own
+    descriptor, so batching mixes nothing between faces."""
+    import dlib
+
+    predictor = models.load("landmarks_5")
+    an = FaceAnalyzer(min_face=0)
+    chips, want = [], []
+    for bgr in (hopper_bgr, astronaut_bgr, cv2.flip(hopper_bgr, 1)):
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        for box, _ in an.detect(rgb):
+            shape = predictor(rgb, dlib.rectangle(*box))
+            want.append(DlibEncoder().encode(rgb, [shape])[0])
+            chips.append(TorchEncoder("cpu").chips(rgb, [shape])[0])
+    assert len(chips) >= 3
+    got = TorchEncoder("cpu").encode_chips(np.stack(chips))
+    assert got.dtype == np.float64 and got.shape == (len(chips), 128)
+    assert np.abs(got - np.array(want)).max() < 1e-5
+    # different faces stay different: the flipped portrait is not the original
+    assert np.linalg.norm(got[0] - got[-1]) > 0.05
+
+
+def test_no_faces_no_work():
+    assert TorchEncoder("cpu").encode(np.zeros((10, 10, 3), np.uint8), []).shape == (0, 128)
+    assert DlibEncoder().encode(np.zeros((10, 10, 3), np.uint8), []).shape == (0, 128)
+
+
+def test_unknown_encoder_named():
+    with pytest.raises(ValueError, match="encoder must be"):
+        make_encoder("onnx")
