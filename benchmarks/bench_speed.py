@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Speed, side by side in one run on one video: the decoding floor, the
 seed-style pipeline (the tool this project replaces: HOG upsampled once on
-every sampled frame, every face encoded) and cluster-video at its defaults,
-with a per-stage breakdown. Appends a section to benchmarks/RESULTS.md.
+every sampled frame, every face encoded by dlib), cluster-video at its
+defaults and with dlib's own encoder, a per-stage breakdown, and a py-spy
+profile of the default run summarised by stage. Appends a section to
+benchmarks/RESULTS.md.
 
-    python benchmarks/bench_speed.py [--video bench-out/hard_s7_60s.mp4]
+    python benchmarks/bench_speed.py [--video bench-out/hard_s7_60s.mp4] [--no-profile]
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,51 +26,111 @@ sys.path.insert(0, str(ROOT))
 
 from clusterer import FaceAnalyzer, iter_frames, probe, run  # noqa: E402
 
+PROFILE_RATE = 50
+"""py-spy samples per second per thread."""
+
+STAGES = (
+    # (label, substrings of a stack that put a sample in it), first match wins
+    ("face search, whole frame (HOG, worker threads)", ("FaceAnalyzer.detect (",)),
+    ("face search, tracked regions (HOG)", ("detect_near",)),
+    ("face encodings (torch)", ("encode_chips", "DlibEncoder.encode")),
+    ("landmarks and quality", ("FaceAnalyzer.candidates",)),
+    ("clothing crops and CNN", ("clothing.py",)),
+    ("loading models and imports", ("_find_and_load", "models.py", "make_embedder", "_build_net")),
+    ("decoding", ("sampling.py",)),
+    ("scene cuts", ("scenes.py",)),
+    ("tracking", ("tracking.py",)),
+    ("clustering", ("clustering.py", "refine.py", "fused.py")),
+    ("export and gallery", ("export.py", "report.py", "names.py")),
+)
+
+
+SEED_STYLE = "seed-style: HOG upsample 1 on every sample, every face encoded by dlib"
+
+
+def timed(fn):
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - t0, time.process_time() - c0
+
+
+def seed_style(video: Path) -> int:
+    an = FaceAnalyzer(detector="hog", upsample=1, min_face=0, encoder="dlib")
+    return sum(len(an.analyze(f)) for f in iter_frames(video, fps=2.0))
+
+
+def profile(video: Path) -> list[tuple[str, float]] | None:
+    """Thread-seconds per stage of a default run, from py-spy (None without it)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "profile.txt"
+        code = f"from clusterer import run; run({str(video)!r}, out={tmp!r})"
+        subprocess.run([spy, "record", "-r", str(PROFILE_RATE), "-f", "raw", "-o", str(raw), "--",
+                        sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
+        seconds: collections.Counter = collections.Counter()
+        for line in raw.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            label = next((name for name, keys in STAGES if any(k in stack for k in keys)), "other")
+            seconds[label] += int(n) / PROFILE_RATE
+    return seconds.most_common()
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--video", default=str(ROOT / "bench-out" / "hard_s7_60s.mp4"))
     ap.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
+    ap.add_argument("--no-profile", action="store_true")
     a = ap.parse_args()
     video = Path(a.video)
     info = probe(video)
-    rows = {}
+    rows: dict[str, tuple[float, float]] = {}
 
-    t0 = time.perf_counter()
-    n = sum(1 for _ in iter_frames(video, fps=2.0))
-    rows["decode only (2 fps sampled, every frame grabbed)"] = time.perf_counter() - t0
+    n, wall, cpu = timed(lambda: sum(1 for _ in iter_frames(video, fps=2.0)))
+    rows["decode only (2 fps sampled, every frame grabbed)"] = (wall, cpu)
+    _, wall, cpu = timed(lambda: seed_style(video))
+    rows[SEED_STYLE] = (wall, cpu)
 
-    import cv2
-    an = FaceAnalyzer(detector="hog", upsample=1, min_face=0)
-    t0 = time.perf_counter()
-    faces = 0
-    for f in iter_frames(video, fps=2.0):
-        faces += len(an.analyze(f))  # detect on the full frame, encode every face
-    rows["seed-style: HOG upsample 1 on every sample, every face encoded"] = time.perf_counter() - t0
-
-    timings: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        result, dest = run(video, out=tmp, timings=timings)
-        rows["cluster-video defaults (two-stage, clothing, tracks, export)"] = time.perf_counter() - t0
-        gt = video.with_suffix(".gt.json")
-        score = None
-        bench = ROOT.parent / "shared" / "bench" / "score.py"
-        if gt.exists() and bench.exists():
-            score = json.loads(subprocess.run([sys.executable, str(bench), str(gt), str(dest / "clusters.json"),
-                                               "--json"], capture_output=True, text=True, check=True).stdout)
-    seed = rows["seed-style: HOG upsample 1 on every sample, every face encoded"]
+    gt = video.with_suffix(".gt.json")
+    bench = ROOT.parent / "shared" / "bench" / "score.py"
+    scores, timings = {}, {}
+    for label, kw in (("cluster-video defaults (two-stage, clothing, tracks, export)", {}),
+                      ("cluster-video defaults but --encoder dlib", {"encoder": "dlib"})):
+        t: dict[str, float] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            (_, dest), wall, cpu = timed(lambda: run(video, out=tmp, timings=t, **kw))
+            rows[label] = (wall, cpu)
+            timings[label] = t
+            if gt.exists() and bench.exists():
+                scores[label] = json.loads(subprocess.run(
+                    [sys.executable, str(bench), str(gt), str(dest / "clusters.json"), "--json"],
+                    capture_output=True, text=True, check=True).stdout)
+    seed = rows[SEED_STYLE][0]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip()
     lines = ["", f"## Speed: {video.name} ({info.width}×{info.height}, {info.duration:.0f} s, {n} samples at 2 fps)",
-             "", "`benchmarks/bench_speed.py`, one process, side by side.", "",
-             "| pipeline | seconds | × real time | × faster than seed-style |", "|---|---|---|---|"]
-    for name, t in rows.items():
-        lines.append(f"| {name} | {t:.1f} | {info.duration / t:.2f} | {seed / t:.2f} |")
-    total = sum(timings.values())
-    lines += ["", "Where cluster-video's extraction time goes:", "", "| stage | seconds | share |", "|---|---|---|"]
-    lines += [f"| {k} | {v:.2f} | {100 * v / total:.0f} % |" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])]
-    if score:
-        lines += ["", f"Accuracy of that default run: BCubed P {score['bcubed_p']}, R {score['bcubed_r']}, "
-                      f"F {score['bcubed_f']}, det_recall {score['det_recall']}."]
+             "", f"`benchmarks/bench_speed.py` at `{commit}`, one process, side by side; "
+             f"{os.cpu_count()} cores. CPU s: this process's CPU time (all threads).", "",
+             "| pipeline | seconds | CPU s | × real time | × faster than seed-style |", "|---|---|---|---|---|"]
+    for name, (t, c) in rows.items():
+        lines.append(f"| {name} | {t:.1f} | {c:.1f} | {info.duration / t:.2f} | {seed / t:.2f} |")
+    default = timings["cluster-video defaults (two-stage, clothing, tracks, export)"]
+    total = sum(default.values())
+    lines += ["", "Where the default run's main thread spends extraction (wait-detect: waiting for the "
+                  "whole-frame searches of the worker threads):", "",
+              "| stage | seconds | share |", "|---|---|---|"]
+    lines += [f"| {k} | {v:.2f} | {100 * v / total:.0f} % |" for k, v in sorted(default.items(), key=lambda kv: -kv[1])]
+    for label, s in scores.items():
+        lines += ["", f"Accuracy, {label}: BCubed P {s['bcubed_p']}, R {s['bcubed_r']}, "
+                      f"F {s['bcubed_f']}, det_recall {s['det_recall']}."]
+    prof = None if a.no_profile else profile(video)
+    if prof:
+        busy = sum(s for _, s in prof)
+        lines += ["", f"py-spy profile of a default run ({PROFILE_RATE} samples/s, every thread; thread-seconds "
+                      "of work, waiting excluded), by stage:", "",
+                  "| stage | thread-seconds | share |", "|---|---|---|"]
+        lines += [f"| {k} | {v:.1f} | {100 * v / busy:.0f} % |" for k, v in prof]
     text = "\n".join(lines) + "\n"
     print(text)
     if a.results:

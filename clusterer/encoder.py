@@ -65,13 +65,19 @@ class TorchEncoder:
     def __init__(self, device: str = "cpu"):
         from .clothing import resolve_device
 
-        self.device = resolve_device(device)
+        # 'cuda' is checked now (an error before any work); 'auto' and the
+        # network itself wait for first use, which in a run comes after the
+        # face searches have started (importing torch takes seconds)
+        self.device = resolve_device(device) if device == "cuda" else device
         self._net = None
         self._lock = threading.Lock()
 
     def _model(self):
+        from .clothing import resolve_device
+
         with self._lock:
             if self._net is None:
+                self.device = resolve_device(self.device)
                 self._net = _build_net(str(models.model_path("encoder"))).to(self.device).eval()
         return self._net
 
@@ -88,8 +94,9 @@ class TorchEncoder:
 
         if not len(chips):
             return np.zeros((0, DIM))
+        net = self._model()
         with torch.inference_mode():
-            out = self._model()(torch.from_numpy(np.ascontiguousarray(chips)).to(self.device))
+            out = net(torch.from_numpy(np.ascontiguousarray(chips)).to(self.device))
         return out.cpu().numpy().astype(np.float64)
 
     def encode(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,57 +77,64 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
     tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
     frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info), analyzer, detector,
                            detect_every, workers, clock)
-    with _torch_threads(max(1, (os.cpu_count() or 1) - workers)):
-        faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
-                                             crop_margin, progress)
+    faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
+                                         crop_margin, progress, workers)
     with clock("clothing"):
         worn = tuple(clothing.finish()) if clothing is not None else None
     return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()))
 
 
-def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, crop_margin, progress):
+def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, crop_margin, progress, workers):
     """The main thread's part of extract: track, encode and crop each frame's faces in order."""
     faces: list[Face] = []
     sampled: list[int] = []
     cuts: list[tuple[int, float]] = []
-    for frame, scene, rgb, full in frames:
-        sampled.append(frame.index)
-        if scene > len(cuts):
-            cuts.append((frame.index, frame.time))
-        if full is not None:
-            with clock("wait-detect"):
-                cands = full.result()
-        else:
-            with clock("detect-tracked"):
-                cands = analyzer.candidates(rgb, near=tracker.open_boxes(scene))
-        if cands:
-            boxes = [c.box_xyxy for c in cands]
-            quals = [c.quality for c in cands]
-            with clock("track"):
-                want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
-            with clock("encode"):
-                coded = iter(analyzer.encode_shapes(rgb, [c.shape for c, w in zip(cands, want) if w]))
-                encs = [next(coded) if w else None for w in want]
-            with clock("track"):
-                tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))), quals)
-                faces.extend(make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs))
-            if clothing is not None:
-                with clock("clothing"):
-                    clothing.add(frame.image, boxes)
-        if progress:
-            progress(frame.time)
+    # Asking for the first frame starts decoding and the worker threads' face
+    # searches; torch is imported only after that, so its seconds of loading
+    # overlap them.
+    first = next(frames, None)
+    uses_torch = clothing is not None or analyzer.encoder.name == "torch"
+    with _torch_threads(max(1, (os.cpu_count() or 1) - workers), uses_torch):
+        for frame, scene, rgb, full in itertools.chain([first] if first else [], frames):
+            sampled.append(frame.index)
+            if scene > len(cuts):
+                cuts.append((frame.index, frame.time))
+            if full is not None:
+                with clock("wait-detect"):
+                    cands = full.result()
+            else:
+                with clock("detect-tracked"):
+                    cands = analyzer.candidates(rgb, near=tracker.open_boxes(scene))
+            if cands:
+                boxes = [c.box_xyxy for c in cands]
+                quals = [c.quality for c in cands]
+                with clock("track"):
+                    want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
+                with clock("encode"):
+                    coded = iter(analyzer.encode_shapes(rgb, [c.shape for c, w in zip(cands, want) if w]))
+                    encs = [next(coded) if w else None for w in want]
+                with clock("track"):
+                    tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))), quals)
+                    faces.extend(make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs))
+                if clothing is not None:
+                    with clock("clothing"):
+                        clothing.add(frame.image, boxes)
+            if progress:
+                progress(frame.time)
     return faces, sampled, cuts
 
 
 @contextlib.contextmanager
-def _torch_threads(n: int):
+def _torch_threads(n: int, uses_torch: bool = True):
     """torch's CPU threads limited to `n` for the block: the face searches
     already keep `workers` cores busy, and torch spinning threads on the same
-    cores slowed its encodings 3× (measured on 2 cores)."""
-    torch = sys.modules.get("torch")
-    if torch is None:
+    cores slowed its encodings 3× (measured on 2 cores). A no-op when the
+    block does not use torch (it is then not even imported)."""
+    if not uses_torch:
         yield
         return
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

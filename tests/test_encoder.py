@@ -58,3 +58,42 @@ def test_no_faces_no_work():
 def test_unknown_encoder_named():
     with pytest.raises(ValueError, match="encoder must be"):
         make_encoder("onnx")
+
+
+def test_models_load_on_first_use_only(hopper_bgr):
+    """Building the encoder and the clothing CNN costs nothing until they are
+    used, so a run can start its face searches before torch is even loaded."""
+    from clusterer.clothing import CNNEmbedder
+
+    enc, emb = TorchEncoder("auto"), CNNEmbedder(device="auto")
+    assert enc._net is None and emb.model is None
+    emb.embed([hopper_bgr[:100, :100]])
+    enc.encode_chips(np.zeros((1, 150, 150, 3), np.uint8))
+    assert enc._net is not None and emb.model is not None
+    assert enc.device == emb.device == "cpu"  # 'auto' resolved at first use (no GPU here)
+
+
+def test_faces_mode_with_dlib_encoder_never_imports_torch(demo_video, tmp_path):
+    """torch is needed only by the torch encoder and clothing: a faces-only run
+    with dlib's encoder does not pay its import."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from clusterer import run; "
+            f"run({str(demo_video)!r}, out={str(tmp_path)!r}, mode='faces', encoder='dlib', end=3.0); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_cuda_without_a_gpu_is_refused_before_any_work(demo_video, tmp_path, capsys):
+    import torch
+
+    from clusterer.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main([str(demo_video), "--out", str(tmp_path / "o"), "--device", "cuda", "-q"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no CUDA GPU" in err[0]
+    assert not (tmp_path / "o" / "demo" / "clusters.json").exists()

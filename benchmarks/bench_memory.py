@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Peak memory (and speed) of cluster-video at its defaults on a long video.
+
+Runs the CLI in a child process and reads the child's peak resident set size
+from the kernel (getrusage of children), so nothing in this process counts.
+Appends a section to benchmarks/RESULTS.md.
+
+    python benchmarks/bench_memory.py VIDEO
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from clusterer import probe  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("video")
+    ap.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
+    a = ap.parse_args()
+    info = probe(a.video)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "clusterer.cli", a.video, "--out", tmp, "-q"], check=True, cwd=ROOT)
+        wall = time.perf_counter() - t0
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        data = json.loads(next(Path(tmp).glob("*/clusters.json")).read_text())
+    faces = sum(len(p["faces"]) for p in data["persons"]) + len(data["unknown"])
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip()
+    text = "\n".join([
+        "", f"## Memory: {Path(a.video).name} ({info.width}×{info.height}, {info.duration / 60:.0f} min, "
+            f"{info.fps:g} fps)", "",
+        f"`benchmarks/bench_memory.py` at `{commit}`: cluster-video at its defaults in a child process.", "",
+        "| peak RSS (MiB) | wall (s) | × real time | samples | faces | persons |", "|---|---|---|---|---|---|",
+        f"| {peak_mib:.0f} | {wall:.0f} | {info.duration / wall:.2f} | {len(data['sampled'])} | {faces} | "
+        f"{len(data['persons'])} |", ""])
+    print(text)
+    with open(a.results, "a") as fh:
+        fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
