@@ -31,12 +31,12 @@ PROFILE_RATE = 50
 
 STAGES = (
     # (label, substrings of a stack that put a sample in it), first match wins
+    ("loading models and imports", ("_find_and_load", "models.py", "_build_net (", "deepsort_mobilenet")),
     ("face search, whole frame (HOG, worker threads)", ("FaceAnalyzer.detect (",)),
     ("face search, tracked regions (HOG)", ("detect_near",)),
     ("face encodings (torch)", ("encode_chips", "DlibEncoder.encode")),
     ("landmarks and quality", ("FaceAnalyzer.candidates",)),
     ("clothing crops and CNN", ("clothing.py",)),
-    ("loading models and imports", ("_find_and_load", "models.py", "make_embedder", "_build_net")),
     ("decoding", ("sampling.py",)),
     ("scene cuts", ("scenes.py",)),
     ("tracking", ("tracking.py",)),
