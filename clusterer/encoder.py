@@ -25,6 +25,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from . import models
+from .defaults import default
 from .errors import ModelNotFound
 
 CHIP_SIZE = 150
@@ -62,7 +63,7 @@ class TorchEncoder:
 
     name = "torch"
 
-    def __init__(self, device: str = "cpu"):
+    def __init__(self, device: str = default("device")):
         from .clothing import resolve_device
 
         # 'cuda' is checked now (an error before any work); 'auto' and the
@@ -103,7 +104,7 @@ class TorchEncoder:
         return self.encode_chips(self.chips(rgb, shapes))
 
 
-def make_encoder(name: str, device: str = "cpu") -> FaceEncoder:
+def make_encoder(name: str, device: str = default("device")) -> FaceEncoder:
     """The encoder called `name` ("torch" or "dlib")."""
     if name == "dlib":
         return DlibEncoder()

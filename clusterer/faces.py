@@ -16,15 +16,12 @@ import numpy as np
 
 from . import models
 from .defaults import default
-from .encoder import FaceEncoder, make_encoder
+from .encoder import DIM as ENCODING_DIM, FaceEncoder, make_encoder
 from .quality import frontalness, quality_score, sharpness
 from .sampling import SampledFrame
 
 BoxXYXY = tuple[int, int, int, int]
 """A box as (left, top, right, bottom) in pixels of the original frame."""
-
-ENCODING_DIM = 128
-"""Length of dlib's face encoding."""
 
 ROI_MARGIN = 1.0
 """A tracked face's search region extends this many face sizes around its last box."""
@@ -86,7 +83,7 @@ class FaceAnalyzer:
 
     def __init__(self, *, detector: str = default("detector"), upsample: int = default("upsample"),
                  min_face: int = default("min_face"), encoder: str = default("encoder"),
-                 device: str = "cpu"):
+                 device: str = default("device")):
         if detector not in ("hog", "cnn"):
             raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
         self.detector = detector
