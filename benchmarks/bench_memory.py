@@ -30,6 +30,8 @@ def main() -> None:
     ap.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
     a = ap.parse_args()
     info = probe(a.video)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip()  # before the run: the code the child loads
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "clusterer.cli", a.video, "--out", tmp, "-q"], check=True, cwd=ROOT)
@@ -37,8 +39,6 @@ def main() -> None:
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         data = json.loads(next(Path(tmp).glob("*/clusters.json")).read_text())
     faces = sum(len(p["faces"]) for p in data["persons"]) + len(data["unknown"])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT).stdout.strip()
     text = "\n".join([
         "", f"## Memory: {Path(a.video).name} ({info.width}×{info.height}, {info.duration / 60:.0f} min, "
             f"{info.fps:g} fps)", "",
