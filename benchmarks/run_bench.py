@@ -151,7 +151,7 @@ def commit() -> str:
 
 def markdown(rows: list[dict], args, commit_id: str) -> str:
     enc = "?"
-    out = [f"# Benchmark results", "",
+    out = ["# Benchmark results", "",
            f"- commit: `{commit_id}`",
            f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
            f"{__import__('os').cpu_count()} cores, CPU only",

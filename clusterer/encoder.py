@@ -26,6 +26,7 @@ import numpy as np
 
 from . import models
 from .defaults import default
+from .devices import check_early, resolve_device
 from .errors import ModelNotFound
 
 CHIP_SIZE = 150
@@ -64,18 +65,13 @@ class TorchEncoder:
     name = "torch"
 
     def __init__(self, device: str = default("device")):
-        from .clothing import resolve_device
-
-        # 'cuda' is checked now (an error before any work); 'auto' and the
-        # network itself wait for first use, which in a run comes after the
+        # the network waits for first use, which in a run comes after the
         # face searches have started (importing torch takes seconds)
-        self.device = resolve_device(device) if device == "cuda" else device
+        self.device = check_early(device)
         self._net = None
         self._lock = threading.Lock()
 
     def _model(self):
-        from .clothing import resolve_device
-
         with self._lock:
             if self._net is None:
                 self.device = resolve_device(self.device)

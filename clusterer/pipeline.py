@@ -255,7 +255,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     if mode != "faces" and ex.clothing is None:
         raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
     faces, tracks = ex.faces, ex.tracks
-    n, nt = len(faces), len(tracks)
+    nt = len(tracks)
     t_enc, t_good = encode_tracks(ex, min_quality=min_quality, budget=track_encodings)
     size = np.array([len(t.items) for t in tracks])
     spans = [frozenset(faces[i].frame for i in t.items) for t in tracks]
