@@ -175,7 +175,7 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_ever
                     else:
                         pending.append((frame, scene, rgb, None))
                 # keep up to 4 × workers frames in flight (at 2 × the main thread
-                # waited 3.4 s instead of 1.1 s for searches on the seed-7
+                # waited about 3.5 s instead of 1.1–1.7 s for searches on the seed-7
                 # benchmark); drain at the end
                 while pending and (frame is None or len(pending) > 4 * workers):
                     yield pending.popleft()
