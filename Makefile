@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_bench.py --seeds 7,11,23 && $(PY) benchmarks/bench_cache.py
+	$(PY) benchmarks/run_bench.py --seeds 7,11,23 && $(PY) benchmarks/bench_cache.py && $(PY) benchmarks/bench_speed.py
 
 clean-venv:
 	rm -rf $(VENV)
