@@ -133,13 +133,15 @@ class FaceAnalyzer:
         import dlib
 
         predictor = models.load("landmarks_5")
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         out = []
         for box, score in (self.detect(rgb) if near is None else self.detect_near(rgb, near)):
             shape = predictor(rgb, dlib.rectangle(*box))
             pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=float)
             l, t, r, b = box
-            q = quality_score(b - t, sharpness(gray[t:b, l:r]), score, frontalness(pts))
+            # grey only the face patch: the frame itself is never needed in grey
+            patch = rgb[t:b, l:r]
+            gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY) if patch.size else patch[..., 0]
+            q = quality_score(b - t, sharpness(gray), score, frontalness(pts))
             out.append(Candidate(box, score, shape, q))
         return out
 
