@@ -30,7 +30,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_bench.py --seeds 7,11,23 && $(PY) benchmarks/bench_cache.py && $(PY) benchmarks/bench_speed.py
+	$(PY) benchmarks/run_bench.py --seeds 7,11,23 && $(PY) benchmarks/bench_cache.py && $(PY) benchmarks/bench_speed.py \
+		&& $(PY) benchmarks/bench_clothing.py --append
 
 clean-venv:
 	rm -rf $(VENV)

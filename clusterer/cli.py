@@ -22,7 +22,8 @@ _TYPES = {"end": float, "cloth_model": str}
 
 _METAVARS = {"threshold": "DIST", "loose_threshold": "DIST", "cloth_threshold": "DIST",
              "fused_epsilon": "DIST", "fps": "N", "start": "SEC", "end": "SEC", "cloth_window": "SEC",
-             "min_face": "PX", "cloth_model": "PATH", "out": "DIR"}
+             "min_face": "PX", "cloth_model": "PATH", "cloth_colour": "WEIGHT",
+             "out": "DIR"}
 
 
 def _opt(parser, name: str) -> None:
@@ -44,7 +45,7 @@ GROUPS = {
     "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
                                "track_iou", "track_gap", "track_encodings", "detect_every", "workers",
                                "crop_margin"),
-    "models": ("encoder", "cloth_model", "device"),
+    "models": ("encoder", "cloth_model", "cloth_colour", "device"),
 }
 """Every setting the CLI offers, in help order (each appears once)."""
 

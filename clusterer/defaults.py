@@ -117,6 +117,11 @@ SETTINGS: dict[str, Setting] = {
         None,
         "a fashion-trained clothing checkpoint: a torchvision architecture's state dict, saved "
         "as {'arch': NAME, 'state_dict': ...} (see README). Default: ImageNet MobileNetV2."),
+    "cloth_colour": Setting(
+        0.2,
+        "share of the clothing distance taken by a colour histogram of the torso, beside "
+        "the CNN (0 = the CNN alone). Raise it when outfits differ mostly by colour.",
+        min=0.0, max=1.0),
     "cut_threshold": Setting(
         0.5,
         "scene cut detection: colour-histogram (Bhattacharyya) distance between consecutive "

@@ -323,15 +323,18 @@ def _size_rule(labels: np.ndarray, min_faces: int, size: np.ndarray, first: np.n
     return number_clusters(groups, np.asarray(size), np.asarray(first), min_faces, len(labels))
 
 
-def make_embedder(cloth_model: str | None, device: str) -> Embedder:
-    """The clothing embedder: a checkpoint's CNN, or the default ImageNet MobileNetV2."""
-    from .clothing import CNNEmbedder
+def make_embedder(cloth_model: str | None = default("cloth_model"), device: str = default("device"),
+                  cloth_colour: float = default("cloth_colour")) -> Embedder:
+    """The clothing embedder: a checkpoint's CNN, or the default ImageNet
+    MobileNetV2, joined by a colour histogram of weight `cloth_colour` (if > 0)."""
+    from .clothing import CNNEmbedder, WithColour
 
-    return CNNEmbedder(checkpoint=cloth_model, device=device)
+    cnn = CNNEmbedder(checkpoint=cloth_model, device=device)
+    return WithColour(cnn, cloth_colour) if cloth_colour > 0 else cnn
 
 
-EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "encoder", "cloth_model", "device",
-              "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_encodings", "detect_every")
+EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "encoder", "cloth_model", "cloth_colour",
+              "device", "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_encodings", "detect_every")
 """Settings that change what extraction produces (and so key the feature cache)."""
 
 CLUSTERING = ("mode", "threshold", "min_faces", "loose_threshold", "cloth_threshold", "cloth_ratio",
@@ -430,10 +433,10 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
         log.info("features from the cache in %s: no decoding", dest / cache.CACHE_DIR)
         return ex, [cache.FEATURES, cache.META], cache.embedder_name(dest)
     e = dict(extraction)
-    cloth_model, device = e.pop("cloth_model"), e.pop("device")
+    cloth_model, cloth_colour, device = e.pop("cloth_model"), e.pop("cloth_colour"), e.pop("device")
     analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"),
                             encoder=e.pop("encoder"), device=device)
-    embedder = make_embedder(cloth_model, device) if with_clothing else None
+    embedder = make_embedder(cloth_model, device, cloth_colour) if with_clothing else None
     ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None,
                  timings=timings, workers=workers, **e)
     name = embedder.name if embedder else None

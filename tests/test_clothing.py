@@ -110,3 +110,41 @@ def test_batched_equals_per_frame(embedder, hopper_bgr, astronaut_bgr):
         assert (a.embedding is None) == (b.embedding is None)
         if a.embedding is not None:
             assert np.allclose(a.embedding, b.embedding, atol=1e-5)
+
+
+def test_colour_histogram_is_unit_and_ignores_light(hopper_bgr, astronaut_bgr):
+    from clusterer.clothing import COLOUR_BINS, colour_histogram
+
+    uniform = hopper_bgr[300:500, 100:400]
+    h = colour_histogram(uniform)
+    assert h.shape == (int(np.prod(COLOUR_BINS)),) and np.isclose(np.linalg.norm(h), 1.0, atol=1e-5)
+    # the same uniform in a darker shot: the brightness is normalised away
+    dark = colour_histogram((uniform * 0.5).astype(np.uint8))
+    orange = colour_histogram(astronaut_bgr[300:500, 150:400])
+    assert np.linalg.norm(h - dark) < 0.5 * np.linalg.norm(h - orange)
+
+
+def test_with_colour_mixes_distances_by_weight(embedder, hopper_bgr, astronaut_bgr):
+    from clusterer.clothing import WithColour, colour_histogram
+
+    crops = [hopper_bgr[300:500, 100:400], astronaut_bgr[300:500, 150:400]]
+    w = 0.2
+    mixed = WithColour(embedder, w)
+    v = mixed.embed(crops)
+    cnn = embedder.embed(crops)
+    col = np.stack([colour_histogram(c) for c in crops])
+    assert v.shape == (2, 1280 + col.shape[1]) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    # cosine distance of the joined vectors = (1 - w) · CNN's + w · colour's
+    want = (1 - w) * (1 - cnn[0] @ cnn[1]) + w * (1 - col[0] @ col[1])
+    assert np.isclose(1 - v[0] @ v[1], want, atol=1e-5)
+    assert mixed.embed([]).shape[0] == 0
+    assert "colour" in mixed.name and embedder.name in mixed.name
+
+
+def test_make_embedder_colour_weight():
+    from clusterer.clothing import CNNEmbedder, WithColour
+    from clusterer.pipeline import make_embedder
+
+    assert isinstance(make_embedder(None, "cpu", 0.0), CNNEmbedder)
+    e = make_embedder(None, "cpu", 0.2)
+    assert isinstance(e, WithColour) and e.weight == 0.2
