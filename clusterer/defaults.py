@@ -136,6 +136,12 @@ SETTINGS: dict[str, Setting] = {
         2,
         "tracking: samples a face may be missed before its track ends.",
         min=0, max=100),
+    "track_score": Setting(
+        -0.3,
+        "tracking: a HOG detection scoring under 0 (dlib's cut-off) is kept only where it "
+        "continues a track, and only down to this score. 0 keeps confident detections only; "
+        "lower finds more of a tracked face in blur and shade.",
+        min=-3.0, max=0.0),
     "track_encodings": Setting(
         5,
         "tracking: a track encodes only this many of its best faces (plus any whose link is "

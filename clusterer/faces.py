@@ -83,33 +83,37 @@ class FaceAnalyzer:
 
     def __init__(self, *, detector: str = default("detector"), upsample: int = default("upsample"),
                  min_face: int = default("min_face"), encoder: str = default("encoder"),
-                 device: str = default("device")):
+                 device: str = default("device"), track_score: float = default("track_score")):
         if detector not in ("hog", "cnn"):
             raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
         self.detector = detector
         self.upsample = upsample
         self.min_face = min_face
+        self.track_score = min(0.0, track_score)
         self.encoder: FaceEncoder = make_encoder(encoder, device)
 
-    def _run(self, rgb: np.ndarray) -> list[tuple[BoxXYXY, float]]:
-        """The detector on one image: boxes trimmed to it, and scores."""
+    def _run(self, rgb: np.ndarray, weak: bool = False) -> list[tuple[BoxXYXY, float]]:
+        """The detector on one image: boxes trimmed to it, and scores; with
+        `weak`, HOG detections down to track_score too (dlib's adjust_threshold:
+        the same scan, a lower cut-off)."""
         h, w = rgb.shape[:2]
         if self.detector == "hog":
-            rects, scores, _ = models.load("hog_detector").run(rgb, self.upsample, 0.0)
+            rects, scores, _ = models.load("hog_detector").run(rgb, self.upsample, self.track_score if weak else 0.0)
             return [(_trim(r, w, h), float(s)) for r, s in zip(rects, scores)]
         return [(_trim(d.rect, w, h), float(d.confidence)) for d in models.load("cnn_detector")(rgb, self.upsample)]
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[BoxXYXY, float]]:
-        """Boxes (trimmed to the image) and detector scores, largest first."""
-        found = [(b, s) for b, s in self._run(rgb) if b[3] - b[1] >= self.min_face and b[2] > b[0]]
+    def detect(self, rgb: np.ndarray, weak: bool = False) -> list[tuple[BoxXYXY, float]]:
+        """Boxes (trimmed to the image) and detector scores, largest first
+        (with `weak`, HOG scores down to track_score: see _run)."""
+        found = [(b, s) for b, s in self._run(rgb, weak) if b[3] - b[1] >= self.min_face and b[2] > b[0]]
         return sorted(found, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
 
-    def detect_near(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY]) -> list[tuple[BoxXYXY, float]]:
+    def detect_near(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY], weak: bool = False) -> list[tuple[BoxXYXY, float]]:
         """Detections in regions around `boxes` (where tracked faces were last
         seen), each ROI_MARGIN face sizes around its box: the same detector at
         the same upsampling as a whole-frame search, on a small part of it, so
         boxes match a whole-frame search's to within a HOG cell (a few pixels).
-        Overlapping finds merge."""
+        Overlapping finds merge (the higher score kept)."""
         h, w = rgb.shape[:2]
         found: list[tuple[BoxXYXY, float]] = []
         for l, t, r, b in boxes:
@@ -118,7 +122,7 @@ class FaceAnalyzer:
             x1, y1 = min(w, int(r + ROI_MARGIN * fw)), min(h, int(b + ROI_MARGIN * fh))
             if x1 - x0 < 8 or y1 - y0 < 8:
                 continue
-            for (bl, bt, br, bb), score in self._run(np.ascontiguousarray(rgb[y0:y1, x0:x1])):
+            for (bl, bt, br, bb), score in self._run(np.ascontiguousarray(rgb[y0:y1, x0:x1]), weak):
                 found.append(((max(bl + x0, 0), max(bt + y0, 0), min(br + x0, w), min(bb + y0, h)), score))
         kept: list[tuple[BoxXYXY, float]] = []
         for box, score in sorted(found, key=lambda bs: -bs[1]):
@@ -126,15 +130,17 @@ class FaceAnalyzer:
                 kept.append((box, score))
         return sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
 
-    def candidates(self, rgb: np.ndarray, near: Sequence[BoxXYXY] | None = None) -> list[Candidate]:
+    def candidates(self, rgb: np.ndarray, near: Sequence[BoxXYXY] | None = None,
+                   weak: bool = False) -> list[Candidate]:
         """Detections of one RGB frame (or only near the given boxes) with their
-        5-point landmarks and quality."""
+        5-point landmarks and quality; with `weak`, also those scoring down to
+        track_score, for the caller to keep only where they continue a track."""
         import cv2
         import dlib
 
         predictor = models.load("landmarks_5")
         out = []
-        for box, score in (self.detect(rgb) if near is None else self.detect_near(rgb, near)):
+        for box, score in (self.detect(rgb, weak) if near is None else self.detect_near(rgb, near, weak)):
             shape = predictor(rgb, dlib.rectangle(*box))
             pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=float)
             l, t, r, b = box

@@ -18,7 +18,7 @@ from .clustering import FaceClusterer, number_clusters
 from .defaults import check, default
 from .errors import NoFacesFound, OutputError
 from .export import export, output_dir, prepare_output
-from .faces import Face, FaceAnalyzer, make_face
+from .faces import Face, FaceAnalyzer, box_iou, make_face
 from .fused import FusedClusterer
 from .names import load_known, name_persons
 from .refine import ClothingRefiner
@@ -99,12 +99,14 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
             sampled.append(frame.index)
             if scene > len(cuts):
                 cuts.append((frame.index, frame.time))
+            tracked = tracker.open_boxes(scene)
             if full is not None:
                 with clock("wait-detect"):
                     cands = full.result()
             else:
                 with clock("detect-tracked"):
-                    cands = analyzer.candidates(rgb, near=tracker.open_boxes(scene))
+                    cands = analyzer.candidates(rgb, near=tracked, weak=True)
+            cands = continuing(cands, tracked, tracker.min_iou)
             if cands:
                 boxes = [c.box_xyxy for c in cands]
                 quals = [c.quality for c in cands]
@@ -114,14 +116,26 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
                     coded = iter(analyzer.encode_shapes(rgb, [c.shape for c, w in zip(cands, want) if w]))
                     encs = [next(coded) if w else None for w in want]
                 with clock("track"):
-                    tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))), quals)
-                    faces.extend(make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs))
+                    linked = tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))),
+                                          quals, [c.score < 0 for c in cands])
+                    kept = [k for k, tid in enumerate(linked) if tid is not None]
+                    faces.extend(make_face(frame, cands[k], encs[k], crop_margin) for k in kept)
                 if clothing is not None:
                     with clock("clothing"):
-                        clothing.add(frame.image, boxes)
+                        clothing.add(frame.image, [boxes[k] for k in kept])
             if progress:
                 progress(frame.time)
     return faces, sampled, cuts
+
+
+def continuing(cands: list, tracked: list, min_iou: float) -> list:
+    """The candidates to keep: every confident one (score >= 0), and a weak one
+    only where it overlaps a tracked face's last box by `min_iou`: a track,
+    once started by a confident detection, may continue on weaker ones (the
+    hysteresis of ByteTrack's second association). The tracker then keeps a
+    weak one only if it joins that track (FaceTracker.step). Measured in
+    benchmarks/RESULTS.md ("Tracks on weak detections")."""
+    return [c for c in cands if c.score >= 0.0 or any(box_iou(c.box_xyxy, b) >= min_iou for b in tracked)]
 
 
 @contextlib.contextmanager
@@ -171,7 +185,7 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_ever
                     since_full += 1
                     if scene != scene_seen or since_full >= detect_every:
                         since_full, scene_seen = 0, scene
-                        pending.append((frame, scene, rgb, pool.submit(analyzer.candidates, rgb)))
+                        pending.append((frame, scene, rgb, pool.submit(analyzer.candidates, rgb, None, True)))
                     else:
                         pending.append((frame, scene, rgb, None))
                 # keep up to 4 × workers frames in flight (at 2 × the main thread
@@ -334,7 +348,8 @@ def make_embedder(cloth_model: str | None = default("cloth_model"), device: str 
 
 
 EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "encoder", "cloth_model", "cloth_colour",
-              "device", "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_encodings", "detect_every")
+              "device", "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_score", "track_encodings",
+              "detect_every")
 """Settings that change what extraction produces (and so key the feature cache)."""
 
 CLUSTERING = ("mode", "threshold", "min_faces", "loose_threshold", "cloth_threshold", "cloth_ratio",
@@ -435,7 +450,7 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
     e = dict(extraction)
     cloth_model, cloth_colour, device = e.pop("cloth_model"), e.pop("cloth_colour"), e.pop("device")
     analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"),
-                            encoder=e.pop("encoder"), device=device)
+                            encoder=e.pop("encoder"), device=device, track_score=e.pop("track_score"))
     embedder = make_embedder(cloth_model, device, cloth_colour) if with_clothing else None
     ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None,
                  timings=timings, workers=workers, **e)

@@ -101,7 +101,12 @@ class FaceTracker:
         return out
 
     def step(self, scene: int, boxes: list[BoxXYXY], encodings: list[np.ndarray | None],
-             item_ids: list[int], qualities: list[float] | None = None) -> list[int]:
+             item_ids: list[int], qualities: list[float] | None = None,
+             weak: list[bool] | None = None) -> list[int | None]:
+        """Link one frame's detections; the track id of each. A weak detection
+        (weak[r]: under the detector's own cut-off) may only extend an existing
+        track: one that links to none is dropped, its id None, and the item ids
+        go to the kept detections in order."""
         from scipy.optimize import linear_sum_assignment
 
         self._step += 1
@@ -134,14 +139,18 @@ class FaceTracker:
                 if cands:
                     assigned[r] = min(cands, key=lambda c: (c[0], c[1]))[2]
                     taken.add(id(assigned[r]))
-        out = []
+        out: list[int | None] = []
+        ids = iter(item_ids)
         for r, b in enumerate(boxes):
             t = assigned[r]
             if t is None:
+                if weak is not None and weak[r]:
+                    out.append(None)
+                    continue
                 t = _Open(self._next, scene)
                 self._next += 1
                 self._open.append(t)
-            t.items.append(item_ids[r])
+            t.items.append(next(ids))
             t.last_box = b
             t.last_step = now
             if encodings[r] is not None:

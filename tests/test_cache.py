@@ -53,7 +53,7 @@ def test_reused_without_decoding(clip, tmp_path, count_decodes):
 
 @pytest.mark.parametrize("change", [dict(fps=1.0), dict(upsample=0), dict(min_face=60), dict(start=1.0),
                                     dict(track_gap=0), dict(encoder="dlib"),
-                                    dict(cloth_colour=0.0)])
+                                    dict(cloth_colour=0.0), dict(track_score=0.0)])
 def test_invalidated_by_extraction_settings(clip, tmp_path, count_decodes, change):
     out = tmp_path / "out"
     run(clip, out=out, **KW)

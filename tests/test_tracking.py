@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from clusterer.clothing import Clothing
-from clusterer.faces import Face, FaceAnalyzer
+from clusterer.faces import Face, FaceAnalyzer, box_iou
 from clusterer.pipeline import Extraction, cluster
 from clusterer.quality import frontalness, quality_score, sharpness
 from clusterer.sampling import iter_frames
@@ -183,3 +183,75 @@ def test_low_quality_track_attached_by_clothing():
     persons, unknown = cluster(ex, mode="two-stage")
     assert len(persons) == 1 and not unknown
     assert {s.how for s in persons[0].sightings if s.track == 1} == {"clothing"}
+
+
+# --- weak detections continue tracks, never start them ------------------------
+
+SHADE = (120, 80, 420, 380)
+"""A region round Grace Hopper's face (left, top, right, bottom)."""
+
+
+def dim(image: np.ndarray) -> np.ndarray:
+    """Grace Hopper with her face blurred and in shade: dlib's HOG scores it
+    about -0.09, under its own cut-off (0) but over the default track_score
+    (-0.3), and her encoding stays within 0.54 of the sharp one. Only the
+    region round the face changes, so no scene cut is seen."""
+    l, t, r, b = SHADE
+    out = image.copy()
+    out[t:b, l:r] = (cv2.GaussianBlur(image, (0, 0), 7)[t:b, l:r].astype(np.float32) * 0.3).astype(np.uint8)
+    return out
+
+
+def test_weak_detection_only_continues_a_track(hopper_bgr):
+    from clusterer.pipeline import continuing
+
+    an = FaceAnalyzer()
+    rgb = cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2RGB)
+    (sharp,) = an.candidates(rgb)
+    shade = dim(rgb)
+    assert an.candidates(shade) == []  # dlib's own cut-off: nothing
+    found = an.candidates(shade, weak=True)
+    (weak,) = continuing(found, [sharp.box_xyxy], 0.3)  # the face; any other weak find is dropped
+    assert -0.3 <= weak.score < 0 and box_iou(weak.box_xyxy, sharp.box_xyxy) > 0.6
+    assert continuing(found, [], 0.3) == []
+    assert FaceAnalyzer(track_score=0.0).candidates(shade, weak=True) == []
+    # kept where it continues a track, dropped anywhere else; confident ones always kept
+    assert continuing([weak], [], 0.3) == []
+    assert continuing([weak], [(0, 0, 40, 40)], 0.3) == []
+    assert continuing([sharp], [], 0.3) == [sharp]
+    # the same search around a tracked box
+    (near,) = an.candidates(shade, near=[sharp.box_xyxy], weak=True)
+    assert near.score < 0
+
+
+def test_tracker_never_starts_a_track_on_a_weak_detection():
+    rng = np.random.default_rng(3)
+    a, other = unit(rng), unit(rng) * 3  # other: a face far from a (distance > 0.6)
+    tr = FaceTracker()
+    assert tr.step(0, [box_at(10)], [None], [0], weak=[True]) == [None]  # nothing to continue
+    (first,) = tr.step(0, [box_at(10)], [a], [0], weak=[False])
+    # a weak and a confident detection: the weak one continues the track and
+    # takes the first item id; the confident one starts a track with the next
+    got = tr.step(0, [box_at(12), box_at(200)], [a, None], [1, 2], weak=[True, False])
+    assert got[0] == first and got[1] not in (None, first)
+    # a weak detection over the track's box but with another person's face: dropped
+    assert tr.step(0, [box_at(12), box_at(200)], [other, None], [3, 4], weak=[True, False])[0] is None
+    tracks = {t.id: t.items for t in tr.finish()}
+    assert tracks[first] == (0, 1) and tracks[got[1]] == (2, 3)
+
+
+def test_track_continues_through_shade_but_shade_alone_finds_nothing(tmp_path, hopper_bgr):
+    from clusterer import extract, probe
+    from conftest import write_clip
+
+    size = hopper_bgr.shape[1::-1]
+    clip = write_clip(tmp_path / "shade.mp4", [hopper_bgr] * 2 + [dim(hopper_bgr)] * 4, 2.0, size)
+    info = probe(clip)
+    for every in (1, 4):  # on whole-frame searches and on searches around the track
+        ex = extract(clip, info, FaceAnalyzer(), fps=2.0, detect_every=every)
+        assert len(ex.faces) == 6 and len(ex.tracks) == 1
+        assert sum(f.score < 0 for f in ex.faces) == 4
+    strict = extract(clip, info, FaceAnalyzer(track_score=0.0), fps=2.0, detect_every=1)
+    assert len(strict.faces) == 2
+    only_shade = write_clip(tmp_path / "only_shade.mp4", [dim(hopper_bgr)] * 4, 2.0, size)
+    assert extract(only_shade, probe(only_shade), FaceAnalyzer(), fps=2.0).faces == ()
