@@ -42,7 +42,7 @@ def run_seed(video: Path, track_score: float) -> dict:
     by_frame: dict[int, list] = {}
     for fr, _, box in gt:
         by_frame.setdefault(fr, []).append(box)
-    row = {"video": video.stem, "track_score": track_score, "faces": len(ex.faces), "extract_s": round(wall, 1)}
+    row = {"video": video.stem, "track_score": track_score, "n_faces": len(ex.faces), "extract_s": round(wall, 1)}
     for mode in MODES:
         persons, unknown = cluster(ex, mode=mode)
         f = evaluate(predictions(persons, unknown), ex.sampled, gt)
@@ -65,13 +65,13 @@ def markdown(rows: list[dict], commit_id: str) -> str:
            + " | ".join(f"{m} F (P)" for m in MODES) + " | extract s |",
            "|" + "---|" * (6 + len(MODES))]
     for r in rows:
-        out.append(f"| {r['video']} | {r['track_score']:g} | {r['det_recall']:.3f} | {r['faces']} | "
+        out.append(f"| {r['video']} | {r['track_score']:g} | {r['det_recall']:.3f} | {r['n_faces']} | "
                    f"{r['false_faces']} ({r['false_in_persons']}) | "
                    + " | ".join(f"{r[m][0]:.3f} ({r[m][1]:.3f})" for m in MODES) + f" | {r['extract_s']} |")
     for ts in dict.fromkeys(r["track_score"] for r in rows):
         sel = [r for r in rows if r["track_score"] == ts]
         out.append(f"| mean (min P) | {ts:g} | {np.mean([r['det_recall'] for r in sel]):.3f} | "
-                   f"{sum(r['faces'] for r in sel)} | {sum(r['false_faces'] for r in sel)} "
+                   f"{sum(r['n_faces'] for r in sel)} | {sum(r['false_faces'] for r in sel)} "
                    f"({sum(r['false_in_persons'] for r in sel)}) | "
                    + " | ".join(f"{np.mean([r[m][0] for r in sel]):.3f} ({min(r[m][1] for r in sel):.3f})"
                                 for m in MODES)
