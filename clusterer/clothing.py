@@ -258,8 +258,8 @@ class WithColour:
 
     Why: the ImageNet CNN sees texture and shape more than colour. Measured on
     six hard benchmark videos, pairs of tracks from different shots, ROC AUC of
-    "same outfit" by clothing distance: CNN alone 0.926 (mean), the histogram
-    alone 0.956, both at weight 0.2 0.962; mean BCubed F rose a little in both
+    "same outfit" by clothing distance: CNN alone 0.924 (mean), the histogram
+    alone 0.956, both at weight 0.2 0.961; mean BCubed F rose a little in both
     clothing modes with precision >= 0.99 (benchmarks/bench_clothing.py)."""
 
     def __init__(self, inner: Embedder, weight: float):
