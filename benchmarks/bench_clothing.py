@@ -20,7 +20,6 @@ one extraction at the defaults, then, side by side on the same features:
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -33,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from run_bench import BENCH, build_video, commit  # noqa: E402
+from run_bench import commit, report, six_videos  # noqa: E402
 
 from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
-from clusterer.clothing import Clothing, colour_histogram  # noqa: E402
+from clusterer.clothing import Clothing  # noqa: E402
 from clusterer.defaults import default  # noqa: E402
 from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
 from clusterer.faces import box_iou  # noqa: E402
@@ -195,22 +194,9 @@ def markdown(rows: list[dict], commit_id: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", default="7,11,23,3,5,13")
-    ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--level", default="hard")
-    ap.add_argument("--out", default=str(ROOT / "bench-out"))
-    ap.add_argument("--append", action="store_true", help="append the table to benchmarks/RESULTS.md")
-    args = ap.parse_args()
-    if not (BENCH / "benchgen.py").exists():
-        sys.exit(f"benchmark media not found at {BENCH}")
     commit_id = commit()
-    rows = [run_seed(build_video(Path(args.out), int(s), args.seconds, args.level)) for s in args.seeds.split(",")]
-    table = markdown(rows, commit_id)
-    print(table)
-    if args.append:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a") as f:
-            f.write("\n" + table)
+    videos, append = six_videos(__doc__.split("\n")[0])
+    report(markdown([run_seed(v) for v in videos], commit_id), append)
 
 
 if __name__ == "__main__":

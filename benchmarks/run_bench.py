@@ -143,6 +143,34 @@ COLUMNS = ["mode", "bcubed_p", "bcubed_r", "bcubed_f", "pairwise_f", "wcp", "per
            "unknown_rate", "det_recall", "false_faces", "false_in_persons", "same_frame_merges", "wall_s", "rtf"]
 
 
+SIX_SEEDS = "7,11,23,3,5,13"
+"""The hard videos of the side-by-side studies: the issues' three seeds and three more."""
+
+
+def six_videos(description: str) -> tuple[list[Path], bool]:
+    """Command line of the six-video studies (bench_tracks, bench_clothing):
+    the videos (built if missing) and whether to append to RESULTS.md."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--seeds", default=SIX_SEEDS)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--level", default="hard")
+    ap.add_argument("--out", default=str(ROOT / "bench-out"))
+    ap.add_argument("--append", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    args = ap.parse_args()
+    if not (BENCH / "benchgen.py").exists():
+        sys.exit(f"benchmark media not found at {BENCH}")
+    videos = [build_video(Path(args.out), int(s), args.seconds, args.level) for s in args.seeds.split(",")]
+    return videos, args.append
+
+
+def report(table: str, append: bool) -> None:
+    """Print a markdown section and, if asked, append it to RESULTS.md."""
+    print(table)
+    if append:
+        with open(ROOT / "benchmarks" / "RESULTS.md", "a") as f:
+            f.write("\n" + table)
+
+
 def commit() -> str:
     def git(*a):
         return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
