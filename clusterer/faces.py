@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from . import models
-from .defaults import default
+from .defaults import check, default
 from .encoder import DIM as ENCODING_DIM, FaceEncoder, make_encoder
 from .quality import frontalness, quality_score, sharpness
 from .sampling import SampledFrame
@@ -89,7 +89,7 @@ class FaceAnalyzer:
         self.detector = detector
         self.upsample = upsample
         self.min_face = min_face
-        self.track_score = min(0.0, track_score)
+        self.track_score = check("track_score", track_score)
         self.encoder: FaceEncoder = make_encoder(encoder, device)
 
     def _run(self, rgb: np.ndarray, weak: bool = False) -> list[tuple[BoxXYXY, float]]:

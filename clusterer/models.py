@@ -15,7 +15,6 @@ from .errors import ModelNotFound
 
 MODEL_FILES = {
     "landmarks_5": "shape_predictor_5_face_landmarks.dat",
-    "landmarks_68": "shape_predictor_68_face_landmarks.dat",
     "cnn_detector": "mmod_human_face_detector.dat",
     "encoder": "dlib_face_recognition_resnet_model_v1.dat",
 }
@@ -42,7 +41,7 @@ _local = threading.local()
 _pickled: dict[str, bytes] = {}
 _pickled_lock = threading.Lock()
 
-COPIED = ("hog_detector", "landmarks_5", "landmarks_68")
+COPIED = ("hog_detector", "landmarks_5")
 """Models each thread gets as a copy of one built instance: building dlib's
 HOG detector parses text for 0.65 s, a pickled copy loads in 1 ms."""
 

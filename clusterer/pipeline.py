@@ -185,7 +185,7 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_ever
                     since_full += 1
                     if scene != scene_seen or since_full >= detect_every:
                         since_full, scene_seen = 0, scene
-                        pending.append((frame, scene, rgb, pool.submit(analyzer.candidates, rgb, None, True)))
+                        pending.append((frame, scene, rgb, pool.submit(analyzer.candidates, rgb, weak=True)))
                     else:
                         pending.append((frame, scene, rgb, None))
                 # keep up to 4 × workers frames in flight (at 2 × the main thread
