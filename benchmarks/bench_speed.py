@@ -2,7 +2,8 @@
 """Speed, side by side in one run on one video: the decoding floor, the
 seed-style pipeline (the tool this project replaces: HOG upsampled once on
 every sampled frame, every face encoded by dlib), cluster-video at its
-defaults and with dlib's own encoder, a per-stage breakdown, and a py-spy
+defaults and with dlib's own encoder, a per-stage breakdown, the wait for
+the first sample of a late --start (seeking or not), and a py-spy
 profile of the default run summarised by stage. Appends a section to
 benchmarks/RESULTS.md.
 
@@ -57,6 +58,31 @@ def timed(fn):
 def seed_style(video: Path) -> int:
     an = FaceAnalyzer(detector="hog", upsample=1, min_face=0, encoder="dlib")
     return sum(len(an.analyze(f)) for f in iter_frames(video, fps=2.0))
+
+
+def late_start(video: Path, start: float, repeats: int = 3) -> tuple[float, float]:
+    """Median seconds to the first sample from `start`: seeking (the default)
+    and decoding every frame before it (seeking off), alternated."""
+    from clusterer import sampling
+
+    def first() -> float:
+        t0 = time.perf_counter()
+        it = iter_frames(video, fps=2.0, start=start)
+        next(it)
+        it.close()
+        return time.perf_counter() - t0
+
+    seek, decode = [], []
+    default_min = sampling.SEEK_MIN
+    try:
+        for _ in range(repeats):
+            sampling.SEEK_MIN = default_min
+            seek.append(first())
+            sampling.SEEK_MIN = float("inf")
+            decode.append(first())
+    finally:
+        sampling.SEEK_MIN = default_min
+    return sorted(seek)[repeats // 2], sorted(decode)[repeats // 2]
 
 
 def profile(video: Path) -> list[tuple[str, float]] | None:
@@ -124,6 +150,10 @@ def main() -> None:
     for label, s in scores.items():
         lines += ["", f"Accuracy, {label}: BCubed P {s['bcubed_p']}, R {s['bcubed_r']}, "
                       f"F {s['bcubed_f']}, det_recall {s['det_recall']}."]
+    start = round(0.75 * info.duration)
+    seek, decode = late_start(video, start)
+    lines += ["", f"`--start {start}`: first sample after {seek:.2f} s seeking, {decode:.2f} s decoding every "
+                  f"frame before it ({decode / seek:.0f}×; median of 3, alternated)."]
     prof = None if a.no_profile else profile(video)
     if prof:
         busy = sum(s for _, s in prof)

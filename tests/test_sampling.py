@@ -100,3 +100,66 @@ def test_truncated_video_raises(tmp_path, ntsc_clip):
     cut.write_bytes(data[: len(data) // 3])
     with pytest.raises((VideoOpenFailure, NoFramesDecoded)):
         list(iter_frames(cut, fps=2.0))
+
+
+class _Capture:
+    """A cv2.VideoCapture stand-in that counts grabs and can make seeks land late."""
+
+    grabs = 0
+
+    def __init__(self, cap, overshoot_ms: float = 0.0):
+        self.cap, self.overshoot_ms = cap, overshoot_ms
+
+    def grab(self):
+        _Capture.grabs += 1
+        return self.cap.grab()
+
+    def set(self, prop, value):
+        return self.cap.set(prop, value + self.overshoot_ms)
+
+    def __getattr__(self, name):
+        return getattr(self.cap, name)
+
+
+def _sampled(clip, start):
+    """(index, time, the index the pixels spell) of 1.5 samples/s for 3 s from start."""
+    info = probe(clip)  # before the decoding opens its own capture
+    return [(f.index, f.time, read_code(f.image))
+            for f in iter_frames(clip, fps=1.5, start=start, end=start + 3, info=info)]
+
+
+@pytest.mark.parametrize("start", [6.0, 17.3, 25.0])
+def test_late_start_seeks_to_the_same_frames(ntsc_clip, monkeypatch, start):
+    from clusterer import sampling
+
+    real_open = sampling._open
+    monkeypatch.setattr(sampling, "_open", lambda p: _Capture(real_open(p)))
+    _Capture.grabs = 0
+    seeking = _sampled(ntsc_clip, start)
+    seek_grabs = _Capture.grabs
+    monkeypatch.setattr(sampling, "SEEK_MIN", float("inf"))
+    _Capture.grabs = 0
+    decoding = _sampled(ntsc_clip, start)
+    assert seeking == decoding
+    assert all(index == code for index, _, code in seeking)  # the pixels are those of that frame
+    assert len(seeking) == 5
+    # it seeked: only the frames from about SEEK_BACK before start were decoded
+    assert seek_grabs < (3 + sampling.SEEK_BACK + 1) * NTSC < start * NTSC <= _Capture.grabs
+
+
+def test_seek_that_lands_late_falls_back_to_decoding(ntsc_clip, monkeypatch):
+    from clusterer import sampling
+
+    real_open = sampling._open
+    opened = []
+
+    def late_then_real(p):
+        opened.append(p)  # probe's capture, then the decoder's, which lands 4 s late (past start)
+        return _Capture(real_open(p), overshoot_ms=4000.0 if len(opened) == 2 else 0.0)
+
+    monkeypatch.setattr(sampling, "_open", late_then_real)
+    got = _sampled(ntsc_clip, 12.0)
+    assert len(opened) == 3  # the late landing was not trusted: reopened, decoded from the start
+    monkeypatch.setattr(sampling, "SEEK_MIN", float("inf"))
+    assert got == _sampled(ntsc_clip, 12.0)
+    assert all(index == code for index, _, code in got)
