@@ -147,11 +147,11 @@ SIX_SEEDS = "7,11,23,3,5,13"
 """The hard videos of the side-by-side studies: the issues' three seeds and three more."""
 
 
-def six_videos(description: str) -> tuple[list[Path], bool]:
-    """Command line of the six-video studies (bench_tracks, bench_clothing):
+def six_videos(description: str, seeds: str = SIX_SEEDS) -> tuple[list[Path], bool]:
+    """Command line of the multi-video studies (bench_tracks, bench_clothing, …):
     the videos (built if missing) and whether to append to RESULTS.md."""
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--seeds", default=SIX_SEEDS)
+    ap.add_argument("--seeds", default=seeds)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--level", default="hard")
     ap.add_argument("--out", default=str(ROOT / "bench-out"))
