@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from run_bench import commit, report, six_videos  # noqa: E402
+from run_bench import study  # noqa: E402
 
 from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
 from clusterer.clothing import Clothing  # noqa: E402
@@ -194,9 +194,7 @@ def markdown(rows: list[dict], commit_id: str) -> str:
 
 
 def main() -> None:
-    commit_id = commit()
-    videos, append = six_videos(__doc__.split("\n")[0])
-    report(markdown([run_seed(v) for v in videos], commit_id), append)
+    study(__doc__, run_seed, markdown)
 
 
 if __name__ == "__main__":

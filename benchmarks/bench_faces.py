@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_clothing import auc, track_truth  # noqa: E402
-from run_bench import commit, report, six_videos  # noqa: E402
+from run_bench import study  # noqa: E402
 
 from clusterer import FaceAnalyzer, extract, probe  # noqa: E402
 from clusterer.defaults import default  # noqa: E402
@@ -107,9 +107,7 @@ def markdown(rows: list[dict], commit_id: str) -> str:
 
 
 def main() -> None:
-    commit_id = commit()
-    videos, append = six_videos(__doc__.split("\n")[0])
-    report(markdown([run_seed(v) for v in videos], commit_id), append)
+    study(__doc__, run_seed, markdown)
 
 
 if __name__ == "__main__":

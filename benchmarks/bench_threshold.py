@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from run_bench import SIX_SEEDS, commit, report, six_videos  # noqa: E402
+from run_bench import SIX_SEEDS, study  # noqa: E402
 
 from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
 from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
@@ -64,9 +64,7 @@ def markdown(rows: list[dict], commit_id: str) -> str:
 
 
 def main() -> None:
-    commit_id = commit()
-    videos, append = six_videos(__doc__.split("\n")[0], seeds=f"{SIX_SEEDS},{HELD_OUT}")
-    report(markdown([run_seed(v) for v in videos], commit_id), append)
+    study(__doc__, run_seed, markdown, seeds=f"{SIX_SEEDS},{HELD_OUT}")
 
 
 if __name__ == "__main__":

@@ -163,6 +163,14 @@ def six_videos(description: str, seeds: str = SIX_SEEDS) -> tuple[list[Path], bo
     return videos, args.append
 
 
+def study(doc: str, run_seed, markdown, seeds: str = SIX_SEEDS) -> None:
+    """main() of a multi-video study: every video through run_seed, the rows
+    through markdown(rows, commit), then reported (see six_videos, report)."""
+    commit_id = commit()
+    videos, append = six_videos(doc.split("\n")[0], seeds)
+    report(markdown([run_seed(v) for v in videos], commit_id), append)
+
+
 def report(table: str, append: bool) -> None:
     """Print a markdown section and, if asked, append it to RESULTS.md."""
     print(table)
