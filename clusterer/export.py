@@ -74,14 +74,16 @@ def previous_files(dest: Path) -> set[str]:
 
 
 def face_name(face: Face, taken: set[str], folder: str, free=lambda name: True) -> str:
-    """`folder/t0012.48_f000312.jpg`, with a suffix if that name is taken or not `free`."""
-    base = f"{folder}/t{face.time:07.2f}_f{face.frame:06d}"
-    name, k = f"{base}.jpg", 1
-    while name in taken or not free(name):
+    """`folder/t0012.48_f000312.jpg`, with a suffix if that file name is in
+    `taken` (file names, not paths: the next run finds a crop a user moved
+    by its file name, names.py) or the path is not `free`; adds it to taken."""
+    stem = f"t{face.time:07.2f}_f{face.frame:06d}"
+    file, k = f"{stem}.jpg", 1
+    while file in taken or not free(f"{folder}/{file}"):
         k += 1
-        name = f"{base}_{k}.jpg"
-    taken.add(name)
-    return name
+        file = f"{stem}_{k}.jpg"
+    taken.add(file)
+    return f"{folder}/{file}"
 
 
 CLOTHING = "clothing"
@@ -155,7 +157,8 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     """Write crops and clusters.json into `dest` (checked by prepare_output); return
     the report. `extra` names other files this run wrote there (the feature cache)."""
     old = previous_files(dest)
-    taken: set[str] = set()
+    taken: set[str] = set()  # paths this run writes
+    files: set[str] = set()  # face crops' file names, unique across folders
     plan: list[tuple[str, bytes]] = []
 
     def free(name: str, data: bytes) -> bool:
@@ -167,14 +170,15 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     def records(folder: str, sightings) -> list[dict[str, Any]]:
         recs = []
         for s in sightings:
-            name = face_name(s.face, taken, folder, lambda n: free(n, s.face.crop_jpeg))
+            name = face_name(s.face, files, folder, lambda n: free(n, s.face.crop_jpeg))
+            taken.add(name)
             plan.append((name, s.face.crop_jpeg))
             cloth_name = None
             if s.clothing is not None and s.clothing.crop_jpeg:
                 cloth_name = f"{folder}/{CLOTHING}/{name.split('/', 1)[1]}"
-                if not free(cloth_name, s.clothing.crop_jpeg):
-                    cloth_name = face_name(s.face, taken, f"{folder}/{CLOTHING}",
-                                           lambda n: free(n, s.clothing.crop_jpeg))
+                if cloth_name in taken or not free(cloth_name, s.clothing.crop_jpeg):
+                    cloth_name = face_name(s.face, set(files), f"{folder}/{CLOTHING}",
+                                           lambda n: n not in taken and free(n, s.clothing.crop_jpeg))
                 taken.add(cloth_name)
                 plan.append((cloth_name, s.clothing.crop_jpeg))
             recs.append(sighting_record(s, name, cloth_name))

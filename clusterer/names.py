@@ -7,17 +7,25 @@ encoding to that name's photos (their median) is under KNOWN_BOUND and clearly
 better than the next name (ratio test, KNOWN_RATIO). Each name goes to one
 person at most: the closest.
 
-Renamed folders: a user renames person_003/ to Alice/ (or moves face crops
-into Alice/). On the next run into the same output folder, the faces in
-Alice/ are found in the previous clusters.json by file name, and the new
-person that holds most of those faces (same frame, boxes overlapping) is
-Alice again. Folder names of the form person_NNN carry no name.
+Your folders decide (merge and split by moving crops): on a run into an
+output folder that holds a previous result, the faces found in a folder the
+user named (renamed person_003/ to Alice/, or moved crops into Alice/) are
+located in the previous clusters.json by file name, and matched to this run's
+faces (same frame, boxes overlapping). Each track with such faces goes to
+that name; all tracks of one name become one person (crops moved from
+person_005/ into Alice/ merge it into Alice); the other tracks of a cluster
+follow a name that holds more than half of its faces. A track whose faces were
+moved into another named folder leaves with them (split), and one moved into
+unknown/ goes to unknown (reason "moved-by-user"). Folder names of the form
+person_NNN carry no name and no constraint, so a new threshold still regroups
+them.
 """
 from __future__ import annotations
 
 import json
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -25,7 +33,8 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ClusterVideoError
-from .result import Person
+from .faces import box_iou as iou
+from .result import Person, Sighting, in_time_order
 
 log = logging.getLogger("clusterer")
 
@@ -40,6 +49,10 @@ KNOWN_RATIO = 0.8
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 RESERVED = {"unknown", "cache"}
 GENERIC = re.compile(r"person_\d+")
+MOVED_TO_UNKNOWN = ""
+"""follow_user_folders' key for faces the user moved into unknown/."""
+MOVED_BY_USER = "moved-by-user"
+"""The unknown reason of a face the user moved into unknown/."""
 
 
 @dataclass(frozen=True)
@@ -105,48 +118,109 @@ def match_known(persons: Sequence[Person], known: Sequence[KnownPerson]) -> list
     return names
 
 
-def user_named_faces(dest: Path) -> dict[str, list[tuple[int, list[float]]]]:
+def user_placed_faces(dest: Path) -> dict[str, list[tuple[int, list[float]]]]:
     """Name → (frame, box) of the previous run's faces that now lie in a folder
-    the user named (not person_NNN, unknown or cache)."""
+    the user named (not person_NNN, unknown or cache); under MOVED_TO_UNKNOWN,
+    those the user moved into unknown/ from a person's folder."""
     try:
         old = json.loads((dest / "clusters.json").read_text())
     except (OSError, ValueError):
         return {}
     by_file = {}
     for rec in [f for p in old.get("persons", []) for f in p["faces"]] + old.get("unknown", []):
-        by_file[Path(rec["file"]).name] = (int(rec["frame"]), [float(v) for v in rec["box"]])
+        path = Path(rec["file"])
+        # in unknown/ by the user's hand: moved there, or kept there by an earlier run for that reason
+        by_hand = path.parent.name != "unknown" or rec.get("reason") == MOVED_BY_USER
+        by_file[path.name] = (int(rec["frame"]), [float(v) for v in rec["box"]], by_hand)
     out: dict[str, list[tuple[int, list[float]]]] = {}
     for d in sorted(p for p in dest.iterdir() if p.is_dir()):
-        if d.name in RESERVED or GENERIC.fullmatch(d.name):
+        if d.name == "cache" or GENERIC.fullmatch(d.name):
             continue
-        faces = [by_file[f.name] for f in sorted(d.iterdir()) if f.name in by_file]
+        moved = d.name == "unknown"
+        faces = [by_file[f.name][:2] for f in sorted(d.iterdir())
+                 if f.name in by_file and (by_file[f.name][2] or not moved)]
         if faces:
-            out[d.name] = faces
+            out[MOVED_TO_UNKNOWN if moved else d.name] = faces
     return out
 
 
-def _overlap(p: Person, faces: list[tuple[int, list[float]]]) -> int:
-    from .faces import box_iou as iou
+def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
+                        dest: Path) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
+    """Persons as the user's folders say (see the module docstring): a track
+    with faces in a named folder goes to that name, all tracks of one name
+    form one person (merge), and the other tracks of a cluster follow a name
+    that holds more than half of its faces (a renamed person gaining faces
+    at a new threshold); a cluster that is not mostly one name keeps its
+    other tracks. Never two faces of one frame in
+    a person: a track that would add one goes to unknown ("same-frame").
+    Persons come back most faces first; named ones have their name as id."""
+    placed = user_placed_faces(dest) if dest.is_dir() else {}
+    if not placed:
+        return tuple(persons), tuple(unknown)
+    at: dict[int, list[tuple[list[float], str]]] = {}
+    for name, faces in placed.items():
+        for frame, box in faces:
+            at.setdefault(frame, []).append((box, name))
 
-    by_frame: dict[int, list[list[float]]] = {}
-    for fr, box in faces:
-        by_frame.setdefault(fr, []).append(box)
-    return sum(any(iou(s.face.box_xyxy, b) >= 0.5 for b in by_frame.get(s.face.frame, []))
-               for s in p.sightings)
+    def name_of(s: Sighting) -> str | None:
+        return next((n for b, n in at.get(s.face.frame, []) if iou(s.face.box_xyxy, b) >= 0.5), None)
+
+    # tracks, each with the cluster it is in (-1: unknown) and the user's name for it
+    tracks: dict[object, list[Sighting]] = {}
+    cluster_of: dict[object, int] = {}
+    for k, sights in [(k, p.sightings) for k, p in enumerate(persons)] + [(-1, tuple(unknown))]:
+        for s in sights:
+            key = s.track if s.track is not None else id(s)
+            tracks.setdefault(key, []).append(s)
+            cluster_of[key] = k
+    votes = {t: Counter(n for n in map(name_of, ss) if n is not None) for t, ss in tracks.items()}
+    own = {t: _top(c) for t, c in votes.items() if c}
+    follow: dict[int, str] = {}
+    for k in range(len(persons)):
+        c = Counter()
+        for t, n in own.items():
+            if cluster_of[t] == k and n != MOVED_TO_UNKNOWN:  # one face taken out says nothing of the rest
+                c[n] += sum(votes[t].values())
+        if c and 2 * c[_top(c)] > len(persons[k].sightings):
+            follow[k] = _top(c)
+    # placed tracks first (most placed faces first), then followers; a track
+    # that would put two faces of one frame into a person goes to unknown
+    order = sorted(tracks, key=lambda t: (t not in own, -sum(votes[t].values()), cluster_of[t], str(t)))
+    named: dict[str, list[Sighting]] = {}
+    frames: dict[str, set[int]] = {}
+    rest: dict[int, list[Sighting]] = {}
+    left: list[Sighting] = []
+    for t in order:
+        ss = tracks[t]
+        name = own[t] if t in own else follow.get(cluster_of[t])
+        if name is None:
+            (left if cluster_of[t] < 0 else rest.setdefault(cluster_of[t], [])).extend(ss)
+            continue
+        if name == MOVED_TO_UNKNOWN:
+            left.extend(replace(s, how="unknown", reason=MOVED_BY_USER) for s in ss)
+            continue
+        fs = {s.face.frame for s in ss}
+        if fs & frames.setdefault(name, set()):
+            left.extend(replace(s, how="unknown", reason="same-frame") for s in ss)
+            continue
+        frames[name] |= fs
+        named.setdefault(name, []).extend(replace(s, how="user", reason=None) if t in own else s for s in ss)
+    out = [Person(n, in_time_order(ss)) for n, ss in named.items()]
+    out += [replace(persons[k], sightings=in_time_order(ss)) for k, ss in sorted(rest.items())]
+    out.sort(key=lambda p: (-len(p.sightings), p.first))
+    return tuple(out), in_time_order(left)
 
 
-def name_persons(persons: Sequence[Person], dest: Path,
-                 known: Sequence[KnownPerson] = ()) -> tuple[Person, ...]:
-    """Persons with ids: a user's folder name first, else a known name, else
-    person_NNN (numbered in order, most faces first)."""
-    names: list[str | None] = [None] * len(persons)
-    user = user_named_faces(dest) if dest.is_dir() else {}
-    pairs = sorted(((-_overlap(p, faces), name, i) for name, faces in user.items()
-                    for i, p in enumerate(persons)))
-    used: set[str] = set()
-    for neg, name, i in pairs:
-        if neg < 0 and names[i] is None and name not in used:
-            names[i], used = name, used | {name}
+def _top(votes: Counter) -> str:
+    """The most common name (ties: the first in sort order, for determinism)."""
+    return min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+def name_persons(persons: Sequence[Person], known: Sequence[KnownPerson] = ()) -> tuple[Person, ...]:
+    """Persons with ids: a name they already carry (follow_user_folders), else
+    a known name, else person_NNN (numbered in order, most faces first)."""
+    names: list[str | None] = [None if GENERIC.fullmatch(p.id) else p.id for p in persons]
+    used = {n for n in names if n}
     for i, name in enumerate(match_known(persons, known)):
         if name and names[i] is None and name not in used:
             names[i], used = name, used | {name}

@@ -20,7 +20,7 @@ from .errors import NoFacesFound, OutputError
 from .export import export, output_dir, prepare_output
 from .faces import Face, FaceAnalyzer, box_iou, make_face
 from .fused import FusedClusterer
-from .names import load_known, name_persons
+from .names import follow_user_folders, load_known, name_persons
 from .refine import ClothingRefiner
 from .result import Person, Result, Sighting, group
 from .sampling import VideoInfo, iter_frames, probe
@@ -399,8 +399,8 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                            f"(try --upsample 2, a lower --min-face, or --detector cnn)")
-    persons, unknown = cluster(ex, **clustering)
-    persons = name_persons(persons, dest, known_people)
+    persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
+    persons = name_persons(persons, known_people)
     recorded = {**extraction, **clustering, "tool_version": __version__,
                 "known": str(known) if known else None}
     if embedder_name:

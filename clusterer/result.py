@@ -8,9 +8,9 @@ from .clothing import Clothing
 from .faces import Face
 from .sampling import VideoInfo
 
-HOW = ("face", "clothing", "fused", "unknown")
+HOW = ("face", "clothing", "fused", "user", "unknown")
 """How a sighting was assigned: by its face (stage 1), joined by clothing
-(stage 2), by the fused HDBSCAN, or not at all."""
+(stage 2), by the fused HDBSCAN, by the user's folders (names.py), or not at all."""
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,10 @@ class Sighting:
     than --min-faces faces), "unconfirmed" (a one-sample track with a low
     detector score: likely not a face), "low-quality" (its track had no face
     good enough to cluster and clothing did not attach it), "noise" (fused
-    mode: HDBSCAN noise) or "same-frame" (fused mode: its cluster already had
-    a face of that frame). track is the id of its face track.
+    mode: HDBSCAN noise), "same-frame" (its cluster already had a face of
+    that frame: fused mode, or the user's folders asked for it) or
+    "moved-by-user" (the user moved it into unknown/). track is the id of its
+    face track.
     """
 
     face: Face
@@ -74,7 +76,8 @@ class Result:
         return sum(len(p.sightings) for p in self.persons) + len(self.unknown)
 
 
-def _in_time_order(items: Sequence[Sighting]) -> tuple[Sighting, ...]:
+def in_time_order(items: Sequence[Sighting]) -> tuple[Sighting, ...]:
+    """Sightings by time, then box: the order of every output."""
     return tuple(sorted(items, key=lambda s: (s.face.time, s.face.box_xyxy)))
 
 
@@ -83,6 +86,6 @@ def group(sightings: Sequence[Sighting], labels) -> tuple[tuple[Person, ...], tu
     by_label: dict[int, list[Sighting]] = {}
     for s, lab in zip(sightings, labels):
         by_label.setdefault(int(lab), []).append(s)
-    persons = tuple(Person(f"person_{k + 1:03d}", _in_time_order(by_label[lab]))
+    persons = tuple(Person(f"person_{k + 1:03d}", in_time_order(by_label[lab]))
                     for k, lab in enumerate(sorted(l for l in by_label if l >= 0)))
-    return persons, _in_time_order(by_label.get(-1, []))
+    return persons, in_time_order(by_label.get(-1, []))

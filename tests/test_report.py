@@ -108,6 +108,74 @@ def test_rename_survives_rerun(tmp_path, demo_video):
     assert set(before) <= {x.name for x in (dest / "Alice").iterdir()}
 
 
+def _move_track(dest, report, track, to):
+    """Move the crops of one track (from the report) into folder `to`, as a user would."""
+    (dest / to).mkdir(exist_ok=True)
+    moved = [f for p in report["persons"] for f in p["faces"] if f["track"] == track]
+    for f in moved:
+        shutil.move(str(dest / f["file"]), str(dest / to / (dest / f["file"]).name))
+    return {f["frame"] for f in moved}
+
+
+def _frames_of(result, pid):
+    return {s.face.frame for p in result.persons if p.id == pid for s in p.sightings}
+
+
+def test_moving_crops_splits_and_merges_persons(tmp_path, demo_video):
+    out = tmp_path / "out"
+    r1, dest = run(demo_video, out=out, mode="faces")
+    report = json.loads((dest / "clusters.json").read_text())
+    a, b = report["persons"][0], report["persons"][1]
+    (dest / a["id"]).rename(dest / "Alice")
+    a_tracks = sorted({f["track"] for f in a["faces"]})
+    b_frames = {f["frame"] for f in b["faces"]}
+    # split: one of Alice's tracks moved into a new folder "Carol"
+    carol = _move_track(dest, json.loads((dest / "clusters.json").read_text().replace(a["id"] + "/", "Alice/")),
+                        a_tracks[0], "Carol")
+    # merge: a track of the other person that never shares a frame with Alice moved into Alice
+    alice_frames = {f["frame"] for f in a["faces"]} - carol
+    joinable = [t for t in sorted({f["track"] for f in b["faces"]})
+                if not {f["frame"] for f in b["faces"] if f["track"] == t} & alice_frames]
+    assert joinable, "the demo clip has a track of the second person alone on screen"
+    into_alice = _move_track(dest, report, joinable[0], "Alice")
+    r2, _ = run(demo_video, out=out, mode="faces", overwrite=True)
+    assert _frames_of(r2, "Carol") == carol
+    assert _frames_of(r2, "Alice") == alice_frames | into_alice
+    rest = [p for p in r2.persons if p.id not in ("Alice", "Carol")]
+    assert len(rest) == 1 and {s.face.frame for s in rest[0].sightings} == b_frames - into_alice
+    placed = {s.how for p in r2.persons if p.id in ("Alice", "Carol") for s in p.sightings}
+    assert placed == {"user"}
+    # the same with another threshold and mode, from the cache: the user's folders still decide
+    r3, _ = run(demo_video, out=out, mode="two-stage", threshold=0.5, overwrite=True)
+    assert _frames_of(r3, "Carol") == carol and _frames_of(r3, "Alice") == alice_frames | into_alice
+
+
+def test_moving_crops_into_unknown_keeps_them_there(tmp_path, demo_video):
+    out = tmp_path / "out"
+    _, dest = run(demo_video, out=out, mode="faces")
+    report = json.loads((dest / "clusters.json").read_text())
+    track = report["persons"][1]["faces"][0]["track"]
+    gone = _move_track(dest, report, track, "unknown")
+    for _ in range(2):  # the next run, and the one after it
+        r, _ = run(demo_video, out=out, mode="faces", overwrite=True)
+        assert not gone & {s.face.frame for p in r.persons for s in p.sightings if s.track == track}
+        assert {s.face.frame for s in r.unknown if s.reason == "moved-by-user"} == gone
+        # the rest of that person stays a person: one face taken out says nothing of the others
+        assert len(r.persons) == 2 and all(len(p.sightings) >= 20 for p in r.persons)
+
+
+def test_generic_folders_set_no_constraint(tmp_path, demo_video):
+    """Crops moved between person_NNN folders are the tool's numbering, not a
+    user's name: the next run groups as before."""
+    out = tmp_path / "out"
+    r1, dest = run(demo_video, out=out, mode="faces")
+    report = json.loads((dest / "clusters.json").read_text())
+    _move_track(dest, report, report["persons"][0]["faces"][0]["track"], report["persons"][1]["id"])
+    r2, _ = run(demo_video, out=out, mode="faces", overwrite=True)
+    assert [sorted(s.face.frame for s in p.sightings) for p in r2.persons] == \
+        [sorted(s.face.frame for s in p.sightings) for p in r1.persons]
+
+
 # --- the page ----------------------------------------------------------------
 
 class Links(HTMLParser):
