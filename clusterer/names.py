@@ -120,7 +120,7 @@ def match_known(persons: Sequence[Person], known: Sequence[KnownPerson]) -> list
 
 def user_placed_faces(dest: Path) -> dict[str, list[tuple[int, list[float]]]]:
     """Name → (frame, box) of the previous run's faces that now lie in a folder
-    the user named (not person_NNN, unknown or cache); under MOVED_TO_UNKNOWN,
+    the user named (not person_NNN, unknown, cache or hidden); under MOVED_TO_UNKNOWN,
     those the user moved into unknown/ from a person's folder."""
     try:
         old = json.loads((dest / "clusters.json").read_text())
@@ -134,7 +134,7 @@ def user_placed_faces(dest: Path) -> dict[str, list[tuple[int, list[float]]]]:
         by_file[path.name] = (int(rec["frame"]), [float(v) for v in rec["box"]], by_hand)
     out: dict[str, list[tuple[int, list[float]]]] = {}
     for d in sorted(p for p in dest.iterdir() if p.is_dir()):
-        if d.name == "cache" or GENERIC.fullmatch(d.name):
+        if d.name == "cache" or d.name.startswith(".") or GENERIC.fullmatch(d.name):
             continue
         moved = d.name == "unknown"
         faces = [by_file[f.name][:2] for f in sorted(d.iterdir())
@@ -151,9 +151,9 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
     form one person (merge), and the other tracks of a cluster follow a name
     that holds more than half of its faces (a renamed person gaining faces
     at a new threshold); a cluster that is not mostly one name keeps its
-    other tracks. Never two faces of one frame in
-    a person: a track that would add one goes to unknown ("same-frame").
-    Persons come back most faces first; named ones have their name as id."""
+    other tracks. Never two faces of one frame in a person: a track that
+    would add one goes to unknown ("same-frame"). Persons come back most
+    faces first; named ones have their name as id."""
     placed = user_placed_faces(dest) if dest.is_dir() else {}
     if not placed:
         return tuple(persons), tuple(unknown)
