@@ -10,8 +10,9 @@ person at most: the closest.
 Your folders decide (merge and split by moving crops): on a run into an
 output folder that holds a previous result, the faces found in a folder the
 user named (renamed person_003/ to Alice/, or moved crops into Alice/) are
-located in the previous clusters.json by file name, and matched to this run's
-faces (same frame, boxes overlapping). Each track with such faces goes to
+recognised by their bytes among this run's crops (the same extraction, from
+the cache, gives the same crops), else by their file name in the previous
+clusters.json and then by frame and box. Each track with such faces goes to
 that name; all tracks of one name become one person (crops moved from
 person_005/ into Alice/ merge it into Alice); the other tracks of a cluster
 follow a name that holds more than half of its faces. A track whose faces were
@@ -22,6 +23,7 @@ them.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -118,10 +120,14 @@ def match_known(persons: Sequence[Person], known: Sequence[KnownPerson]) -> list
     return names
 
 
-def user_placed_faces(dest: Path) -> dict[str, list[tuple[int, list[float]]]]:
-    """Name → (frame, box) of the previous run's faces that now lie in a folder
-    the user named (not person_NNN, unknown, cache or hidden); under MOVED_TO_UNKNOWN,
-    those the user moved into unknown/ from a person's folder."""
+def user_placed_faces(dest: Path, crops: dict[bytes, tuple[int, list[float]]] | None = None,
+                      ) -> dict[str, list[tuple[int, list[float]]]]:
+    """Name → (frame, box) of the faces whose crops lie in a folder the user
+    named (not person_NNN, unknown, cache or hidden); under MOVED_TO_UNKNOWN,
+    those the user moved into unknown/ from a person's folder. A crop is
+    recognised by its bytes among `crops` (digest → this run's face: exact,
+    whatever the file is called), else by its file name in the previous run's
+    clusters.json (other extraction settings, other crops)."""
     try:
         old = json.loads((dest / "clusters.json").read_text())
     except (OSError, ValueError):
@@ -137,11 +143,22 @@ def user_placed_faces(dest: Path) -> dict[str, list[tuple[int, list[float]]]]:
         if d.name == "cache" or d.name.startswith(".") or GENERIC.fullmatch(d.name):
             continue
         moved = d.name == "unknown"
-        faces = [by_file[f.name][:2] for f in sorted(d.iterdir())
-                 if f.name in by_file and (by_file[f.name][2] or not moved)]
+        faces = []
+        for f in sorted(d.iterdir()):
+            rec = by_file.get(f.name)
+            if f.suffix.lower() != ".jpg" or not f.is_file() or (moved and not (rec and rec[2])):
+                continue
+            hit = crops.get(crop_digest(f.read_bytes())) if crops else None
+            if hit or rec:
+                faces.append(hit or rec[:2])
         if faces:
             out[MOVED_TO_UNKNOWN if moved else d.name] = faces
     return out
+
+
+def crop_digest(data: bytes) -> bytes:
+    """What recognises a face crop the user moved or renamed: its bytes' hash."""
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
@@ -154,7 +171,12 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
     other tracks. Never two faces of one frame in a person: a track that
     would add one goes to unknown ("same-frame"). Persons come back most
     faces first; named ones have their name as id."""
-    placed = user_placed_faces(dest) if dest.is_dir() else {}
+    if not dest.is_dir():
+        return tuple(persons), tuple(unknown)
+    everyone = [s for p in persons for s in p.sightings] + list(unknown)
+    crops = {crop_digest(s.face.crop_jpeg): (s.face.frame, list(s.face.box_xyxy))
+             for s in everyone if s.face.crop_jpeg}
+    placed = user_placed_faces(dest, crops)
     if not placed:
         return tuple(persons), tuple(unknown)
     at: dict[int, list[tuple[list[float], str]]] = {}

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import shutil
+from pathlib import Path
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
@@ -162,6 +163,26 @@ def test_moving_crops_into_unknown_keeps_them_there(tmp_path, demo_video):
         assert {s.face.frame for s in r.unknown if s.reason == "moved-by-user"} == gone
         # the rest of that person stays a person: one face taken out says nothing of the others
         assert len(r.persons) == 2 and all(len(p.sightings) >= 20 for p in r.persons)
+
+
+def test_a_renamed_crop_is_recognised_by_its_bytes(tmp_path, demo_video):
+    out = tmp_path / "out"
+    _, dest = run(demo_video, out=out, mode="faces")
+    report = json.loads((dest / "clusters.json").read_text())
+    a, b = report["persons"]
+    (dest / a["id"]).rename(dest / "Alice")
+    a_frames = {g["frame"] for g in a["faces"]}
+    alone = [f for f in b["faces"] if f["frame"] not in a_frames]
+    moved = alone[0]
+    other = next(f for f in alone if f["track"] != moved["track"])
+    # one crop of the other person moved into Alice/ under the file name of
+    # another of that person's faces: its bytes, not its name, say which face it is
+    shutil.move(str(dest / moved["file"]), str(dest / "Alice" / Path(other["file"]).name))
+    r2, _ = run(demo_video, out=out, mode="faces", overwrite=True)
+    alice = next(p for p in r2.persons if p.id == "Alice")
+    frames = {s.face.frame for s in alice.sightings}
+    assert {f["frame"] for f in b["faces"] if f["track"] == moved["track"]} <= frames
+    assert other["frame"] not in frames
 
 
 def test_generic_folders_set_no_constraint(tmp_path, demo_video):
