@@ -24,13 +24,14 @@ them.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -120,14 +121,14 @@ def match_known(persons: Sequence[Person], known: Sequence[KnownPerson]) -> list
     return names
 
 
-def user_placed_faces(dest: Path, crops: dict[bytes, tuple[int, list[float]]] | None = None,
+def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[float]] | None] = lambda b: None,
                       ) -> dict[str, list[tuple[int, list[float]]]]:
     """Name → (frame, box) of the faces whose crops lie in a folder the user
     named (not person_NNN, unknown, cache or hidden); under MOVED_TO_UNKNOWN,
     those the user moved into unknown/ from a person's folder. A crop is
-    recognised by its bytes among `crops` (digest → this run's face: exact,
-    whatever the file is called), else by its file name in the previous run's
-    clusters.json (other extraction settings, other crops)."""
+    recognised by its bytes (`recognise`: this run's face with those very
+    crop bytes, whatever the file is called), else by its file name in the
+    previous run's clusters.json (other extraction settings, other crops)."""
     try:
         old = json.loads((dest / "clusters.json").read_text())
     except (OSError, ValueError):
@@ -148,7 +149,7 @@ def user_placed_faces(dest: Path, crops: dict[bytes, tuple[int, list[float]]] | 
             rec = by_file.get(f.name)
             if f.suffix.lower() != ".jpg" or not f.is_file() or (moved and not (rec and rec[2])):
                 continue
-            hit = crops.get(crop_digest(f.read_bytes())) if crops else None
+            hit = recognise(f.read_bytes())
             if hit or rec:
                 faces.append(hit or rec[:2])
         if faces:
@@ -173,10 +174,16 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
     faces first; named ones have their name as id."""
     if not dest.is_dir():
         return tuple(persons), tuple(unknown)
-    everyone = [s for p in persons for s in p.sightings] + list(unknown)
-    crops = {crop_digest(s.face.crop_jpeg): (s.face.frame, list(s.face.box_xyxy))
-             for s in everyone if s.face.crop_jpeg}
-    placed = user_placed_faces(dest, crops)
+    crops: dict[bytes, tuple[int, list[float]]] = {}
+
+    def recognise(data: bytes) -> tuple[int, list[float]] | None:
+        if not crops:  # hashed on first use: most runs have no folder to read
+            crops.update((crop_digest(s.face.crop_jpeg), (s.face.frame, list(s.face.box_xyxy)))
+                         for s in itertools.chain(*(p.sightings for p in persons), unknown)
+                         if s.face.crop_jpeg)
+        return crops.get(crop_digest(data))
+
+    placed = user_placed_faces(dest, recognise)
     if not placed:
         return tuple(persons), tuple(unknown)
     at: dict[int, list[tuple[list[float], str]]] = {}
