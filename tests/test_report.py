@@ -127,12 +127,12 @@ def test_moving_crops_splits_and_merges_persons(tmp_path, demo_video):
     r1, dest = run(demo_video, out=out, mode="faces")
     report = json.loads((dest / "clusters.json").read_text())
     a, b = report["persons"][0], report["persons"][1]
-    (dest / a["id"]).rename(dest / "Alice")
     a_tracks = sorted({f["track"] for f in a["faces"]})
     b_frames = {f["frame"] for f in b["faces"]}
-    # split: one of Alice's tracks moved into a new folder "Carol"
-    carol = _move_track(dest, json.loads((dest / "clusters.json").read_text().replace(a["id"] + "/", "Alice/")),
-                        a_tracks[0], "Carol")
+    # split: one of the first person's tracks moved into a new folder "Carol",
+    # the rest named Alice
+    carol = _move_track(dest, report, a_tracks[0], "Carol")
+    (dest / a["id"]).rename(dest / "Alice")
     # merge: a track of the other person that never shares a frame with Alice moved into Alice
     alice_frames = {f["frame"] for f in a["faces"]} - carol
     joinable = [t for t in sorted({f["track"] for f in b["faces"]})
