@@ -104,9 +104,10 @@ def _start(path, start: float, fps: float):
 
     From SEEK_MIN seconds on, seek; the landing is trusted only if it lies
     before `start` and its timestamp and frame number agree at the nominal
-    rate, so frame numbers are those a decode from the beginning gives
-    (variable-rate files, whose numbers would be estimates, are decoded from
-    the beginning instead)."""
+    rate (else the file is decoded from the beginning). Frame numbers then
+    count on from the landing frame's: for a constant-rate file, those a
+    decode from the beginning gives (tested); for a variable-rate one, they
+    start from its nominal number (timestamp × rate)."""
     import cv2
 
     cap = _open(path)
