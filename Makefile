@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 # torch and torchvision first, pinned to the releases pip finds on this
 # machine's disk; unpinned, pip would fetch a multi-GB build from the registry.
 TORCH := torch==2.14.1 torchvision==0.29.1
+MTCNN_WEIGHTS := facenet-pytorch==2.6.0
 
 .PHONY: demo test bench install clean-venv
 
@@ -18,6 +19,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e '.[dev]'
+	# MTCNN's weights (the default face detector) as the facenet-pytorch wheel
+	# ships them; without its requirements (it pins torch < 2.3): the package is
+	# never imported, only its data/*.pt files are read (clusterer/mtcnn.py).
+	$(PY) -m pip install -q --no-deps $(MTCNN_WEIGHTS)
 	# face_recognition itself, without its `dlib` (sdist) requirement: only the
 	# tests use it, to prove our encodings equal face_recognition.face_encodings.
 	$(PY) -m pip install -q --no-deps face_recognition==1.3.0

@@ -47,19 +47,21 @@ SETTINGS: dict[str, Setting] = {
     "start": Setting(0.0, "first second of video to look at.", min=0.0),
     "end": Setting(None, "last second of video to look at.", min=0.0),
     "detector": Setting(
-        "hog",
-        "face detector: dlib's 'hog' (fast, frontal faces) or 'cnn' (dlib's CNN: "
-        "finds side views and smaller faces, much slower without a GPU).",
-        choices=("hog", "cnn")),
+        "mtcnn",
+        "face detector: 'mtcnn' (a CNN cascade run by torch: side views, tilted and small "
+        "faces; on the GPU with --device), dlib's 'hog' (frontal faces only) or dlib's "
+        "'cnn' (much slower without a GPU).",
+        choices=("mtcnn", "hog", "cnn")),
     "upsample": Setting(
         1,
-        "times the frame is upsampled before detection. Raise it to find smaller "
-        "faces (each step doubles the size and about quadruples the time).",
+        "hog and cnn detectors: times the frame is upsampled before detection. Raise it to "
+        "find smaller faces (each step doubles the size and about quadruples the time).",
         min=0, max=4),
     "min_face": Setting(
         20,
-        "faces whose box is smaller than this many pixels (height in the original "
-        "frame) are ignored. Raise it to drop tiny, unreliable faces.",
+        "smallest face, in pixels of box height in the original frame: smaller boxes are "
+        "ignored, and mtcnn searches no smaller (so it sets mtcnn's cost: halving it "
+        "about quadruples the search). Raise it to run faster or drop tiny faces.",
         min=0, max=4096),
     "min_faces": Setting(
         2,

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import models
 from .defaults import check, default
+from .detectors import Detections, Detector, make_detector
 from .encoder import DIM as ENCODING_DIM, FaceEncoder, make_encoder
 from .quality import frontalness, quality_score, sharpness
 from .sampling import SampledFrame
@@ -68,65 +69,94 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _trim(rect, width: int, height: int) -> BoxXYXY:
-    """dlib rectangle → box clipped to the image (face_recognition's _trim_css_to_bounds)."""
-    return (max(rect.left(), 0), max(rect.top(), 0), min(rect.right(), width), min(rect.bottom(), height))
+def _trim(box, width: int, height: int) -> BoxXYXY:
+    """A float box → integer pixels clipped to the image (face_recognition's
+    _trim_css_to_bounds; dlib's own boxes are already integers)."""
+    l, t, r, b = (int(round(float(v))) for v in box)
+    return (max(l, 0), max(t, 0), min(r, width), min(b, height))
 
 
 class FaceAnalyzer:
     """Detects faces in RGB frames and encodes them. Models load on first use.
 
-    detector: "hog" or "cnn"; upsample: dlib's number_of_times_to_upsample;
-    min_face: smallest box height kept, in pixels; encoder: "torch" or
-    "dlib" (encoder.py); device: where the torch encoder runs.
+    detector: one of detectors.NAMES; upsample: dlib's
+    number_of_times_to_upsample (HOG and CNN); min_face: smallest face, in
+    pixels (MTCNN searches no smaller, so it sets MTCNN's cost; every
+    detector's smaller boxes are dropped); encoder: "torch" or "dlib"
+    (encoder.py); device: where the torch models run.
     """
 
     def __init__(self, *, detector: str = default("detector"), upsample: int = default("upsample"),
                  min_face: int = default("min_face"), encoder: str = default("encoder"),
                  device: str = default("device"), track_score: float = default("track_score")):
-        if detector not in ("hog", "cnn"):
-            raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
-        self.detector = detector
+        check("detector", detector)
         self.upsample = upsample
         self.min_face = min_face
         self.track_score = check("track_score", track_score)
+        self.detector: Detector = make_detector(detector, upsample=upsample, min_face=min_face,
+                                                track_score=self.track_score, device=device)
         self.encoder: FaceEncoder = make_encoder(encoder, device)
 
-    def _run(self, rgb: np.ndarray, weak: bool = False) -> list[tuple[BoxXYXY, float]]:
-        """The detector on one image: boxes trimmed to it, and scores; with
-        `weak`, HOG detections down to track_score too (dlib's adjust_threshold:
-        the same scan, a lower cut-off)."""
-        h, w = rgb.shape[:2]
-        if self.detector == "hog":
-            rects, scores, _ = models.load("hog_detector").run(rgb, self.upsample, self.track_score if weak else 0.0)
-            return [(_trim(r, w, h), float(s)) for r, s in zip(rects, scores)]
-        return [(_trim(d.rect, w, h), float(d.confidence)) for d in models.load("cnn_detector")(rgb, self.upsample)]
+    @property
+    def batch_size(self) -> int:
+        """Whole frames to search in one call: several on a GPU, where one
+        frame leaves it mostly idle; 1 on a CPU, where frames are searched on
+        parallel threads instead."""
+        return self.detector.batch_size
+
+    @property
+    def uses_torch(self) -> bool:
+        """Whether detection or encoding runs torch (so its threads need setting)."""
+        return self.detector.uses_torch or self.encoder.name == "torch"
+
+    def _kept(self, found: Detections, w: int, h: int, dx: int = 0, dy: int = 0) -> list[tuple[BoxXYXY, float]]:
+        """Boxes (moved by dx, dy, trimmed to a w×h image) of at least min_face height, with scores."""
+        out = []
+        for box, score in zip(found.box_xyxy, found.score):
+            b = _trim((box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), w, h)
+            if b[3] - b[1] >= self.min_face and b[2] > b[0]:
+                out.append((b, float(score)))
+        return out
 
     def detect(self, rgb: np.ndarray, weak: bool = False) -> list[tuple[BoxXYXY, float]]:
-        """Boxes (trimmed to the image) and detector scores, largest first
-        (with `weak`, HOG scores down to track_score: see _run)."""
-        found = [(b, s) for b, s in self._run(rgb, weak) if b[3] - b[1] >= self.min_face and b[2] > b[0]]
-        return sorted(found, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
+        """Boxes (trimmed to the image) and detector scores, largest first;
+        with `weak`, also scores under 0, down to track_score."""
+        return self.detect_batch([rgb], weak)[0]
+
+    def detect_batch(self, rgbs: Sequence[np.ndarray], weak: bool = False) -> list[list[tuple[BoxXYXY, float]]]:
+        """detect() of several frames in one call of the detector (MTCNN batches them)."""
+        out = []
+        for rgb, found in zip(rgbs, self.detector.detect(list(rgbs), weak=weak)):
+            kept = self._kept(found, rgb.shape[1], rgb.shape[0])
+            out.append(sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1])))
+        return out
 
     def detect_near(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY], weak: bool = False) -> list[tuple[BoxXYXY, float]]:
         """Detections in regions around `boxes` (where tracked faces were last
-        seen), each ROI_MARGIN face sizes around its box: the same detector at
-        the same upsampling as a whole-frame search, on a small part of it, so
-        boxes match a whole-frame search's to within a HOG cell (a few pixels).
-        Overlapping finds merge (the higher score kept)."""
+        seen), each ROI_MARGIN face sizes around its box: the same detector as
+        a whole-frame search, on a small part of it (MTCNN only at scales near
+        the tracked face's size), all regions in one batch. Overlapping finds
+        merge (the higher score kept)."""
         h, w = rgb.shape[:2]
-        found: list[tuple[BoxXYXY, float]] = []
+        regions, origins = [], []
         for l, t, r, b in boxes:
             fw, fh = r - l, b - t
             x0, y0 = max(0, int(l - ROI_MARGIN * fw)), max(0, int(t - ROI_MARGIN * fh))
             x1, y1 = min(w, int(r + ROI_MARGIN * fw)), min(h, int(b + ROI_MARGIN * fh))
             if x1 - x0 < 8 or y1 - y0 < 8:
                 continue
-            for (bl, bt, br, bb), score in self._run(np.ascontiguousarray(rgb[y0:y1, x0:x1]), weak):
-                found.append(((max(bl + x0, 0), max(bt + y0, 0), min(br + x0, w), min(bb + y0, h)), score))
+            regions.append(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+            origins.append((x0, y0, fh))
+        found: list[tuple[BoxXYXY, float]] = []
+        # regions of one face size share a call, so MTCNN batches them
+        for size in sorted({o[2] for o in origins}):
+            idx = [k for k, o in enumerate(origins) if o[2] == size]
+            dets = self.detector.detect([regions[k] for k in idx], weak=weak, face_size=size)
+            for k, d in zip(idx, dets):
+                found.extend(self._kept(d, w, h, origins[k][0], origins[k][1]))
         kept: list[tuple[BoxXYXY, float]] = []
         for box, score in sorted(found, key=lambda bs: -bs[1]):
-            if all(box_iou(box, k) < 0.5 for k, _ in kept) and box[3] - box[1] >= self.min_face and box[2] > box[0]:
+            if all(box_iou(box, k) < 0.5 for k, _ in kept):
                 kept.append((box, score))
         return sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
 
@@ -135,12 +165,20 @@ class FaceAnalyzer:
         """Detections of one RGB frame (or only near the given boxes) with their
         5-point landmarks and quality; with `weak`, also those scoring down to
         track_score, for the caller to keep only where they continue a track."""
+        return self._describe(rgb, self.detect(rgb, weak) if near is None else self.detect_near(rgb, near, weak))
+
+    def candidates_batch(self, rgbs: Sequence[np.ndarray], weak: bool = False) -> list[list[Candidate]]:
+        """candidates() of several whole frames, detected in one batch."""
+        return [self._describe(rgb, found) for rgb, found in zip(rgbs, self.detect_batch(rgbs, weak))]
+
+    def _describe(self, rgb: np.ndarray, found: list[tuple[BoxXYXY, float]]) -> list[Candidate]:
+        """Landmarks (dlib's 5-point model on the dlib-convention box) and quality of each detection."""
         import cv2
         import dlib
 
         predictor = models.load("landmarks_5")
         out = []
-        for box, score in (self.detect(rgb, weak) if near is None else self.detect_near(rgb, near, weak)):
+        for box, score in found:
             shape = predictor(rgb, dlib.rectangle(*box))
             pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=float)
             l, t, r, b = box

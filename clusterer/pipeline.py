@@ -6,6 +6,7 @@ import itertools
 import logging
 import os
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -89,12 +90,17 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
     faces: list[Face] = []
     sampled: list[int] = []
     cuts: list[tuple[int, float]] = []
-    # Asking for the first frame starts decoding and the worker threads' face
-    # searches; torch is imported only after that, so its seconds of loading
-    # overlap them.
-    first = next(frames, None)
-    uses_torch = clothing is not None or analyzer.encoder.name == "torch"
-    with _torch_threads(max(1, (os.cpu_count() or 1) - workers), uses_torch):
+    uses_torch = clothing is not None or analyzer.uses_torch
+    with contextlib.ExitStack() as stack:
+        if analyzer.detector.uses_torch:
+            # the worker threads' searches run torch: its threads are set first
+            stack.enter_context(_torch_threads(torch_threads(workers)))
+        # Asking for the first frame starts decoding and the worker threads'
+        # face searches; with a dlib detector torch is imported only after
+        # that, so its seconds of loading overlap them.
+        first = next(frames, None)
+        if uses_torch and not analyzer.detector.uses_torch:
+            stack.enter_context(_torch_threads(torch_threads(workers)))
         for frame, scene, rgb, full in itertools.chain([first] if first else [], frames):
             sampled.append(frame.index)
             if scene > len(cuts):
@@ -138,15 +144,17 @@ def continuing(cands: list, tracked: list, min_iou: float) -> list:
     return [c for c in cands if c.score >= 0.0 or any(box_iou(c.box_xyxy, b) >= min_iou for b in tracked)]
 
 
+def torch_threads(workers: int) -> int:
+    """torch's CPU threads per call during extraction: the cores shared out
+    between the `workers` search threads and the main thread (each may run
+    torch at once), at least 1. torch spinning more threads than there are
+    free cores slowed its encodings 3× (measured on 2 cores)."""
+    return max(1, (os.cpu_count() or 1) // (workers + 1))
+
+
 @contextlib.contextmanager
-def _torch_threads(n: int, uses_torch: bool = True):
-    """torch's CPU threads limited to `n` for the block: the face searches
-    already keep `workers` cores busy, and torch spinning threads on the same
-    cores slowed its encodings 3× (measured on 2 cores). A no-op when the
-    block does not use torch (it is then not even imported)."""
-    if not uses_torch:
-        yield
-        return
+def _torch_threads(n: int):
+    """torch's CPU threads limited to `n` for the block."""
     import torch
 
     before = torch.get_num_threads()
@@ -173,6 +181,7 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_ever
 
     pending: collections.deque = collections.deque()
     since_full, scene_seen = 0, -1
+    batch = _SearchBatch(analyzer)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cluster-video-detect") as pool:
         try:
             while True:
@@ -185,13 +194,15 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_ever
                     since_full += 1
                     if scene != scene_seen or since_full >= detect_every:
                         since_full, scene_seen = 0, scene
-                        pending.append((frame, scene, rgb, pool.submit(analyzer.candidates, rgb, weak=True)))
+                        pending.append((frame, scene, rgb, batch.add(rgb, pool)))
                     else:
                         pending.append((frame, scene, rgb, None))
-                # keep up to 4 × workers frames in flight (at 2 × the main thread
-                # waited about 3.5 s instead of 1.1–1.7 s for searches on the seed-7
-                # benchmark); drain at the end
-                while pending and (frame is None or len(pending) > 4 * workers):
+                # keep up to 4 × workers frames (and a batch) in flight: at 2 × the
+                # main thread waited longer for searches (benchmarks/RESULTS.md);
+                # drain at the end
+                while pending and (frame is None or len(pending) > 4 * workers + batch.size):
+                    if pending[0][3] is not None:
+                        batch.flush(pool)  # the frame wanted next may be in it
                     yield pending.popleft()
                 if frame is None:
                     return
@@ -202,6 +213,51 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_ever
             close = getattr(frames, "close", None)
             if close:
                 close()
+
+
+class _SearchBatch:
+    """Whole-frame searches gathered into batches of analyzer.batch_size frames,
+    each batch one job of the thread pool: a GPU detector takes many frames
+    per call; on a CPU (batch size 1) each frame is its own job, and the
+    workers search frames in parallel. Each frame gets a Future of its
+    candidates."""
+
+    def __init__(self, analyzer: FaceAnalyzer):
+        self.analyzer = analyzer
+        self.size = analyzer.batch_size
+        self._rgbs: list[np.ndarray] = []
+        self._futures: list[Future] = []
+
+    def add(self, rgb: np.ndarray, pool) -> Future:
+        fut: Future = Future()
+        self._rgbs.append(rgb)
+        self._futures.append(fut)
+        if len(self._rgbs) >= self.size:
+            self.flush(pool)
+        return fut
+
+    def flush(self, pool) -> None:
+        if not self._rgbs:
+            return
+        rgbs, futures = self._rgbs, self._futures
+        self._rgbs, self._futures = [], []
+
+        def search():
+            live = [f.set_running_or_notify_cancel() for f in futures]
+            if not any(live):
+                return
+            try:
+                found = self.analyzer.candidates_batch(rgbs, weak=True)
+            except BaseException as e:  # re-raised in the main thread by result()
+                for f, ok in zip(futures, live):
+                    if ok:
+                        f.set_exception(e)
+                return
+            for f, ok, c in zip(futures, live, found):
+                if ok:
+                    f.set_result(c)
+
+        pool.submit(search)
 
 
 class _StageClock:
@@ -398,7 +454,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
                                               workers=settings.get("workers", default("workers")))
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
-                           f"(try --upsample 2, a lower --min-face, or --detector cnn)")
+                           f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
     persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
     persons = name_persons(persons, known_people)
     recorded = {**extraction, **clustering, "tool_version": __version__,

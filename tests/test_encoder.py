@@ -73,14 +73,14 @@ def test_models_load_on_first_use_only(hopper_bgr):
     assert enc.device == emb.device == "cpu"  # 'auto' resolved at first use (no GPU here)
 
 
-def test_faces_mode_with_dlib_encoder_never_imports_torch(demo_video, tmp_path):
-    """torch is needed only by the torch encoder and clothing: a faces-only run
-    with dlib's encoder does not pay its import."""
+def test_faces_mode_with_dlib_models_never_imports_torch(demo_video, tmp_path):
+    """torch is needed only by MTCNN, the torch encoder and clothing: a
+    faces-only run with dlib's detector and encoder does not pay its import."""
     import subprocess
     import sys
 
     code = ("import sys; from clusterer import run; "
-            f"run({str(demo_video)!r}, out={str(tmp_path)!r}, mode='faces', encoder='dlib', end=3.0); "
+            f"run({str(demo_video)!r}, out={str(tmp_path)!r}, mode='faces', encoder='dlib', detector='hog', end=3.0); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"

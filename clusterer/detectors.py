@@ -1,0 +1,209 @@
+"""Face detectors behind one interface: frames in; boxes, scores and (where
+the detector has them) five landmarks out, per frame.
+
+- "mtcnn" (the default): MTCNN run by torch (mtcnn.py), batched across
+  frames; finds side views, tilted and small faces; on CUDA with --device.
+- "hog": dlib's HOG + linear SVM (frontal faces only), face_recognition's
+  default.
+- "cnn": dlib's MMOD CNN (face_recognition's model="cnn"), slow on a CPU.
+
+Every detector reports boxes in dlib's convention (the boxes dlib's 5-point
+landmark model was trained on, and so what the face encoder expects) and a
+score whose 0 is the detector's own cut-off: a detection scoring under 0 is
+"weak", kept only where it continues a track (pipeline.continuing).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from . import models
+from .defaults import default
+
+NAMES = ("mtcnn", "hog", "cnn")
+"""The detectors, default first (see defaults.SETTINGS["detector"])."""
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """The faces one detector found in one frame.
+
+    box_xyxy (n, 4) float32: left, top, right, bottom in pixels;
+    score (n,) float32: 0 at the detector's cut-off, higher is surer;
+    landmarks (n, 5, 2) float32: the detector's own five points (x, y), NaN
+    for detectors without them (dlib's HOG and CNN).
+    """
+
+    box_xyxy: np.ndarray
+    score: np.ndarray
+    landmarks: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.score)
+        if self.box_xyxy.shape != (n, 4) or self.score.shape != (n,) or self.landmarks.shape != (n, 5, 2):
+            raise ValueError(f"Detections: expected shapes ({n}, 4), ({n},), ({n}, 5, 2); got "
+                             f"{self.box_xyxy.shape}, {self.score.shape}, {self.landmarks.shape}")
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    @staticmethod
+    def of(boxes, scores, landmarks=None) -> "Detections":
+        """From lists or arrays; landmarks None → NaN."""
+        b = np.asarray(boxes, np.float32).reshape(-1, 4)
+        lm = np.full((len(b), 5, 2), np.nan, np.float32) if landmarks is None \
+            else np.asarray(landmarks, np.float32).reshape(-1, 5, 2)
+        return Detections(b, np.asarray(scores, np.float32).reshape(-1), lm)
+
+    @staticmethod
+    def empty() -> "Detections":
+        return Detections.of(np.zeros((0, 4)), np.zeros(0))
+
+
+class Detector(Protocol):
+    """Finds faces in RGB uint8 frames."""
+
+    name: str
+    uses_torch: bool
+    batch_size: int
+
+    def detect(self, frames: Sequence[np.ndarray], *, weak: bool = False,
+               face_size: float | None = None) -> list[Detections]:
+        """One Detections per frame. weak: also detections under the cut-off
+        (down to the tracking score); face_size: the caller expects a face of
+        about this height (a tracked face's region), so a detector may search
+        only nearby scales."""
+        ...
+
+
+class HogDetector:
+    """dlib's HOG detector at `upsample`; weak detections by dlib's
+    adjust_threshold (the same scan with a lower cut-off)."""
+
+    name = "hog"
+    uses_torch = False
+    batch_size = 1
+
+    def __init__(self, upsample: int = default("upsample"), track_score: float = default("track_score")):
+        self.upsample, self.track_score = upsample, track_score
+
+    def detect(self, frames, *, weak=False, face_size=None):
+        out = []
+        for rgb in frames:
+            rects, scores, _ = models.load("hog_detector").run(rgb, self.upsample,
+                                                               self.track_score if weak else 0.0)
+            out.append(Detections.of([(r.left(), r.top(), r.right(), r.bottom()) for r in rects], scores))
+        return out
+
+
+class DlibCnnDetector:
+    """dlib's MMOD CNN at `upsample`; its score is its confidence (cut-off 0)."""
+
+    name = "cnn"
+    uses_torch = False
+    batch_size = 1
+
+    def __init__(self, upsample: int = default("upsample")):
+        self.upsample = upsample
+
+    def detect(self, frames, *, weak=False, face_size=None):
+        out = []
+        for rgb in frames:
+            found = models.load("cnn_detector")(rgb, self.upsample)
+            out.append(Detections.of([(d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom())
+                                      for d in found], [d.confidence for d in found]))
+        return out
+
+
+TO_DLIB_BOX = (0.022, 0.073, 1.133, 0.862)
+"""MTCNN box → dlib box: (dx, dy, width ×, height ×), the centre moved by
+dx, dy of the MTCNN box's size. dlib's boxes sit lower on the face (brows to
+chin) and are wider. Fitted on faces both found (benchmarks/RESULTS.md,
+"MTCNN boxes in dlib's convention")."""
+
+SCORE_SCALE = 4.0
+"""MTCNN's score = (logit(probability) − logit(O-Net's threshold)) / SCORE_SCALE:
+0 at its cut-off like dlib's scores; a probability of 0.99 scores about 0.94,
+about where HOG's good detections lie, so the quality and confirmation
+settings keep their meaning."""
+
+
+GPU_BATCH = 8
+"""Whole frames MTCNN searches in one call on a GPU."""
+
+
+def to_dlib_boxes(boxes: np.ndarray, mapping: tuple[float, float, float, float] = TO_DLIB_BOX) -> np.ndarray:
+    """MTCNN boxes (n, 4) moved and scaled into dlib's convention."""
+    dx, dy, sw, sh = mapping
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2 + dx * w, (boxes[:, 1] + boxes[:, 3]) / 2 + dy * h
+    return np.stack([cx - sw * w / 2, cy - sh * h / 2, cx + sw * w / 2, cy + sh * h / 2], axis=1)
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+class MtcnnDetector:
+    """MTCNN (mtcnn.py) with dlib-convention boxes and dlib-like scores.
+
+    min_face: smallest face searched for (sets the pyramid, so the cost);
+    track_score: weak detections go down to this score (O-Net's threshold
+    lowered to the matching probability); device: torch device.
+    """
+
+    name = "mtcnn"
+    uses_torch = True
+
+    def __init__(self, min_face: int = default("min_face"), track_score: float = default("track_score"),
+                 device: str = "cpu"):
+        from .devices import check_early
+        from .mtcnn import MTCNN, THRESHOLDS
+
+        # 'auto' is resolved on first use: resolving it imports torch
+        self.net = MTCNN(min_face=max(min_face, 8), device=check_early(device))
+        self.cutoff = THRESHOLDS[2]
+        self.track_score = track_score
+        self.weak_prob = self.probability(track_score)
+
+    @property
+    def batch_size(self) -> int:
+        """Frames per call: GPU_BATCH on CUDA, 1 on the CPU."""
+        from .devices import resolve_device
+
+        self.net.device = resolve_device(self.net.device)
+        return GPU_BATCH if self.net.device.startswith("cuda") else 1
+
+    def score(self, prob: np.ndarray) -> np.ndarray:
+        """O-Net's probability → score (0 at its threshold)."""
+        p = np.clip(prob.astype(np.float64), 1e-7, 1 - 1e-7)
+        return ((np.log(p / (1 - p)) - _logit(self.cutoff)) / SCORE_SCALE).astype(np.float32)
+
+    def probability(self, score: float) -> float:
+        """The probability whose score is `score`."""
+        return 1.0 / (1.0 + math.exp(-(score * SCORE_SCALE + _logit(self.cutoff))))
+
+    def detect(self, frames, *, weak=False, face_size=None):
+        from .devices import resolve_device
+
+        self.net.device = resolve_device(self.net.device)
+        # a tracked face changes size little between samples: half to twice it
+        sizes = None if face_size is None else (0.5 * face_size, 2.0 * face_size)
+        found = self.net.detect(frames, last=self.weak_prob if weak else None, sizes=sizes)
+        return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
+                for d in found]
+
+
+def make_detector(name: str, *, upsample: int = default("upsample"), min_face: int = default("min_face"),
+                  track_score: float = default("track_score"), device: str = "cpu") -> Detector:
+    """The detector called `name` (one of NAMES)."""
+    if name == "mtcnn":
+        return MtcnnDetector(min_face, track_score, device)
+    if name == "hog":
+        return HogDetector(upsample, track_score)
+    if name == "cnn":
+        return DlibCnnDetector(upsample)
+    raise ValueError(f"detector must be one of {', '.join(NAMES)}, got {name!r}")
