@@ -37,7 +37,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_bench.py --seeds 7,11,23 && $(PY) benchmarks/bench_cache.py && $(PY) benchmarks/bench_speed.py \
 		&& $(PY) benchmarks/bench_tracks.py --append && $(PY) benchmarks/bench_clothing.py --append && $(PY) benchmarks/bench_faces.py --append \
-		&& $(PY) benchmarks/bench_threshold.py --append
+		&& $(PY) benchmarks/bench_threshold.py --append \
+		&& $(PY) benchmarks/bench_detectors.py --append --fit && $(PY) benchmarks/bench_detectors.py --pipeline --append \
+		&& $(PY) benchmarks/real_faces.py recall --append
 
 clean-venv:
 	rm -rf $(VENV)

@@ -60,7 +60,7 @@ def detectors():
             "mtcnn min 20 (default)": (MtcnnDetector(20), 20), "mtcnn min 14": (MtcnnDetector(14), 14)}
 
 
-def run_video(video: Path) -> list[dict]:
+def run_video(video: Path, only: str = "") -> list[dict]:
     gt = json.loads(video.with_suffix(".gt.json").read_text())
     truth: dict[int, list] = {}
     for fr, _name, *box in gt["faces"]:
@@ -69,6 +69,8 @@ def run_video(video: Path) -> list[dict]:
     n_truth = sum(len(truth.get(i, [])) for i, _ in frames)
     rows = []
     for name, (det, min_h) in detectors().items():
+        if only not in name:
+            continue
         det.detect([frames[0][1]])  # load models outside the timing
         found = false = 0
         t0 = time.perf_counter()
@@ -246,6 +248,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench-out"))
     ap.add_argument("--append", action="store_true")
     ap.add_argument("--fit", action="store_true", help="also fit the box mapping and compare encodings")
+    ap.add_argument("--only", default="", help="only the detectors whose name holds this (e.g. mtcnn)")
     ap.add_argument("--pipeline", action="store_true",
                     help="only the whole pipeline with each detector (not the per-frame table)")
     args = ap.parse_args()
@@ -267,7 +270,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    table = markdown([r for v in videos for r in run_video(v)], commit_id)
+    table = markdown([r for v in videos for r in run_video(v, args.only)], commit_id)
     if args.fit:
         table += "\n" + fit_boxes(videos)
     report(table, args.append)

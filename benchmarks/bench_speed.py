@@ -32,11 +32,12 @@ PROFILE_RATE = 50
 
 STAGES = (
     # (label, substrings of a stack that put a sample in it), first match wins
-    ("loading models and imports", ("_find_and_load", "models.py", "_build_net (", "deepsort_mobilenet")),
-    ("face search, whole frame (HOG, worker threads)", ("FaceAnalyzer.detect (",)),
-    ("face search, tracked regions (HOG)", ("detect_near",)),
+    ("loading models and imports", ("_find_and_load", "models.py", "_build_net (", "deepsort_mobilenet",
+                                    "load_networks")),
+    ("face search, tracked regions", ("detect_near",)),
+    ("face search, whole frame (worker threads)", ("FaceAnalyzer.detect_batch (",)),
     ("face encodings (torch)", ("encode_chips", "DlibEncoder.encode")),
-    ("landmarks and quality", ("FaceAnalyzer.candidates",)),
+    ("landmarks and quality", ("FaceAnalyzer._describe",)),
     ("clothing crops and CNN", ("clothing.py",)),
     ("decoding", ("sampling.py",)),
     ("scene cuts", ("scenes.py",)),
@@ -122,6 +123,7 @@ def main() -> None:
     bench = ROOT.parent / "shared" / "bench" / "score.py"
     scores, timings = {}, {}
     for label, kw in (("cluster-video defaults (two-stage, clothing, tracks, export)", {}),
+                      ("cluster-video defaults but --detector hog (the default until 0.3)", {"detector": "hog"}),
                       ("cluster-video defaults but --encoder dlib", {"encoder": "dlib"})):
         t: dict[str, float] = {}
         with tempfile.TemporaryDirectory() as tmp:

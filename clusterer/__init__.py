@@ -5,7 +5,7 @@ The public API: one function per stage and `run` for the whole job.
     from clusterer import run
     result, folder = run("input.mp4")
 """
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from .clothing import CNNEmbedder, Clothing, torso_box  # noqa: E402
 from .clustering import FaceClusterer  # noqa: E402

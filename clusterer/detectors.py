@@ -118,17 +118,24 @@ class DlibCnnDetector:
         return out
 
 
-TO_DLIB_BOX = (0.022, 0.073, 1.133, 0.862)
+TO_DLIB_BOX = (0.038, 0.071, 1.120, 0.856)
 """MTCNN box → dlib box: (dx, dy, width ×, height ×), the centre moved by
 dx, dy of the MTCNN box's size. dlib's boxes sit lower on the face (brows to
 chin) and are wider. Fitted on faces both found (benchmarks/RESULTS.md,
 "MTCNN boxes in dlib's convention")."""
 
-SCORE_SCALE = 4.0
-"""MTCNN's score = (logit(probability) − logit(O-Net's threshold)) / SCORE_SCALE:
-0 at its cut-off like dlib's scores; a probability of 0.99 scores about 0.94,
-about where HOG's good detections lie, so the quality and confirmation
-settings keep their meaning."""
+CUTOFF = 0.9
+"""O-Net's face probability a detection needs to count on its own (score 0).
+The paper's 0.7 lets through necklaces, bags and hands in real footage;
+0.9 drops most of them for a few faces, which tracks then recover as weak
+detections (benchmarks/RESULTS.md, "MTCNN's cut-off")."""
+
+SCORE_SCALE = 7.5
+"""MTCNN's score = (logit(probability) − logit(CUTOFF)) / SCORE_SCALE: 0 at
+the cut-off like dlib's scores; the default --track-score (-0.3) then admits
+probabilities down to about 0.5, --min-confidence (0.3) asks 0.99 of a face
+seen once, and a sure face (0.9999) scores about 1, where HOG's sure faces
+lie, so the quality score reads both alike."""
 
 
 GPU_BATCH = 8
@@ -161,11 +168,11 @@ class MtcnnDetector:
     def __init__(self, min_face: int = default("min_face"), track_score: float = default("track_score"),
                  device: str = "cpu"):
         from .devices import check_early
-        from .mtcnn import MTCNN, THRESHOLDS
+        from .mtcnn import MTCNN
 
         # 'auto' is resolved on first use: resolving it imports torch
         self.net = MTCNN(min_face=max(min_face, 8), device=check_early(device))
-        self.cutoff = THRESHOLDS[2]
+        self.cutoff = CUTOFF
         self.track_score = track_score
         self.weak_prob = self.probability(track_score)
 
@@ -192,7 +199,7 @@ class MtcnnDetector:
         self.net.device = resolve_device(self.net.device)
         # a tracked face changes size little between samples: half to twice it
         sizes = None if face_size is None else (0.5 * face_size, 2.0 * face_size)
-        found = self.net.detect(frames, last=self.weak_prob if weak else None, sizes=sizes)
+        found = self.net.detect(frames, last=self.weak_prob if weak else self.cutoff, sizes=sizes)
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
                 for d in found]
 

@@ -8,6 +8,7 @@ import pytest
 from clusterer import mtcnn
 from clusterer.detectors import (NAMES, Detections, HogDetector, MtcnnDetector, TO_DLIB_BOX, make_detector,
                                  to_dlib_boxes)
+from clusterer.defaults import default
 from clusterer.errors import ModelNotFound
 from clusterer.faces import FaceAnalyzer, box_iou
 
@@ -93,10 +94,13 @@ def test_nms():
 
 def test_scores_are_zero_at_the_cut_off_and_weak_below():
     det = MtcnnDetector()
-    p = np.array([det.cutoff, 0.99, det.weak_prob], np.float32)
+    p = np.array([det.cutoff, 0.9999, det.weak_prob, 0.99], np.float32)
     s = det.score(p)
-    assert s[0] == pytest.approx(0, abs=1e-6) and 0.8 < s[1] < 1.1
+    assert s[0] == pytest.approx(0, abs=1e-6) and 0.8 < s[1] < 1.2  # a sure face scores like HOG's
     assert s[2] == pytest.approx(det.track_score, abs=1e-4)
+    # a face seen once must be about 0.99 sure to count (--min-confidence)
+    assert s[3] == pytest.approx(default("min_confidence"), abs=0.05)
+    assert 0.4 < det.weak_prob < 0.6 and det.cutoff > 0.7  # stricter than the paper's 0.7
     for score in (-0.3, 0.0, 0.5, 1.5):
         assert det.score(np.array([det.probability(score)]))[0] == pytest.approx(score, abs=1e-4)
 

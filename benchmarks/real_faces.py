@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Per-face labels for the real clips in ../shared/real: the faces to label,
+and detection recall against the labels made.
+
+`prepare`: samples each clip at 2 frames/s (the tool's default), runs every
+detector listed in DETECTORS on every sample, and joins their boxes into one
+list of candidate faces per frame (boxes of different detectors overlapping
+by IoU >= 0.3 are one face). Writes, per clip, under bench-out/real/<clip>/:
+candidates.csv (id, frame, time, box in dlib's convention, which detectors
+found it), contact sheets (sheets/*.png: each candidate's crop with its
+id and time) and the samples with the candidates' boxes and ids drawn
+(frames/*.png), for a person to label.
+
+`labels`: a labeller's decisions (benchmarks/labels/<clip>.decisions.csv:
+id,label,note with an identity key of the hand labels, other_N, not_a_face or
+unsure) → benchmarks/labels/<clip>.csv, and a list of the faces whose
+identity the hand labels do not list at that second, to resolve by looking.
+
+`recall`: given benchmarks/labels/<clip>.csv (the `evaluate` CSV: frame, time,
+left, top, right, bottom, identity), the share of labelled faces each
+detector finds on the same samples, and its detections that no labelled
+face matches (false or unlabelled faces).
+
+    python benchmarks/real_faces.py prepare [--clips avengers,meeting]
+    python benchmarks/real_faces.py labels
+    python benchmarks/real_faces.py recall [--append]
+
+Faces no detector found are not labelled: recall here is against the union
+of the detectors run, an upper bound on the true recall.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "real"
+LABELS = ROOT / "benchmarks" / "labels"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from clusterer.detectors import DlibCnnDetector, HogDetector, MtcnnDetector  # noqa: E402
+from clusterer.faces import box_iou  # noqa: E402
+from clusterer.sampling import iter_frames, probe  # noqa: E402
+
+CLIPS = ("avengers", "fotb_dinner", "friends_episode", "herapheri", "meeting", "sweden_psa")
+"""The six real clips (../shared/real/<name>.mp4)."""
+
+SAME_FACE = 0.3
+"""Boxes overlapping by this IoU are one face (as in scoring)."""
+
+
+def detectors(with_cnn: bool) -> dict:
+    """name → detector: the candidates' sources (issue 13: HOG upsampled twice,
+    dlib's CNN, and every detector added since)."""
+    out = {"hog up1": HogDetector(1), "hog up2": HogDetector(2), "mtcnn min 20": MtcnnDetector(20),
+           "mtcnn min 14": MtcnnDetector(14)}
+    if with_cnn:
+        out["dlib cnn up1"] = DlibCnnDetector(1)
+    return out
+
+
+def sample(clip: str):
+    import cv2
+
+    video = REAL / f"{clip}.mp4"
+    info = probe(video)
+    return info, [(f.index, f.time, f.image, cv2.cvtColor(f.image, cv2.COLOR_BGR2RGB))
+                  for f in iter_frames(video, fps=2.0, info=info)]
+
+
+def prepare(clip: str, out: Path, with_cnn: bool) -> dict:
+    import cv2
+
+    info, frames = sample(clip)
+    dets = detectors(with_cnn)
+    rows, crops = [], []
+    seconds = {}
+    for name, det in dets.items():
+        t0 = time.perf_counter()
+        found = [det.detect([rgb])[0] for _, _, _, rgb in frames]
+        seconds[name] = time.perf_counter() - t0
+        for (index, t, bgr, _), d in zip(frames, found):
+            for box, score in zip(d.box_xyxy.tolist(), d.score.tolist()):
+                if score < 0 or box[3] - box[1] < 10:
+                    continue
+                same = [r for r in rows if r["frame"] == index and box_iou(r["box"], box) >= SAME_FACE]
+                if same:
+                    same[0]["found_by"].add(name)
+                    continue
+                rows.append({"frame": index, "time": round(t, 3), "box": [round(v) for v in box],
+                             "found_by": {name}})
+    rows.sort(key=lambda r: (r["frame"], r["box"][0]))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sheets").mkdir(exist_ok=True)
+    images = {index: bgr for index, _, bgr, _ in frames}
+    with open(out / "candidates.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "frame", "time", "left", "top", "right", "bottom", "found_by"])
+        for i, r in enumerate(rows):
+            r["id"] = i
+            w.writerow([i, r["frame"], r["time"], *r["box"], ";".join(sorted(r["found_by"]))])
+            crops.append(_tile(images[r["frame"]], r))
+    per_sheet = 48
+    for s in range(0, len(crops), per_sheet):
+        tiles = crops[s:s + per_sheet]
+        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 8)
+        grid = np.vstack([np.hstack(tiles[k:k + 8]) for k in range(0, len(tiles), 8)])
+        cv2.imwrite(str(out / "sheets" / f"{clip}_{s // per_sheet:02d}.png"), grid)
+    annotate(clip, out)
+    summary = {"clip": clip, "samples": len(frames), "candidates": len(rows),
+               "seconds": {k: round(v, 1) for k, v in seconds.items()}}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
+def annotate(clip: str, out: Path) -> None:
+    """frames/<time>.png: each sample with its candidates' boxes and ids, so that
+    a labeller sees where each face sits and what the person wears."""
+    import cv2
+
+    with open(out / "candidates.csv", newline="") as fh:
+        cands = list(csv.DictReader(fh))
+    (out / "frames").mkdir(exist_ok=True)
+    _, frames = sample(clip)
+    for index, t, bgr, _ in frames:
+        img = bgr.copy()
+        for c in (c for c in cands if int(c["frame"]) == index):
+            l, tp, r, b = (int(c[k]) for k in ("left", "top", "right", "bottom"))
+            cv2.rectangle(img, (l, tp), (r, b), (0, 255, 255), 2)
+            cv2.putText(img, f"#{c['id']}", (l, max(12, tp - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+                        (0, 255, 255), 2, cv2.LINE_AA)
+        if img.shape[1] > 960:
+            img = cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(out / "frames" / f"t{t:06.1f}_f{index:05d}.png"), img)
+
+
+def _tile(bgr: np.ndarray, r: dict, size: int = 150) -> np.ndarray:
+    """The face with a margin, scaled to size×size, its id and time written under it."""
+    import cv2
+
+    l, t, rr, b = r["box"]
+    m = int(0.4 * max(rr - l, b - t))
+    h, w = bgr.shape[:2]
+    crop = bgr[max(0, t - m):min(h, b + m), max(0, l - m):min(w, rr + m)]
+    tile = np.zeros((size + 22, size, 3), np.uint8)
+    if crop.size:
+        s = size / max(crop.shape[:2])
+        c = cv2.resize(crop, (max(1, int(crop.shape[1] * s)), max(1, int(crop.shape[0] * s))))
+        tile[:c.shape[0], :c.shape[1]] = c
+    cv2.putText(tile, f"#{r['id']} {r['time']:.1f}s", (3, size + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def hand_labels(clip: str) -> list[tuple[float, float, set[str]]]:
+    """(start, end, identities visible) from ../shared/real/labels: segments,
+    or one second per row."""
+    seg = REAL / "labels" / f"{clip}.segments.csv"
+    out = []
+    if seg.exists():
+        with open(seg, newline="") as fh:
+            for r in csv.DictReader(fh):
+                ids = r.get("identities_visible") or r.get("anonymous_ids") or ""
+                out.append((float(r["start_s"]), float(r["end_s"]), {i for i in ids.split(";") if i}))
+    else:
+        with open(REAL / "labels" / f"{clip}.per_second.csv", newline="") as fh:
+            for r in csv.DictReader(fh):
+                t = float(r["t_sec"])
+                out.append((t, t + 1.0, {i for i in r["identities_visible"].split(";") if i}))
+    return out
+
+
+def write_labels(clip: str, out: Path) -> list[str]:
+    """benchmarks/labels/<clip>.csv (the `evaluate` CSV) from the candidates and
+    a labeller's decisions (<clip>.decisions.csv: id,label,note), not-a-face
+    rows left out; returns the disagreements with the hand labels: faces
+    whose identity the hand labels do not list at that time."""
+    with open(out / "candidates.csv", newline="") as fh:
+        cands = {int(r["id"]): r for r in csv.DictReader(fh)}
+    with open(LABELS / f"{clip}.decisions.csv", newline="") as fh:
+        decided = {int(r["id"]): r for r in csv.DictReader(fh)}
+    missing = sorted(set(cands) - set(decided))
+    if missing:
+        raise SystemExit(f"{clip}: no decision for candidates {missing[:10]}")
+    spans = hand_labels(clip)
+    issues = []
+    with open(LABELS / f"{clip}.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["frame", "time", "left", "top", "right", "bottom", "identity"])
+        for i, c in sorted(cands.items()):
+            label = decided[i]["label"].strip()
+            if label == "not_a_face":
+                continue
+            t = float(c["time"])
+            w.writerow([c["frame"], c["time"], c["left"], c["top"], c["right"], c["bottom"], label])
+            listed = set().union(*(ids for a, b, ids in spans if a <= t < b)) if spans else set()
+            if label != "unsure" and not label.startswith("other_") and label not in listed:
+                issues.append(f"{clip} #{i} at {t:.1f} s: {label} (hand labels: {', '.join(sorted(listed)) or 'nobody'})")
+    return issues
+
+
+def load_labels(clip: str) -> dict[int, list[tuple[list[float], str]]]:
+    """Labelled faces per frame: (box, identity)."""
+    out: dict[int, list] = {}
+    with open(LABELS / f"{clip}.csv", newline="") as fh:
+        for row in csv.DictReader(line for line in fh if not line.startswith("#")):
+            box = [float(row[k]) for k in ("left", "top", "right", "bottom")]
+            out.setdefault(int(row["frame"]), []).append((box, row["identity"]))
+    return out
+
+
+def recall(clips: list[str], with_cnn: bool) -> list[dict]:
+    rows = []
+    for clip in clips:
+        if not (LABELS / f"{clip}.csv").exists():
+            continue
+        labels = load_labels(clip)
+        info, frames = sample(clip)
+        total = sum(len(labels.get(i, [])) for i, *_ in frames)
+        for name, det in detectors(with_cnn).items():
+            found = false = 0
+            t0 = time.perf_counter()
+            for index, _, _, rgb in frames:
+                d = det.detect([rgb])[0]
+                boxes = [b for b, s in zip(d.box_xyxy.tolist(), d.score.tolist()) if s >= 0]
+                truth = [b for b, _ in labels.get(index, [])]
+                pairs = sorted(((box_iou(b, g), i, j) for i, b in enumerate(boxes) for j, g in enumerate(truth)),
+                               reverse=True)
+                ub, ug = set(), set()
+                for v, i, j in pairs:
+                    if v >= SAME_FACE and i not in ub and j not in ug:
+                        ub.add(i)
+                        ug.add(j)
+                found, false = found + len(ug), false + len(boxes) - len(ub)
+            ms = 1000 * (time.perf_counter() - t0) / len(frames)
+            rows.append({"clip": clip, "detector": name, "labelled": total, "recall": round(found / max(total, 1), 3),
+                         "unmatched": false, "ms_frame": round(ms, 1), "size": f"{info.width}×{info.height}"})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def markdown(rows: list[dict], commit_id: str) -> str:
+    names = list(dict.fromkeys(r["detector"] for r in rows))
+    clips = list(dict.fromkeys(r["clip"] for r in rows))
+    out = [f"## Real footage: detection recall against the per-face labels (commit `{commit_id}`)", "",
+           "`benchmarks/real_faces.py recall`: every sample at 2 frames/s searched whole (no tracking), one "
+           "core. recall: labelled faces found (IoU ≥ 0.3; the labels cover the faces any of these "
+           "detectors found, so this is an upper bound); unmatched: detections matching no labelled face "
+           "(false faces, or faces labelled not-a-face); ms per frame.", "",
+           "| detector | " + " | ".join(f"{c} ({next(r['size'] for r in rows if r['clip'] == c)}, "
+                                       f"{next(r['labelled'] for r in rows if r['clip'] == c)} faces)"
+                                       for c in clips) + " | all |",
+           "|---|" + "---|" * (len(clips) + 1)]
+    for n in names:
+        rs = [next(r for r in rows if r["detector"] == n and r["clip"] == c) for c in clips]
+        tot = sum(r["labelled"] for r in rs)
+        hit = sum(r["recall"] * r["labelled"] for r in rs)
+        out.append(f"| {n} | " + " | ".join(f"{r['recall']:.3f} / {r['unmatched']} / {r['ms_frame']:.0f}"
+                                           for r in rs)
+                   + f" | {hit / max(tot, 1):.3f} / {sum(r['unmatched'] for r in rs)} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("what", choices=("prepare", "frames", "labels", "recall"))
+    ap.add_argument("--clips", default=",".join(CLIPS))
+    ap.add_argument("--out", default=str(ROOT / "bench-out" / "real"))
+    ap.add_argument("--cnn", action="store_true", help="also dlib's CNN detector (slow: seconds a frame)")
+    ap.add_argument("--append", action="store_true")
+    a = ap.parse_args()
+    if not REAL.exists():
+        sys.exit(f"real clips not found at {REAL}")
+    import torch
+
+    from run_bench import commit, report
+
+    torch.set_num_threads(1)
+    clips = a.clips.split(",")
+    if a.what == "prepare":
+        for c in clips:
+            prepare(c, Path(a.out) / c, a.cnn)
+    elif a.what == "frames":
+        for c in clips:
+            annotate(c, Path(a.out) / c)
+    elif a.what == "labels":
+        for c in clips:
+            if (LABELS / f"{c}.decisions.csv").exists():
+                print("\n".join(write_labels(c, Path(a.out) / c)) or f"{c}: agrees with the hand labels")
+    else:
+        report(markdown(recall(clips, a.cnn), commit()), a.append)
+
+
+if __name__ == "__main__":
+    main()
