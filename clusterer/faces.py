@@ -134,8 +134,9 @@ class FaceAnalyzer:
     def detect_near(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY], weak: bool = False) -> list[tuple[BoxXYXY, float]]:
         """Detections in regions around `boxes` (where tracked faces were last
         seen), each ROI_MARGIN face sizes around its box: the same detector as
-        a whole-frame search, on a small part of it (MTCNN only at scales near
-        the tracked face's size), all regions in one batch. Overlapping finds
+        a whole-frame search, on a small part of it (MTCNN only at the
+        whole-frame pyramid's levels for faces of half to twice the tracked
+        face's size; regions of one face size in one batch). Overlapping finds
         merge (the higher score kept)."""
         h, w = rgb.shape[:2]
         regions, origins = [], []
