@@ -24,6 +24,7 @@ face matches (false or unlabelled faces).
     python benchmarks/real_faces.py prepare [--clips avengers,meeting]
     python benchmarks/real_faces.py labels
     python benchmarks/real_faces.py recall [--append]
+    python benchmarks/real_faces.py clusters [--append]   # the whole pipeline, each detector
 
 Faces no detector found are not labelled: recall here is against the union
 of the detectors run, an upper bound on the true recall.
@@ -247,6 +248,71 @@ def recall(clips: list[str], with_cnn: bool) -> list[dict]:
     return rows
 
 
+MODES = ("faces", "two-stage", "fused")
+
+
+def clusters(clips: list[str]) -> list[dict]:
+    """The whole pipeline at defaults with each detector on each labelled
+    clip, every mode scored against the labels (evaluate's figures), plus
+    the detections in persons that match no labelled face."""
+    from clusterer import FaceAnalyzer, cluster, extract
+    from clusterer.evaluate import evaluate, load_ground_truth, predictions
+    from clusterer.pipeline import make_embedder
+
+    rows = []
+    for clip in clips:
+        if not (LABELS / f"{clip}.csv").exists():
+            continue
+        video = REAL / f"{clip}.mp4"
+        info = probe(video)
+        for det in ("hog", "mtcnn"):
+            t0 = time.perf_counter()
+            ex = extract(video, info, FaceAnalyzer(detector=det), make_embedder(None, "cpu"))
+            wall = time.perf_counter() - t0
+            gt = load_ground_truth(LABELS / f"{clip}.csv", ex.sampled, info.fps)
+            truth: dict[int, list] = {}
+            for fr, _, box in gt:
+                truth.setdefault(fr, []).append(box)
+            row = {"clip": clip, "detector": det, "n_faces": len(ex.faces), "extract_s": round(wall, 1),
+                   "rtf": round(info.duration / wall, 2), "identities": len({g[1] for g in gt})}
+            for mode in MODES:
+                persons, unknown = cluster(ex, mode=mode)
+                f = evaluate(predictions(persons, unknown), ex.sampled, gt)
+                false_in = sum(1 for p in persons for sg in p.sightings
+                               if not any(box_iou(sg.face.box_xyxy, b) >= SAME_FACE for b in truth.get(sg.face.frame, [])))
+                row[mode] = {k: f.get(k) for k in ("bcubed_f", "bcubed_p", "wcp", "persons", "unknown_rate")}
+                row[mode]["false_in_persons"] = false_in
+                row["det_recall"], row["false_faces"] = f["det_recall"], f["false_faces"]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
+def clusters_markdown(rows: list[dict], commit_id: str) -> str:
+    out = [f"## Real footage: the whole pipeline with each detector (commit `{commit_id}`)", "",
+           "`benchmarks/real_faces.py clusters`: defaults (2 frames/s, tracks, clothing), scored by "
+           "`evaluate` against the per-face labels. det_recall: labelled faces found; false: detections "
+           "matching no labelled face (in persons, worst mode); per mode BCubed F (P), persons; "
+           "identities: labelled people (other_N extras included).", "",
+           "| clip | detector | det_recall | faces | false (in persons) | "
+           + " | ".join(f"{m} F (P) persons" for m in MODES) + " | identities | extract s | rtf |",
+           "|" + "---|" * (8 + len(MODES))]
+    for r in rows:
+        fip = max(r[m]["false_in_persons"] for m in MODES)
+        out.append(f"| {r['clip']} | {r['detector']} | {r['det_recall']:.3f} | {r['n_faces']} | {r['false_faces']} ({fip}) | "
+                   + " | ".join(f"{r[m]['bcubed_f']:.3f} ({r[m]['bcubed_p']:.3f}) {r[m]['persons']}" for m in MODES)
+                   + f" | {r['identities']} | {r['extract_s']} | {r['rtf']} |")
+    for det in dict.fromkeys(r["detector"] for r in rows):
+        sel = [r for r in rows if r["detector"] == det]
+        out.append(f"| mean (min P) | {det} | {np.mean([r['det_recall'] for r in sel]):.3f} | "
+                   f"{sum(r['n_faces'] for r in sel)} | {sum(r['false_faces'] for r in sel)} "
+                   f"({sum(max(r[m]['false_in_persons'] for m in MODES) for r in sel)}) | "
+                   + " | ".join(f"{np.mean([r[m]['bcubed_f'] for r in sel]):.3f} "
+                                f"({min(r[m]['bcubed_p'] for r in sel):.3f})" for m in MODES)
+                   + f" | | {sum(r['extract_s'] for r in sel):.1f} | |")
+    return "\n".join(out) + "\n"
+
+
 def markdown(rows: list[dict], commit_id: str) -> str:
     names = list(dict.fromkeys(r["detector"] for r in rows))
     clips = list(dict.fromkeys(r["clip"] for r in rows))
@@ -271,7 +337,7 @@ def markdown(rows: list[dict], commit_id: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("prepare", "frames", "labels", "recall"))
+    ap.add_argument("what", choices=("prepare", "frames", "labels", "recall", "clusters"))
     ap.add_argument("--clips", default=",".join(CLIPS))
     ap.add_argument("--out", default=str(ROOT / "bench-out" / "real"))
     ap.add_argument("--cnn", action="store_true", help="also dlib's CNN detector (slow: seconds a frame)")
@@ -295,6 +361,8 @@ def main() -> None:
         for c in clips:
             if (LABELS / f"{c}.decisions.csv").exists():
                 print("\n".join(write_labels(c, Path(a.out) / c)) or f"{c}: agrees with the hand labels")
+    elif a.what == "clusters":
+        report(clusters_markdown(clusters(clips), commit()), a.append)
     else:
         report(markdown(recall(clips, a.cnn), commit()), a.append)
 

@@ -267,3 +267,43 @@ def test_track_continues_through_shade_but_shade_alone_finds_nothing(tmp_path, h
     assert len(strict.faces) == 2
     only_shade = write_clip(tmp_path / "only_shade.mp4", [shaded] * 4, 2.0, size)
     assert extract(only_shade, probe(only_shade), FaceAnalyzer(detector=detector), fps=2.0).faces == ()
+
+
+# --- a face that moved half its size between samples --------------------------
+
+def test_a_face_that_moved_continues_its_track_when_it_is_the_only_one_near():
+    """At 2 samples a second a face moves half its width (IoU under 0.3) and,
+    turned, lies 0.44 from its track's encoding: over LINK_FACE, under
+    BREAK_FACE. Alone near the track, it continues it."""
+    from clusterer.tracking import BREAK_FACE, LINK_FACE
+
+    rng = np.random.default_rng(5)
+    a = unit(rng)
+    turned = a + unit(rng) * 0.9  # about 0.45 from a
+    assert LINK_FACE < np.linalg.norm(turned - a) < BREAK_FACE
+    tr = FaceTracker()
+    (first,) = tr.step(0, [box_at(100)], [a], [0])
+    moved = box_at(125)  # IoU 0.23 with the last box
+    assert box_iou(moved, box_at(100)) < tr.min_iou
+    assert tr.step(0, [moved], [turned], [1]) == [first]
+    # another person's face near the track never continues it
+    other = unit(rng) * 3
+    assert tr.step(0, [box_at(150)], [other], [2]) != [first]
+
+
+def test_two_faces_near_one_track_are_left_to_their_encodings():
+    rng = np.random.default_rng(6)
+    a = unit(rng)
+    turned = a + unit(rng) * 0.9
+    tr = FaceTracker()
+    (first,) = tr.step(0, [box_at(100)], [a], [0])
+    # two candidates within one face size of the track: ambiguous, no NEAR link
+    got = tr.step(0, [box_at(70), box_at(130)], [turned, turned + unit(rng) * 0.1], [1, 2])
+    assert first not in got
+    # too far (two face sizes) or too different in size: no NEAR link either
+    tr = FaceTracker()
+    (first,) = tr.step(0, [box_at(100)], [a], [0])
+    assert tr.step(0, [box_at(180)], [turned], [1]) != [first]
+    tr = FaceTracker()
+    (first,) = tr.step(0, [box_at(100)], [a], [0])
+    assert tr.step(0, [box_at(85, y=25, s=70)], [turned], [1]) != [first]  # centre 0 px away, 1.75× the size
