@@ -306,4 +306,4 @@ def test_two_faces_near_one_track_are_left_to_their_encodings():
     assert tr.step(0, [box_at(180)], [turned], [1]) != [first]
     tr = FaceTracker()
     (first,) = tr.step(0, [box_at(100)], [a], [0])
-    assert tr.step(0, [box_at(85, y=25, s=70)], [turned], [1]) != [first]  # centre 0 px away, 1.75× the size
+    assert tr.step(0, [box_at(80, y=20, s=80)], [turned], [1]) != [first]  # same centre, twice the size
