@@ -96,7 +96,8 @@ def fit_boxes(videos: list[Path]) -> str:
     hog, mt = HogDetector(1), MtcnnDetector(20)
     pred = models.load("landmarks_5")
     enc = TorchEncoder("cpu")
-    ratios, dist = [], {"raw box": [], "mapped box": []}
+    ratios, dist = [], {"dlib's 5-point model on MTCNN's raw box": [],
+                        "dlib's 5-point model on MTCNN's box mapped to dlib's convention": []}
     pairs = []  # (video index, rgb, HOG box, HOG-box shape, MTCNN landmarks, HOG-box encoding)
     for v, video in enumerate(videos):
         for _i, rgb in frames_of(video):
@@ -115,10 +116,12 @@ def fit_boxes(videos: list[Path]) -> str:
                 shapes = [pred(rgb, dlib.rectangle(*[int(round(x)) for x in box]))
                           for box in (b, m, to_dlib_boxes(m[None])[0])]
                 e = enc.encode(rgb, shapes)
-                dist["raw box"].append(float(np.linalg.norm(e[0] - e[1])))
-                dist["mapped box"].append(float(np.linalg.norm(e[0] - e[2])))
+                raw_d, mapped_d = dist.values()
+                raw_d.append(float(np.linalg.norm(e[0] - e[1])))
+                mapped_d.append(float(np.linalg.norm(e[0] - e[2])))
                 pairs.append((v, rgb, b, shapes[0], found.landmarks[k], e[0]))
-    dist["MTCNN's own landmarks (fitted map, held-out videos)"] = _landmark_map(pairs, enc)
+    dist["MTCNN's own five landmarks mapped to dlib's five (linear map fitted on the first video, "
+         "measured on the others)"] = _landmark_map(pairs, enc)
     r = np.median(np.array(ratios), axis=0)
     lines = ["### MTCNN boxes in dlib's convention", "",
              f"{len(ratios)} faces found by both HOG (upsample 1) and MTCNN on {len(videos)} hard videos; "
@@ -126,7 +129,7 @@ def fit_boxes(videos: list[Path]) -> str:
              f"width × {r[2]:.3f}, height × {r[3]:.3f} (TO_DLIB_BOX).", "",
              "| landmarks from | encoding distance to the HOG-box encoding: median | p90 |", "|---|---|---|"]
     for k, v in dist.items():
-        lines.append(f"| dlib 5-point on the MTCNN {k} | {np.median(v):.4f} | {np.percentile(v, 90):.4f} |")
+        lines.append(f"| {k} | {np.median(v):.4f} | {np.percentile(v, 90):.4f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -244,6 +247,31 @@ def compare(labels: dict[str, dict]) -> dict:
             every = scores([(g[1], got.get(j, f"__missed_{j}")) for j, g in enumerate(gt)])
             out[(det, mode)] = (common["bcubed_f"], common["bcubed_p"], every["bcubed_f"], every["bcubed_p"])
     return out
+
+
+def pipeline_markdown(rows: list[dict], commit_id: str) -> str:
+    out = [f"## Detectors in the whole pipeline (commit `{commit_id}`)", "",
+           "Extraction at defaults (tracks, whole-frame search at scene starts and every 4th sample, "
+           "clothing) with each detector, alternated video by video; every mode clustered at its "
+           "defaults. Seconds: extraction with clothing, 2 cores; rtf: × real time of extraction.", "",
+           "| video | detector | det_recall | faces | false faces (in persons, any mode) | "
+           + " | ".join(f"{m} F (P)" for m in MODES) + " | extract s | rtf |",
+           "|" + "---|" * (7 + len(MODES))]
+    for r in rows:
+        fip = max(r[m + " false in persons"] for m in MODES)
+        out.append(f"| {r['video']} | {r['detector']} | {r['det_recall']:.3f} | {r['n_faces']} | "
+                   f"{r['false_faces']} ({fip}) | "
+                   + " | ".join(f"{r[m][0]:.3f} ({r[m][1]:.3f})" for m in MODES)
+                   + f" | {r['extract_s']} | {r['rtf']} |")
+    for d in dict.fromkeys(r["detector"] for r in rows):
+        sel = [r for r in rows if r["detector"] == d]
+        out.append(f"| mean (min P) | {d} | {np.mean([r['det_recall'] for r in sel]):.3f} | "
+                   f"{sum(r['n_faces'] for r in sel)} | {sum(r['false_faces'] for r in sel)} "
+                   f"({sum(max(r[m + ' false in persons'] for m in MODES) for r in sel)}) | "
+                   + " | ".join(f"{np.mean([r[m][0] for r in sel]):.3f} ({min(r[m][1] for r in sel):.3f})"
+                                for m in MODES)
+                   + f" | {sum(r['extract_s'] for r in sel):.1f} | |")
+    return "\n".join(out) + "\n"
 
 
 def fair_markdown(fair: dict) -> str:

@@ -219,6 +219,8 @@ def load_labels(clip: str) -> dict[int, list[tuple[list[float], str]]]:
 
 
 def recall(clips: list[str], with_cnn: bool) -> list[dict]:
+    from bench_detectors import match
+
     rows = []
     for clip in clips:
         if not (LABELS / f"{clip}.csv").exists():
@@ -232,15 +234,8 @@ def recall(clips: list[str], with_cnn: bool) -> list[dict]:
             for index, _, _, rgb in frames:
                 d = det.detect([rgb])[0]
                 boxes = [b for b, s in zip(d.box_xyxy.tolist(), d.score.tolist()) if s >= 0]
-                truth = [b for b, _ in labels.get(index, [])]
-                pairs = sorted(((box_iou(b, g), i, j) for i, b in enumerate(boxes) for j, g in enumerate(truth)),
-                               reverse=True)
-                ub, ug = set(), set()
-                for v, i, j in pairs:
-                    if v >= SAME_FACE and i not in ub and j not in ug:
-                        ub.add(i)
-                        ug.add(j)
-                found, false = found + len(ug), false + len(boxes) - len(ub)
+                f, x = match(boxes, [b for b, _ in labels.get(index, [])])
+                found, false = found + f, false + x
             ms = 1000 * (time.perf_counter() - t0) / len(frames)
             rows.append({"clip": clip, "detector": name, "labelled": total, "recall": round(found / max(total, 1), 3),
                          "unmatched": false, "ms_frame": round(ms, 1), "size": f"{info.width}×{info.height}"})

@@ -3,10 +3,9 @@
 Detections of consecutive samples link by box overlap (IoU), one-to-one
 (Hungarian assignment). A detection that overlaps two tracks, or none, is
 checked by its face: it joins a recent track of the scene only if its face
-distance to that track is under LINK_FACE, or, when it is the only
-detection near the only track nearby (NEAR), under BREAK_FACE. A face
-distance of BREAK_FACE or more always breaks a link, so two people who
-cross are not merged. Tracks never cross a scene cut, and end after `max_gap` samples
+distance to that track is under LINK_FACE. A face distance of BREAK_FACE or
+more always breaks a link, so two people who cross are not
+merged. Tracks never cross a scene cut, and end after `max_gap` samples
 without a detection.
 """
 from __future__ import annotations
@@ -27,16 +26,6 @@ LINK_FACE = 0.36
 BREAK_FACE = 0.6
 """Face distance at or over which an overlapping detection never joins a track
 (face_recognition's tolerance): another person stepped into the box."""
-
-NEAR = 1.0
-"""A detection that overlaps no track still continues one whose last box's
-centre lies within NEAR × that box's height of its own, of a size within
-NEAR_SIZE of it, when it is the only such pair and its face is under
-BREAK_FACE: at 2 samples a second a face often moves half its width in real
-footage (IoU under 0.3), and a turned face's encoding is too far for LINK_FACE."""
-
-NEAR_SIZE = 1.5
-"""Largest ratio of box heights for a NEAR link."""
 
 
 @dataclass
@@ -150,7 +139,6 @@ class FaceTracker:
                 if cands:
                     assigned[r] = min(cands, key=lambda c: (c[0], c[1]))[2]
                     taken.add(id(assigned[r]))
-        self._link_near(boxes, encodings, assigned, taken, now)
         out: list[int | None] = []
         ids = iter(item_ids)
         for r, b in enumerate(boxes):
@@ -170,29 +158,6 @@ class FaceTracker:
                 t.qualities.append(qualities[r] if qualities else 1.0)
             out.append(t.id)
         return out
-
-    def _link_near(self, boxes, encodings, assigned, taken, now) -> None:
-        """Unassigned detections continue the one nearby track (see NEAR), in place."""
-        def near(b, t) -> bool:
-            tb = t.last_box
-            th, bh = tb[3] - tb[1], b[3] - b[1]
-            if th <= 0 or bh <= 0 or max(th, bh) > NEAR_SIZE * min(th, bh):
-                return False
-            d = np.hypot((b[0] + b[2] - tb[0] - tb[2]) / 2, (b[1] + b[3] - tb[1] - tb[3]) / 2)
-            return d <= NEAR * th
-
-        free = [t for t in self._open if id(t) not in taken and t.last_step < now]
-        open_r = [r for r in range(len(boxes)) if assigned[r] is None]
-        pairs = {(r, k) for r in open_r for k, t in enumerate(free) if near(boxes[r], t)}
-        for r, k in pairs:
-            t = free[k]
-            if sum(1 for p in pairs if p[0] == r) > 1 or sum(1 for p in pairs if p[1] == k) > 1:
-                continue  # more than one candidate: leave it to the faces
-            m = t.mean()
-            if encodings[r] is None or m is None or np.linalg.norm(encodings[r] - m) >= BREAK_FACE:
-                continue
-            assigned[r] = t
-            taken.add(id(t))
 
     def finish(self) -> list[Track]:
         """Close every open track; all tracks, ordered by id."""
