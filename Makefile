@@ -39,7 +39,7 @@ bench: $(STAMP)
 		&& $(PY) benchmarks/bench_tracks.py --append && $(PY) benchmarks/bench_clothing.py --append && $(PY) benchmarks/bench_faces.py --append \
 		&& $(PY) benchmarks/bench_threshold.py --append \
 		&& $(PY) benchmarks/bench_detectors.py --append --fit && $(PY) benchmarks/bench_detectors.py --pipeline --append \
-		&& $(PY) benchmarks/real_faces.py recall --append
+		&& $(PY) benchmarks/real_faces.py recall --append && $(PY) benchmarks/real_faces.py clusters --append
 
 clean-venv:
 	rm -rf $(VENV)
