@@ -140,9 +140,10 @@ SETTINGS: dict[str, Setting] = {
         min=0, max=100),
     "track_score": Setting(
         -0.3,
-        "tracking: a HOG detection scoring under 0 (dlib's cut-off) is kept only where it "
-        "continues a track, and only down to this score. 0 keeps confident detections only; "
-        "lower finds more of a tracked face in blur and shade.",
+        "tracking: a detection scoring under 0 (the detector's own cut-off; for mtcnn a face "
+        "probability of 0.9, and -0.3 is about 0.5) is kept only where it continues a track, "
+        "and only down to this score. 0 keeps confident detections only; lower finds more of "
+        "a tracked face in blur and shade.",
         min=-3.0, max=0.0),
     "track_encodings": Setting(
         5,

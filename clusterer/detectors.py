@@ -21,10 +21,10 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from . import models
-from .defaults import default
+from .defaults import SETTINGS, default
 
-NAMES = ("mtcnn", "hog", "cnn")
-"""The detectors, default first (see defaults.SETTINGS["detector"])."""
+NAMES: tuple[str, ...] = SETTINGS["detector"].choices
+"""The detectors, default first (defined with the setting)."""
 
 
 @dataclass(frozen=True, eq=False)
