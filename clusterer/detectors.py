@@ -138,6 +138,10 @@ seen once, and a sure face (0.9999) scores about 1, where HOG's sure faces
 lie, so the quality score reads both alike."""
 
 
+REGION_SIZES = (0.5, 2.0)
+"""Around a tracked face, MTCNN looks for faces of these multiples of its
+height (a face changes size little between samples)."""
+
 GPU_BATCH = 8
 """Whole frames MTCNN searches in one call on a GPU."""
 
@@ -197,8 +201,8 @@ class MtcnnDetector:
         from .devices import resolve_device
 
         self.net.device = resolve_device(self.net.device)
-        # a tracked face changes size little between samples: half to twice it
-        sizes = None if face_size is None else (0.5 * face_size, 2.0 * face_size)
+        lo, hi = REGION_SIZES
+        sizes = None if face_size is None else (lo * face_size, hi * face_size)
         found = self.net.detect(frames, last=self.weak_prob if weak else self.cutoff, sizes=sizes)
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
                 for d in found]
