@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Find every person in a video and group their appearances into one folder "
                     "per person plus an 'unknown' folder, with a clusters.json report.",
-        epilog=f"Score a result against ground truth: {PROG} evaluate OUTPUT_DIR GT_FILE")
+        epilog=f"Score a result against ground truth: {PROG} evaluate OUTPUT_DIR GT_FILE. "
+               f"Export corrected folders as ground truth: {PROG} labels OUTPUT_DIR -o truth.csv")
     p.add_argument("video", help="input video (any format OpenCV's FFmpeg backend reads)")
     for title, names in GROUPS.items():
         g = p.add_argument_group(title)
@@ -90,6 +91,32 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--iou", type=float, default=0.3, help="box overlap for a face to match (default: 0.3)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p
+
+
+def build_labels_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=f"{PROG} labels",
+        description="Export a corrected result folder as ground truth for `evaluate`: one row per crop in "
+                    "a folder you named (identity = the folder's name). Move crops between folders, do not "
+                    "rename them; crops in person_NNN/ are left out unless --all; unknown/ never.")
+    p.add_argument("output", help="a result folder (OUT/<video name>/)")
+    p.add_argument("-o", "--out", required=True, metavar="CSV", help="the CSV to write (a new file)")
+    p.add_argument("--all", action="store_true",
+                   help="also the crops still in person_NNN/ folders, that name as their identity")
+    return p
+
+
+def _labels(argv: list[str]) -> int:
+    from .labels import write
+
+    args = build_labels_parser().parse_args(argv)
+    got = write(args.output, args.out, args.all)
+    names = len({r.identity for r in got.rows})
+    print(f"{len(got.rows)} faces of {names} identities → {args.out}"
+          + (f"; {got.generic_left_out} crops in person_NNN/ folders left out (--all includes them)"
+             if got.generic_left_out else "")
+          + (f"; {got.unrecognised} files no run wrote skipped" if got.unrecognised else ""))
+    return 0
 
 
 def _fmt_time(t: float) -> str:
@@ -185,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["evaluate"]:
             return _evaluate(argv[1:])
+        if argv[:1] == ["labels"]:
+            return _labels(argv[1:])
         return _main(argv)
     except (ClusterVideoError, ValueError) as e:
         if os.environ.get("CLUSTER_VIDEO_TRACEBACK"):
