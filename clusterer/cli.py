@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find every person in a video and group their appearances into one folder "
                     "per person plus an 'unknown' folder, with a clusters.json report.",
         epilog=f"Score a result against ground truth: {PROG} evaluate OUTPUT_DIR GT_FILE. "
-               f"Export corrected folders as ground truth: {PROG} labels OUTPUT_DIR -o truth.csv")
+               f"Export corrected folders as ground truth: {PROG} labels OUTPUT_DIR -o truth.csv. "
+               f"Contact sheets of every folder: {PROG} sheet OUTPUT_DIR -o SHEETS_DIR")
     p.add_argument("video", help="input video (any format OpenCV's FFmpeg backend reads)")
     for title, names in GROUPS.items():
         g = p.add_argument_group(title)
@@ -116,6 +117,25 @@ def _labels(argv: list[str]) -> int:
           + (f"; {got.generic_left_out} crops in person_NNN/ folders left out (--all includes them)"
              if got.generic_left_out else "")
           + (f"; {got.unrecognised} files no run wrote skipped" if got.unrecognised else ""))
+    return 0
+
+
+def build_sheet_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=f"{PROG} sheet",
+        description="Contact sheets of a result folder: every crop of each person folder (and unknown/) "
+                    "in one grid, frame and time under each, as the folders are now.")
+    p.add_argument("output", help="a result folder (OUT/<video name>/)")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="a new or empty folder for the sheets")
+    return p
+
+
+def _sheet(argv: list[str]) -> int:
+    from .sheets import write_sheets
+
+    args = build_sheet_parser().parse_args(argv)
+    done = write_sheets(args.output, args.out)
+    print(f"{len(done)} folders, {sum(done.values())} crops → {args.out}")
     return 0
 
 
@@ -214,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(argv[1:])
         if argv[:1] == ["labels"]:
             return _labels(argv[1:])
+        if argv[:1] == ["sheet"]:
+            return _sheet(argv[1:])
         return _main(argv)
     except (ClusterVideoError, ValueError) as e:
         if os.environ.get("CLUSTER_VIDEO_TRACEBACK"):
