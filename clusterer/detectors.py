@@ -176,17 +176,24 @@ class MtcnnDetector:
 
         # 'auto' is resolved on first use: resolving it imports torch
         self.net = MTCNN(min_face=max(min_face, 8), device=check_early(device))
+        self._device_known = False
         self.cutoff = CUTOFF
         self.track_score = track_score
         self.weak_prob = self.probability(track_score)
 
+    def _resolved(self):
+        """The network with its device resolved ('auto' on first use: that imports torch)."""
+        if not self._device_known:
+            from .devices import resolve_device
+
+            self.net.device = resolve_device(self.net.device)
+            self._device_known = True
+        return self.net
+
     @property
     def batch_size(self) -> int:
         """Frames per call: GPU_BATCH on CUDA, 1 on the CPU."""
-        from .devices import resolve_device
-
-        self.net.device = resolve_device(self.net.device)
-        return GPU_BATCH if self.net.device.startswith("cuda") else 1
+        return GPU_BATCH if self._resolved().device.startswith("cuda") else 1
 
     def score(self, prob: np.ndarray) -> np.ndarray:
         """O-Net's probability → score (0 at its threshold)."""
@@ -198,12 +205,9 @@ class MtcnnDetector:
         return 1.0 / (1.0 + math.exp(-(score * SCORE_SCALE + _logit(self.cutoff))))
 
     def detect(self, frames, *, weak=False, face_size=None):
-        from .devices import resolve_device
-
-        self.net.device = resolve_device(self.net.device)
         lo, hi = REGION_SIZES
         sizes = None if face_size is None else (lo * face_size, hi * face_size)
-        found = self.net.detect(frames, last=self.weak_prob if weak else self.cutoff, sizes=sizes)
+        found = self._resolved().detect(frames, last=self.weak_prob if weak else self.cutoff, sizes=sizes)
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
                 for d in found]
 

@@ -90,7 +90,6 @@ class FaceAnalyzer:
                  min_face: int = default("min_face"), encoder: str = default("encoder"),
                  device: str = default("device"), track_score: float = default("track_score")):
         check("detector", detector)
-        self.upsample = upsample
         self.min_face = min_face
         self.track_score = check("track_score", track_score)
         self.detector: Detector = make_detector(detector, upsample=upsample, min_face=min_face,

@@ -48,17 +48,23 @@ class Labels:
     unrecognised: int
 
 
-def collect(dest: str | Path, include_generic: bool = False) -> Labels:
-    """The labelled faces of a result folder (see the module doc)."""
-    dest = Path(dest)
+def crop_records(dest: Path) -> dict[str, dict]:
+    """Crop file name → its face record in the folder's clusters.json (crop
+    names are unique across a result, so a moved crop keeps its record)."""
     try:
         data = json.loads((dest / "clusters.json").read_text())
         records = [f for p in data["persons"] for f in p["faces"]] + list(data.get("unknown", []))
-        by_name = {Path(r["file"]).name: r for r in records}
+        return {Path(r["file"]).name: r for r in records}
     except FileNotFoundError:
         raise ClusterVideoError(f"{dest}: no clusters.json (give a result folder, OUT/<video name>/)") from None
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ClusterVideoError(f"{dest}: not a cluster-video result ({type(e).__name__}: {e})") from None
+
+
+def collect(dest: str | Path, include_generic: bool = False) -> Labels:
+    """The labelled faces of a result folder (see the module doc)."""
+    dest = Path(dest)
+    by_name = crop_records(dest)
     rows, generic, unrecognised = [], 0, 0
     for folder in sorted(p for p in dest.iterdir() if p.is_dir()):
         if folder.name in ("cache", "unknown") or folder.name.startswith("."):

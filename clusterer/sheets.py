@@ -8,7 +8,6 @@ into a new or empty folder so that nothing there is replaced.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -29,16 +28,13 @@ _CAPTION = 18
 
 
 def _captions(dest: Path) -> dict[str, str]:
-    """Crop file name → 'frame N  HH:MM:SS', from the folder's clusters.json."""
+    """Crop file name → 'frame  time', from the folder's clusters.json."""
+    from .labels import crop_records
     from .report import clock
 
     try:
-        data = json.loads((dest / "clusters.json").read_text())
-        recs = [f for p in data["persons"] for f in p["faces"]] + list(data.get("unknown", []))
-        return {Path(r["file"]).name: f"{r['frame']}  {_short(clock(float(r['time'])))}" for r in recs}
-    except FileNotFoundError:
-        raise ClusterVideoError(f"{dest}: no clusters.json (give a result folder, OUT/<video name>/)") from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        return {name: f"{r['frame']}  {_short(clock(float(r['time'])))}" for name, r in crop_records(dest).items()}
+    except (KeyError, TypeError, ValueError) as e:
         raise ClusterVideoError(f"{dest}: not a cluster-video result ({type(e).__name__}: {e})") from None
 
 
