@@ -233,6 +233,15 @@ def test_page_links_resolve(demo_page):
         assert f'id="{p["id"]}"' in html
 
 
+def test_page_says_how_to_see_and_export_corrections(demo_page):
+    """The header names the commands that go with correcting folders, and each exists."""
+    from clusterer.cli import build_labels_parser, build_sheet_parser
+
+    html = (demo_page / "index.html").read_text()
+    for parser in (build_sheet_parser(), build_labels_parser()):
+        assert parser.prog in html
+
+
 def test_page_in_headless_browser(demo_page, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
