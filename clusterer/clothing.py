@@ -277,39 +277,71 @@ class WithColour:
 class ClothingBatcher:
     """Collects the clothing under faces frame by frame and embeds the crops in
     batches of `batch` (the CNN costs far less per crop in a batch). `finish`
-    returns one Clothing per face, in the order they were added."""
+    returns one Clothing per face, in the order they were added.
 
-    def __init__(self, embedder: Embedder, batch: int = BATCH_SIZE, geo: TorsoGeometry = TORSO):
+    background: embed (and JPEG-encode) each batch on a thread of its own, so
+    that the caller goes on with the next frames meanwhile (nothing else waits
+    for clothing before the end). Use it as a context manager, or call
+    `finish` or `close`, so that the thread ends."""
+
+    def __init__(self, embedder: Embedder, batch: int = BATCH_SIZE, geo: TorsoGeometry = TORSO,
+                 background: bool = False):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.embedder, self.batch, self.geo = embedder, batch, geo
-        self._out: list[Clothing] = []
-        self._pending: list[tuple[int, np.ndarray]] = []  # (index in _out, crop)
+        self._n = 0
+        self._done: dict[int, Clothing] = {}
+        self._pending: list[tuple[int, BoxXYXY, np.ndarray]] = []  # (index, torso box, crop)
+        self._jobs: list = []
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cluster-video-clothing") if background else None
 
     def add(self, image: np.ndarray, face_boxes: Sequence[BoxXYXY]) -> None:
-        from .faces import encode_jpeg
-
         h, w = image.shape[:2]
         for fb in face_boxes:
             b = torso_box(fb, w, h, self.geo)
             if b is None:
-                self._out.append(Clothing(None))
-                continue
-            crop = image[b[1]:b[3], b[0]:b[2]].copy()  # a copy: the frame itself is not kept
-            self._pending.append((len(self._out), crop))
-            self._out.append(Clothing(b, None, encode_jpeg(crop)))
+                self._done[self._n] = Clothing(None)
+            else:  # a copy: the frame itself is not kept
+                self._pending.append((self._n, b, image[b[1]:b[3], b[0]:b[2]].copy()))
+            self._n += 1
         if len(self._pending) >= self.batch:
             self._flush()
 
+    def _embed(self, pending: list[tuple[int, BoxXYXY, np.ndarray]]) -> dict[int, Clothing]:
+        from .faces import encode_jpeg
+
+        vecs = self.embedder.embed([c for *_, c in pending])
+        return {i: Clothing(b, v, encode_jpeg(c)) for (i, b, c), v in zip(pending, vecs)}
+
     def _flush(self) -> None:
-        if not self._pending:
+        pending, self._pending = self._pending, []
+        if not pending:
             return
-        vecs = self.embedder.embed([c for _, c in self._pending])
-        for (i, _), v in zip(self._pending, vecs):
-            self._out[i] = Clothing(self._out[i].box_xyxy, v, self._out[i].crop_jpeg)
-        self._pending = []
+        if self._pool is None:
+            self._done.update(self._embed(pending))
+        else:
+            self._jobs.append(self._pool.submit(self._embed, pending))
 
     def finish(self) -> list[Clothing]:
         self._flush()
-        return self._out
+        try:
+            for job in self._jobs:
+                self._done.update(job.result())
+        finally:
+            self.close()
+        self._jobs = []
+        return [self._done[i] for i in range(self._n)]
+
+    def close(self) -> None:
+        """Stop the background thread (batches not started are dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "ClothingBatcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def clothing_for(image: np.ndarray, faces_boxes: Sequence[BoxXYXY], embedder: Embedder,

@@ -209,6 +209,28 @@ def _crops(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def _pyramid(frames: np.ndarray, scales: Sequence[float]) -> list[np.ndarray]:
+    """(n, h, w, 3) frames area-resampled to each scale. Each level is made
+    from the one two steps before (twice its size), the first two from the
+    frames: area resampling reads every source pixel, so shrinking the full
+    frame to each level took most of the pyramid's time. The same levels
+    whether all or some are searched, so a search restricted to some sizes
+    sees what the whole-frame search sees."""
+    h, w = frames.shape[1:3]
+    levels: list[np.ndarray] = []
+    for j, s in enumerate(scales):
+        src = levels[j - 2] if j >= 2 else frames
+        levels.append(_shrink(src, int(math.ceil(w * s)), int(math.ceil(h * s))))
+    return levels
+
+
+def _shrink(images: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(n, height, width, 3): each image area-resampled (n, h, w, 3) → smaller."""
+    import cv2
+
+    return np.stack([cv2.resize(im, (width, height), interpolation=cv2.INTER_AREA) for im in images])
+
+
 def _to_tensor(images: np.ndarray, device: str):
     """(n, h, w, 3) uint8 → (n, 3, h, w) float32 on device, scaled to about ±1."""
     import torch
@@ -266,7 +288,6 @@ class MTCNN:
 
     def _propose(self, pnet, frames, sizes) -> list[np.ndarray]:
         """Stage 1: per frame, (m, 5) squared boxes with P-Net's probability."""
-        import cv2
 
         per_frame: list[list[np.ndarray]] = [[] for _ in frames]
         by_shape: dict[tuple[int, int], list[int]] = {}
@@ -274,13 +295,13 @@ class MTCNN:
             by_shape.setdefault(f.shape[:2], []).append(k)
         lo, hi = sizes or (0.0, math.inf)
         for (h, w), idx in by_shape.items():
-            for s in pyramid_scales(h, w, self.min_face):
-                # a level finds faces of about CELL / s pixels
-                if not lo <= CELL / s <= hi:
-                    continue
-                hs, ws = int(math.ceil(h * s)), int(math.ceil(w * s))
-                batch = np.stack([cv2.resize(frames[k], (ws, hs), interpolation=cv2.INTER_AREA) for k in idx])
-                prob, reg = pnet(_to_tensor(batch, self.device))
+            scales = pyramid_scales(h, w, self.min_face)
+            # a level finds faces of about CELL / s pixels
+            wanted = [j for j, s in enumerate(scales) if lo <= CELL / s <= hi]
+            levels = _pyramid(np.stack([frames[k] for k in idx]), scales[:max(wanted, default=-1) + 1])
+            for lv in wanted:
+                s = scales[lv]
+                prob, reg = pnet(_to_tensor(levels[lv], self.device))
                 prob, reg = prob.cpu().numpy(), reg.cpu().numpy()
                 for j, k in enumerate(idx):
                     ys, xs = np.nonzero(prob[j] >= self.thresholds[0])

@@ -73,20 +73,30 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
     searches; detect-tracked; encode; clothing; track).
     """
     clock = _StageClock(timings)
-    clothing = ClothingBatcher(embedder) if embedder is not None else None
     detector = CutDetector(cut_threshold)
     tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
-    frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info), analyzer, detector,
-                           detect_every, workers, clock)
-    faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
-                                         crop_margin, progress, workers)
-    with clock("clothing"):
-        worn = tuple(clothing.finish()) if clothing is not None else None
+    with contextlib.ExitStack() as stack:
+        clothing = None
+        if embedder is not None:
+            clothing = stack.enter_context(ClothingBatcher(embedder, background=True))
+        frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info), analyzer, detector,
+                               detect_every, workers, clock)
+        faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
+                                             crop_margin, progress, workers)
+        with clock("clothing"):
+            worn = tuple(clothing.finish()) if clothing is not None else None
     return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()))
 
 
 def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, crop_margin, progress, workers):
-    """The main thread's part of extract: track, encode and crop each frame's faces in order."""
+    """The main thread's part of extract: track, encode and crop each frame's faces in order.
+
+    A sample searched only around tracked faces is searched on a thread of its
+    own while the sample before it is encoded: its regions are the tracks'
+    boxes as that sample's detections will extend them by overlap
+    (FaceTracker.boxes_after), known before its encodings are."""
+    from concurrent.futures import ThreadPoolExecutor
+
     faces: list[Face] = []
     sampled: list[int] = []
     cuts: list[tuple[int, float]] = []
@@ -98,10 +108,15 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
         # Asking for the first frame starts decoding and the worker threads'
         # face searches; with a dlib detector torch is imported only after
         # that, so its seconds of loading overlap them.
-        first = next(frames, None)
+        item = next(frames, None)
         if uses_torch and not analyzer.detector.uses_torch:
             stack.enter_context(_torch_threads(torch_threads(workers)))
-        for frame, scene, rgb, full in itertools.chain([first] if first else [], frames):
+        near = ThreadPoolExecutor(1, thread_name_prefix="cluster-video-near")
+        stack.callback(near.shutdown, wait=True, cancel_futures=True)
+        ahead: Future | None = None  # the tracked-region search of `item`, when started early
+        while item is not None:
+            frame, scene, rgb, full = item
+            item = next(frames, None)
             sampled.append(frame.index)
             if scene > len(cuts):
                 cuts.append((frame.index, frame.time))
@@ -109,10 +124,18 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
             if full is not None:
                 with clock("wait-detect"):
                     cands = full.result()
+            elif ahead is not None:
+                with clock("detect-tracked"):
+                    cands = ahead.result()
             else:
                 with clock("detect-tracked"):
                     cands = analyzer.candidates(rgb, near=tracked, weak=True)
             cands = continuing(cands, tracked, tracker.min_iou)
+            ahead = None
+            if item is not None and item[3] is None:  # the next sample: same scene, tracked regions only
+                with clock("track"):  # (no detections: no step, the same tracks)
+                    regions = tracker.boxes_after(scene, [c.box_xyxy for c in cands]) if cands else tracked
+                ahead = near.submit(analyzer.candidates, item[2], regions, True)
             if cands:
                 boxes = [c.box_xyxy for c in cands]
                 quals = [c.quality for c in cands]

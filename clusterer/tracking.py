@@ -84,6 +84,24 @@ class FaceTracker:
         return [t.last_box for t in self._open
                 if t.scene == scene and self._step + 1 - t.last_step <= self.max_gap + 1]
 
+    def boxes_after(self, scene: int, boxes: list[BoxXYXY]) -> list[BoxXYXY]:
+        """What open_boxes(scene) will return after step(scene, boxes, …), were
+        every detection linked by overlap alone (no face compared): extended
+        and new tracks at their new boxes, the others at their last, while
+        within max_gap. The next sample's search regions, known before this
+        sample's faces are encoded, so that search can run meanwhile."""
+        from scipy.optimize import linear_sum_assignment
+
+        now = self._step + 1
+        live = [t for t in self._open if t.scene == scene and now - t.last_step <= self.max_gap + 1]
+        extended: set[int] = set()
+        if live and boxes:
+            ov = np.array([[iou(b, t.last_box) for t in live] for b in boxes])
+            extended = {c for r, c in zip(*linear_sum_assignment(-ov)) if ov[r, c] >= self.min_iou}
+        kept = [t.last_box for c, t in enumerate(live)
+                if c not in extended and now + 1 - t.last_step <= self.max_gap + 1]
+        return list(boxes) + kept
+
     def wants_encoding(self, scene: int, boxes: list[BoxXYXY], qualities: list[float],
                        budget: int = default("track_encodings")) -> list[bool]:
         """Which detections of the next step to encode: those whose link is in

@@ -127,12 +127,13 @@ def test_missing_checkpoint(tmp_path):
         CNNEmbedder(checkpoint=tmp_path / "none.pt", device="cpu")
 
 
-def test_batched_equals_per_frame(embedder, hopper_bgr, astronaut_bgr):
+@pytest.mark.parametrize("background", [False, True])
+def test_batched_equals_per_frame(embedder, hopper_bgr, astronaut_bgr, background):
     from clusterer.clothing import ClothingBatcher
 
     frames = [(hopper_bgr, [(200, 150, 320, 290)]), (astronaut_bgr, [(180, 60, 280, 170), (0, 490, 10, 500)]),
               (hopper_bgr, [(210, 150, 330, 290)])]
-    batcher = ClothingBatcher(embedder, batch=2)  # flushes mid-way and at the end
+    batcher = ClothingBatcher(embedder, batch=2, background=background)  # flushes mid-way and at the end
     for img, boxes in frames:
         batcher.add(img, boxes)
     got = batcher.finish()
@@ -181,3 +182,19 @@ def test_make_embedder_colour_weight():
     assert isinstance(make_embedder(None, "cpu", 0.0), CNNEmbedder)
     e = make_embedder(None, "cpu", 0.2)
     assert isinstance(e, WithColour) and e.weight == 0.2
+
+
+def test_background_error_reaches_finish(hopper_bgr):
+    """An embedder failing on the clothing thread fails finish(), in the caller."""
+    from clusterer.clothing import ClothingBatcher
+
+    class Broken:
+        name = "broken"
+
+        def embed(self, crops):
+            raise RuntimeError("embedder broke")
+
+    with ClothingBatcher(Broken(), batch=1, background=True) as batcher:
+        batcher.add(hopper_bgr, [(200, 150, 320, 290)])
+        with pytest.raises(RuntimeError, match="embedder broke"):
+            batcher.finish()
