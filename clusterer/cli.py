@@ -20,7 +20,7 @@ PROG = "cluster-video"
 _TYPES = {"end": float, "cloth_model": str}
 """Types of the settings whose default (None) does not tell."""
 
-_METAVARS = {"threshold": "DIST", "loose_threshold": "DIST", "cloth_threshold": "DIST",
+_METAVARS = {"threshold": "DIST", "join_threshold": "DIST", "loose_threshold": "DIST", "cloth_threshold": "DIST",
              "fused_epsilon": "DIST", "fps": "N", "start": "SEC", "end": "SEC", "cloth_window": "SEC",
              "min_face": "PX", "cloth_model": "PATH", "cloth_colour": "WEIGHT",
              "out": "DIR"}
@@ -40,7 +40,7 @@ def _opt(parser, name: str) -> None:
 
 
 GROUPS = {
-    "grouping": ("mode", "threshold", "min_faces", "loose_threshold", "cloth_threshold", "cloth_ratio",
+    "grouping": ("mode", "threshold", "min_faces", "join_threshold", "join_ratio", "loose_threshold", "cloth_threshold", "cloth_ratio",
                  "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
     "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
                                "track_iou", "track_gap", "track_score", "track_encodings", "detect_every", "workers",

@@ -116,6 +116,55 @@ def constrained_centroid_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
     return list(members.values())
 
 
+def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,
+                     ratio: float, weights: np.ndarray | None = None) -> np.ndarray:
+    """Labels after joining clusters that are each other's nearest (by their
+    weighted mean vectors), closer than `threshold`, with no frame in common,
+    where for one of the two the other is clearly nearest: at most `ratio` ×
+    its next nearest. Closest pair first, means updated after each join.
+    Items labelled -1 take no part.
+
+    A looser bound than the centroid linkage's, made safe by the margin: a
+    person's small, dark or turned faces lie further from their other faces
+    than the linkage threshold, yet clearly nearest to them; a face between
+    two people is nearest to neither by a margin (benchmarks/RESULTS.md,
+    "Joining what faces left apart").
+    """
+    labels = np.asarray(labels).copy()
+    w = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
+    ks = np.unique(labels[labels >= 0])
+    groups = [np.flatnonzero(labels == k) for k in ks]
+    if len(groups) < 2:
+        return labels
+    mass = np.array([w[g].sum() for g in groups])
+    cent = np.stack([np.average(x[g], axis=0, weights=w[g]) for g in groups])
+    frames = [frozenset().union(*(spans[i] for i in g)) for g in groups]
+    d = pairwise_distances(cent, cent)
+    np.fill_diagonal(d, np.inf)
+    while True:
+        near = d.argmin(axis=1)
+        rows = np.arange(len(d))
+        dn = d[rows, near]
+        second = np.partition(d, 1, axis=1)[:, 1] if len(d) > 2 else np.full(len(d), np.inf)
+        ok = (near[near] == rows) & (rows < near) & (dn < threshold) \
+            & ((dn <= ratio * second) | (dn <= ratio * second[near]))
+        pairs = sorted((dn[a], a, int(near[a])) for a in np.flatnonzero(ok) if not frames[a] & frames[near[a]])
+        if not pairs:
+            return labels
+        _, a, b = pairs[0]
+        # b takes a in; a's row and column leave the matrix
+        cent[b] = (cent[a] * mass[a] + cent[b] * mass[b]) / (mass[a] + mass[b])
+        mass[b] += mass[a]
+        frames[b] = frames[b] | frames[a]
+        labels[labels == ks[a]] = ks[b]
+        row = pairwise_distances(cent[b:b + 1], cent)[0]
+        row[b] = np.inf
+        d[b], d[:, b] = row, row
+        keep = np.arange(len(d)) != a
+        d, cent, mass, ks = d[keep][:, keep], cent[keep], mass[keep], ks[keep]
+        frames = [f for i, f in enumerate(frames) if i != a]
+
+
 def number_clusters(clusters: Iterable[Sequence[int]], weights: np.ndarray, first: np.ndarray,
                     min_size: float, n: int) -> np.ndarray:
     """Labels 0, 1, … for clusters of total weight >= min_size, most weight first

@@ -68,6 +68,18 @@ SETTINGS: dict[str, Setting] = {
         "persons with fewer faces than this go to unknown. Raise it to keep only "
         "people seen often.",
         min=1, max=1000),
+    "join_threshold": Setting(
+        0.48,
+        "two-stage and faces modes: after --threshold, two persons whose mean faces are under "
+        "this distance join when each is the other's nearest and clearly nearer than any third "
+        "(--join-ratio): the small, dark or turned faces of one person. Lower it if different "
+        "people are joined; --join-threshold at or under --threshold turns it off.",
+        min=0.0, max=2.0),
+    "join_ratio": Setting(
+        0.8,
+        "two-stage and faces modes: a join needs the nearest person closer than this share of "
+        "the next nearest, for both. Lower it to demand less ambiguous joins.",
+        min=0.0, max=1.0),
     "loose_threshold": Setting(
         0.6,
         "two-stage mode: clothing may join faces only when their face distance is under this "

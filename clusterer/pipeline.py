@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__, cache
 from .clothing import Clothing, ClothingBatcher, Embedder
-from .clustering import FaceClusterer, number_clusters
+from .clustering import FaceClusterer, join_unambiguous, number_clusters
 from .defaults import check, default
 from .errors import NoFacesFound, OutputError
 from .export import export, output_dir, prepare_output
@@ -332,6 +332,7 @@ def track_clothing(ex: Extraction) -> list[np.ndarray | None]:
 
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
             min_faces: int = default("min_faces"), min_quality: float = default("min_quality"),
+            join_threshold: float = default("join_threshold"), join_ratio: float = default("join_ratio"),
             min_confidence: float = default("min_confidence"),
             track_encodings: int = default("track_encodings"),
             loose_threshold: float = default("loose_threshold"),
@@ -375,6 +376,9 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         if len(core):
             labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(
                 t_enc[core], [spans[k] for k in core], size[core])
+            if join_threshold > threshold:
+                labels[core] = join_unambiguous(labels[core], t_enc[core], [spans[k] for k in core],
+                                                join_threshold, join_ratio, size[core])
         # low-quality tracks stand alone, for clothing to attach
         low = np.flatnonzero(~t_good & ~unconfirmed)
         labels[low] = labels.max(initial=-1) + 1 + np.arange(len(low))
@@ -431,7 +435,7 @@ EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "encode
               "detect_every")
 """Settings that change what extraction produces (and so key the feature cache)."""
 
-CLUSTERING = ("mode", "threshold", "min_faces", "loose_threshold", "cloth_threshold", "cloth_ratio",
+CLUSTERING = ("mode", "threshold", "min_faces", "join_threshold", "join_ratio", "loose_threshold", "cloth_threshold", "cloth_ratio",
               "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence",
               "track_encodings")
 """Settings of the clustering stage: changing only these re-uses the cache."""

@@ -126,3 +126,49 @@ def test_bad_arguments(kwargs, X, frames, err):
 
 def test_empty_input():
     assert FaceClusterer().fit_predict(np.zeros((0, 128)), []).shape == (0,)
+
+
+def _plane(*points):
+    """128-d vectors from 2-d points (the rest zeros), so distances are the 2-d ones."""
+    x = np.zeros((len(points), 128))
+    x[:, :2] = points
+    return x
+
+
+def test_join_clear_nearest():
+    """A fragment 0.44 from one person and 1.0 from another joins the first."""
+    from clusterer.clustering import join_unambiguous
+
+    x = _plane((0, 0), (0.44, 0), (-1.0, 0))
+    out = join_unambiguous(np.array([0, 1, 2]), x, [{0}, {1}, {2}], threshold=0.48, ratio=0.8)
+    assert out[0] == out[1] != out[2]
+
+
+@pytest.mark.parametrize("why", ["ambiguous", "far", "same-frame", "unknown"])
+def test_join_refused(why):
+    """No join when the fragment lies between two people (0.44 vs 0.46, and
+    they are 0.5 apart), beyond the threshold, on screen with the person, or unknown."""
+    from clusterer.clustering import join_unambiguous
+
+    if why == "ambiguous":
+        x, spans, labels = _plane((0, 0), (0.5, 0), (0.232, 0.374)), [{0}, {1}, {2}], [0, 1, 2]
+    else:
+        x = _plane((0, 0), (0.5 if why == "far" else 0.44, 0), (-1.0, 0))
+        spans = [{0}, {0} if why == "same-frame" else {1}, {2}]
+        labels = [0, -1 if why == "unknown" else 1, 2]
+    out = join_unambiguous(np.array(labels), x, spans, threshold=0.48, ratio=0.8)
+    assert out.tolist() == labels
+
+
+def test_join_weights_the_means():
+    """A cluster's mean is weighted by faces: with equal weights the mean of
+    (0, 0) and (0.2, 0) lies 0.45 from the fragment at 0.55 (joined); with the
+    first track 9× heavier, 0.53 (not joined)."""
+    from clusterer.clustering import join_unambiguous
+
+    x = _plane((0, 0), (0.2, 0), (0.55, 0), (-1.5, 0))
+    labels, spans = np.array([0, 0, 1, 2]), [{0}, {1}, {2}, {3}]
+    light = join_unambiguous(labels, x, spans, 0.48, 0.8, weights=np.array([1, 1, 1, 1]))
+    heavy = join_unambiguous(labels, x, spans, 0.48, 0.8, weights=np.array([9, 1, 1, 1]))
+    assert light[2] == light[0] != light[3]
+    assert heavy.tolist() == labels.tolist()
