@@ -171,17 +171,22 @@ def load(dest: Path, key: dict[str, Any]):
     meta_path, feat_path = dest / META, dest / FEATURES
     if not meta_path.exists() and not feat_path.exists():
         return None
+    why = "features.json is not a cache description"  # what failed, in words, for the warning
     try:
         meta = json.loads(meta_path.read_text())
         if meta.get("key") != json.loads(json.dumps(key)):
             log.info("feature cache is for another video or other extraction settings: rebuilding")
             return None
         data = feat_path.read_bytes()
+        why = "features.npz does not match the checksum in features.json"
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-            raise ValueError("checksum mismatch")
+            raise ValueError(why)
+        why = "features.npz does not load"
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return from_arrays({k: npz[k] for k in npz.files})
-    except Exception as e:  # any damage at all: never trust it
-        log.warning("feature cache in %s is corrupt (%s): rebuilding it", dest / CACHE_DIR,
-                    type(e).__name__ if not str(e) else e)
-        return None
+    except OSError as e:
+        why = f"a file cannot be read: {e.strerror or 'input/output error'}"
+    except Exception:  # any damage at all: never trust it
+        pass
+    log.warning("feature cache in %s is corrupt (%s): rebuilding it", dest / CACHE_DIR, why)
+    return None

@@ -89,7 +89,7 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="a result folder (OUT/<video name>/) or its clusters.json")
     p.add_argument("gt", help="ground truth: benchgen's .gt.json, or a CSV with the header "
                               "frame,left,top,right,bottom,identity (or time instead of frame)")
-    p.add_argument("--iou", type=float, default=0.3, help="box overlap for a face to match (default: 0.3)")
+    _opt(p, "iou")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p
 

@@ -212,6 +212,10 @@ def iter_frames(path: str | os.PathLike, *, fps: float, start: float = 0.0,
             raise errors[0]
         if n == 0 and start == 0.0:
             raise NoFramesDecoded(f"{path}: no frame could be decoded (empty or truncated video)")
+        if n == 0:
+            raise NoFramesDecoded(f"{path}: no frame decoded from --start {start:g} s on"
+                                  + (f": the start is past the end of the video ({info.duration:.1f} s)"
+                                     if info.duration and start >= info.duration else ""))
     finally:
         stop.set()
         while thread.is_alive():  # unblock a producer waiting on a full queue
