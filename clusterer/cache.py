@@ -142,18 +142,22 @@ def from_arrays(a) -> Any:
 
 
 def save(dest: Path, key: dict[str, Any], ex, embedder: str | None = None) -> list[str]:
-    """Write the cache into dest (atomically, file by file); return the paths written."""
+    """Write the cache into dest (a run's staging folder, or the output
+    folder itself: atomically, file by file); return the paths written. A
+    failed write (a full disk) leaves no partial file and is an OutputError."""
+    from .errors import OutputError
     from .export import write_atomic
 
     buf = io.BytesIO()
     np.savez(buf, **to_arrays(ex))
     data = buf.getvalue()
-    (dest / CACHE_DIR).mkdir(parents=True, exist_ok=True)
-    tmp = dest / (FEATURES + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest / FEATURES)
-    write_atomic(dest / META, json.dumps({"format": FORMAT, "key": key, "embedder": embedder,
-                                          "sha256": hashlib.sha256(data).hexdigest()}, indent=1))
+    try:
+        (dest / CACHE_DIR).mkdir(parents=True, exist_ok=True)
+        write_atomic(dest / FEATURES, data)
+        write_atomic(dest / META, json.dumps({"format": FORMAT, "key": key, "embedder": embedder,
+                                              "sha256": hashlib.sha256(data).hexdigest()}, indent=1))
+    except OSError as e:
+        raise OutputError(f"{dest / CACHE_DIR}: cannot write the feature cache ({e.strerror or e})") from None
     return [FEATURES, META]
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import re
 from collections import Counter
@@ -129,9 +128,13 @@ def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[f
     recognised by its bytes (`recognise`: this run's face with those very
     crop bytes, whatever the file is called), else by its file name in the
     previous run's clusters.json (other extraction settings, other crops)."""
+    from .export import load_report
+
     try:
-        old = json.loads((dest / "clusters.json").read_text())
-    except (OSError, ValueError):
+        old = load_report(dest)  # checked: every face record has its file, frame and box
+    except ClusterVideoError:
+        return {}
+    if old is None:
         return {}
     by_file = {}
     for rec in [f for p in old.get("persons", []) for f in p["faces"]] + old.get("unknown", []):

@@ -18,10 +18,11 @@ from .clothing import Clothing, ClothingBatcher, Embedder
 from .clustering import FaceClusterer, number_clusters
 from .defaults import check, default
 from .errors import NoFacesFound, OutputError
-from .export import export, output_dir, prepare_output
+from .export import check_folder, export, output_dir
 from .faces import Face, FaceAnalyzer, box_iou, make_face
 from .fused import FusedClusterer
 from .names import follow_user_folders, load_known, name_persons
+from .outdir import claim
 from .refine import ClothingRefiner
 from .result import Person, Result, Sighting, group
 from .sampling import VideoInfo, iter_frames, probe
@@ -447,22 +448,24 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
     extraction, clustering = split_settings(settings)
     info = probe(video)
     dest = output_dir(out, video)
-    prepare_output(dest, overwrite)
-    known_people = load_known(known, FaceAnalyzer(encoder=extraction["encoder"])) if known else ()
-    ex, cache_files, embedder_name = features(video, info, dest, extraction,
-                                              clustering["mode"] != "faces", progress, timings=timings,
-                                              workers=settings.get("workers", default("workers")))
-    if not ex.faces:
-        raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
-                           f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
-    persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
-    persons = name_persons(persons, known_people)
-    recorded = {**extraction, **clustering, "tool_version": __version__,
-                "known": str(known) if known else None}
-    if embedder_name:
-        recorded["cloth_embedder"] = embedder_name
-    result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts)
-    export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")))
+    # locked, checked, and staged until export moves the new files into place (outdir.py)
+    with claim(dest, lambda d: check_folder(d, overwrite)) as stage:
+        known_people = load_known(known, FaceAnalyzer(encoder=extraction["encoder"])) if known else ()
+        ex, cache_files, embedder_name = features(video, info, dest, extraction,
+                                                  clustering["mode"] != "faces", progress, timings=timings,
+                                                  workers=settings.get("workers", default("workers")), stage=stage)
+        if not ex.faces:
+            raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
+                               f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
+        persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
+        persons = name_persons(persons, known_people)
+        recorded = {**extraction, **clustering, "tool_version": __version__,
+                    "known": str(known) if known else None}
+        if embedder_name:
+            recorded["cloth_embedder"] = embedder_name
+        result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts)
+        export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")),
+               stage=stage)
     return result, dest
 
 
@@ -477,13 +480,15 @@ def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = defau
     extraction, clustering = split_settings(settings)
     info = probe(video)
     dest = output_dir(out, video)
-    try:
-        prepare_output(dest, overwrite=False)
-        may_write = True
-    except OutputError:
-        may_write = False  # a folder with results: read its cache, write nothing
-    ex, files, _ = features(video, info, dest, extraction, clustering["mode"] != "faces", progress,
-                            save=may_write)
+    with contextlib.ExitStack() as held:
+        try:
+            stage = held.enter_context(claim(dest, lambda d: check_folder(d, overwrite=False)))
+        except OutputError:
+            stage = None  # a folder with results (or in use): read its cache, write nothing
+        ex, files, _ = features(video, info, dest, extraction, clustering["mode"] != "faces", progress,
+                                save=stage is not None, stage=stage)
+        if stage is not None:
+            stage.commit(last=cache.META)
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames")
     gt = load_ground_truth(gt_file, ex.sampled, info.fps) if gt_file else None
@@ -492,10 +497,10 @@ def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = defau
 
 def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: dict, with_clothing: bool,
              progress=None, save: bool = True, timings: dict[str, float] | None = None,
-             workers: int = default("workers")) -> tuple[Extraction, list[str], str | None]:
+             workers: int = default("workers"), stage=None) -> tuple[Extraction, list[str], str | None]:
     """The extraction for `video` and these settings: from the feature cache in
     `dest` when it holds a valid one (no frame is decoded), else extracted and,
-    if `save`, cached. Clothing is computed when asked or already cached.
+    if `save`, cached (into the run's outdir.Staging `stage` when given, moved into `dest` on commit).
     Returns the extraction, the cache files in dest, and the clothing
     embedder's name (None without clothing)."""
     key = cache.cache_key(video, extraction)
@@ -513,4 +518,4 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
     name = embedder.name if embedder else None
     if not (save and ex.faces):
         return ex, [], name
-    return ex, cache.save(dest, key, ex, embedder=name), name
+    return ex, cache.save(stage.root if stage is not None else dest, key, ex, embedder=name), name
