@@ -10,6 +10,7 @@ Layout, inside the output folder:
       cloth_box (n, 4; -1 where missing), cloth_embedding (n, d; NaN where missing),
       cloth_jpeg + cloth_jpeg_offsets                 (absent when clothing was off)
       track_id, track_scene, track_items + track_offsets (tracks as face indices)
+      coverage [start, until, end, broken]            how much was decoded (absent: not known)
   cache/features.json  {"format", "key", "embedder", "sha256"}: the key (video identity and
       the extraction settings) that the features belong to, and the SHA-256 of
       features.npz. A cache whose key differs is stale; one whose checksum
@@ -34,6 +35,7 @@ import numpy as np
 from .clothing import Clothing
 from .export import CACHE_DIR
 from .faces import Face
+from .sampling import Coverage
 from .tracking import Track
 
 log = logging.getLogger("clusterer")
@@ -103,6 +105,9 @@ def to_arrays(ex) -> dict[str, np.ndarray]:
         "track_offsets": np.cumsum([0] + [len(t.items) for t in ex.tracks]).astype(np.int64),
     }
     a["face_jpeg"], a["face_jpeg_offsets"] = _blob([f.crop_jpeg for f in ex.faces])
+    if ex.coverage is not None:
+        c = ex.coverage
+        a["coverage"] = np.array([c.start, c.until, c.end, float(c.broken)], dtype=np.float64)
     if ex.clothing is not None:
         dim = next((len(c.embedding) for c in ex.clothing if c.embedding is not None), 0)
         emb = np.full((n, dim), np.nan, dtype=np.float32)
@@ -138,7 +143,11 @@ def from_arrays(a) -> Any:
                          tuple(int(v) for v in a["track_items"][off[k]:off[k + 1]]))
                    for k in range(len(a["track_id"])))
     cuts = tuple((int(f), float(t)) for f, t in zip(a["cut_frames"], a["cut_times"]))
-    return Extraction(faces, clothing, tuple(int(v) for v in a["sampled"]), cuts, tracks)
+    cov = None
+    if "coverage" in a:
+        start, until, end, broken = (float(v) for v in a["coverage"])
+        cov = Coverage(start, until, end, bool(broken))
+    return Extraction(faces, clothing, tuple(int(v) for v in a["sampled"]), cuts, tracks, cov)
 
 
 def save(dest: Path, key: dict[str, Any], ex, embedder: str | None = None) -> list[str]:

@@ -292,6 +292,10 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
             "tracks": track_records(result),
             "written": sorted(taken | set(extra) | {GALLERY, APPEARANCES}),
         }
+        if result.coverage is not None:
+            c = result.coverage
+            report["video"]["decoded"] = {"start": c.start, "until": round(c.until, 4), "end": round(c.end, 4),
+                                          "complete": not c.broken}
         stage.write(APPEARANCES, appearances_csv(report, merge_gap).encode())
         stage.write(GALLERY, gallery_html(report, merge_gap).encode())
         stage.write(REPORT, _json(report).encode())

@@ -25,7 +25,7 @@ from .names import follow_user_folders, load_known, name_persons
 from .outdir import claim
 from .refine import ClothingRefiner
 from .result import Person, Result, Sighting, group
-from .sampling import VideoInfo, iter_frames, probe
+from .sampling import Coverage, VideoInfo, iter_frames, probe
 from .scenes import CutDetector
 from .tracking import FaceTracker, Track
 
@@ -39,7 +39,8 @@ class Extraction:
     faces: every detected face (encoding None where tracking skipped it);
     clothing: the clothing under each face (None when not computed);
     sampled: the frame indices looked at; cuts: (frame, time) of the first
-    sampled frame of each scene after the first; tracks: the face tracks.
+    sampled frame of each scene after the first; tracks: the face tracks;
+    coverage: how much of the video was decoded (None: not known).
     """
 
     faces: tuple[Face, ...]
@@ -47,6 +48,7 @@ class Extraction:
     sampled: tuple[int, ...]
     cuts: tuple[tuple[int, float], ...] = ()
     tracks: tuple[Track, ...] = ()
+    coverage: Coverage | None = None
 
     @property
     def n_encoded(self) -> int:
@@ -77,13 +79,15 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
     clothing = ClothingBatcher(embedder) if embedder is not None else None
     detector = CutDetector(cut_threshold)
     tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
-    frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info), analyzer, detector,
-                           detect_every, workers, clock)
+    covered: list[Coverage] = []
+    frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info, on_end=covered.append),
+                           analyzer, detector, detect_every, workers, clock)
     faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
                                          crop_margin, progress, workers)
     with clock("clothing"):
         worn = tuple(clothing.finish()) if clothing is not None else None
-    return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()))
+    return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()),
+                      covered[0] if covered else None)
 
 
 def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, crop_margin, progress, workers):
@@ -463,7 +467,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
                     "known": str(known) if known else None}
         if embedder_name:
             recorded["cloth_embedder"] = embedder_name
-        result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts)
+        result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts, ex.coverage)
         export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")),
                stage=stage)
     return result, dest
