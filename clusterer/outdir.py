@@ -145,8 +145,15 @@ class Staging:
         _switch(self.dest)
 
     def discard(self) -> None:
-        if self.root.is_dir() and not self.root.is_symlink():
-            shutil.rmtree(self.root)
+        """Drop what was staged; a switch already begun (Ctrl-C during commit)
+        is completed instead, or, failing that, left for the next run."""
+        if not self.root.is_dir() or self.root.is_symlink():
+            return
+        if (self.root / _MARKER).is_file():
+            with contextlib.suppress(Exception):
+                _switch(self.dest)
+            return
+        shutil.rmtree(self.root)
 
 
 def _switch(dest: Path) -> None:
