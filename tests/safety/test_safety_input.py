@@ -284,3 +284,23 @@ def test_cache_warning_in_plain_words(damage, words, result_folder, caplog):
     assert cache.load(result_folder, key) is None
     (warning,) = [r.getMessage() for r in caplog.records]
     assert words in warning and "Error" not in warning and "Expecting" not in warning
+
+
+def test_atomic_write_on_a_full_disk_leaves_the_old_file(tmp_path, monkeypatch):
+    """Outside a run's staging folder (cache.save without one): the old file
+    stays whole and no temporary file is left to block the next run."""
+    import importlib
+
+    export = importlib.import_module("clusterer.export")
+    target = tmp_path / "features.npz"
+    target.write_bytes(b"old")
+    real = export.os.fdopen
+
+    def fdopen(fd, *a, **kw):
+        fh = real(fd, *a, **kw)
+        fh.write = lambda data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
+        return fh
+    monkeypatch.setattr(export.os, "fdopen", fdopen)
+    with pytest.raises(OSError):
+        export.write_atomic(target, b"new")
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["features.npz"]
