@@ -10,6 +10,7 @@ Layout, inside the output folder:
       cloth_box (n, 4; -1 where missing), cloth_embedding (n, d; NaN where missing),
       cloth_jpeg + cloth_jpeg_offsets                 (absent when clothing was off)
       track_id, track_scene, track_items + track_offsets (tracks as face indices)
+      coverage [start, until, end, broken]            how much was decoded (absent: not known)
   cache/features.json  {"format", "key", "embedder", "sha256"}: the key (video identity and
       the extraction settings) that the features belong to, and the SHA-256 of
       features.npz. A cache whose key differs is stale; one whose checksum
@@ -34,6 +35,7 @@ import numpy as np
 from .clothing import Clothing
 from .export import CACHE_DIR
 from .faces import Face
+from .sampling import Coverage
 from .tracking import Track
 
 log = logging.getLogger("clusterer")
@@ -103,6 +105,9 @@ def to_arrays(ex) -> dict[str, np.ndarray]:
         "track_offsets": np.cumsum([0] + [len(t.items) for t in ex.tracks]).astype(np.int64),
     }
     a["face_jpeg"], a["face_jpeg_offsets"] = _blob([f.crop_jpeg for f in ex.faces])
+    if ex.coverage is not None:
+        c = ex.coverage
+        a["coverage"] = np.array([c.start, c.until, c.end, float(c.broken)], dtype=np.float64)
     if ex.clothing is not None:
         dim = next((len(c.embedding) for c in ex.clothing if c.embedding is not None), 0)
         emb = np.full((n, dim), np.nan, dtype=np.float32)
@@ -138,22 +143,30 @@ def from_arrays(a) -> Any:
                          tuple(int(v) for v in a["track_items"][off[k]:off[k + 1]]))
                    for k in range(len(a["track_id"])))
     cuts = tuple((int(f), float(t)) for f, t in zip(a["cut_frames"], a["cut_times"]))
-    return Extraction(faces, clothing, tuple(int(v) for v in a["sampled"]), cuts, tracks)
+    cov = None
+    if "coverage" in a:
+        start, until, end, broken = (float(v) for v in a["coverage"])
+        cov = Coverage(start, until, end, bool(broken))
+    return Extraction(faces, clothing, tuple(int(v) for v in a["sampled"]), cuts, tracks, cov)
 
 
 def save(dest: Path, key: dict[str, Any], ex, embedder: str | None = None) -> list[str]:
-    """Write the cache into dest (atomically, file by file); return the paths written."""
+    """Write the cache into dest (a run's staging folder, or the output
+    folder itself: atomically, file by file); return the paths written. A
+    failed write (a full disk) leaves no partial file and is an OutputError."""
+    from .errors import OutputError
     from .export import write_atomic
 
     buf = io.BytesIO()
     np.savez(buf, **to_arrays(ex))
     data = buf.getvalue()
-    (dest / CACHE_DIR).mkdir(parents=True, exist_ok=True)
-    tmp = dest / (FEATURES + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest / FEATURES)
-    write_atomic(dest / META, json.dumps({"format": FORMAT, "key": key, "embedder": embedder,
-                                          "sha256": hashlib.sha256(data).hexdigest()}, indent=1))
+    try:
+        (dest / CACHE_DIR).mkdir(parents=True, exist_ok=True)
+        write_atomic(dest / FEATURES, data)
+        write_atomic(dest / META, json.dumps({"format": FORMAT, "key": key, "embedder": embedder,
+                                              "sha256": hashlib.sha256(data).hexdigest()}, indent=1))
+    except OSError as e:
+        raise OutputError(f"{dest / CACHE_DIR}: cannot write the feature cache ({e.strerror or e})") from None
     return [FEATURES, META]
 
 
@@ -171,17 +184,22 @@ def load(dest: Path, key: dict[str, Any]):
     meta_path, feat_path = dest / META, dest / FEATURES
     if not meta_path.exists() and not feat_path.exists():
         return None
+    why = "features.json is not a cache description"  # what failed, in words, for the warning
     try:
         meta = json.loads(meta_path.read_text())
         if meta.get("key") != json.loads(json.dumps(key)):
             log.info("feature cache is for another video or other extraction settings: rebuilding")
             return None
         data = feat_path.read_bytes()
+        why = "features.npz does not match the checksum in features.json"
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-            raise ValueError("checksum mismatch")
+            raise ValueError(why)
+        why = "features.npz does not load"
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return from_arrays({k: npz[k] for k in npz.files})
-    except Exception as e:  # any damage at all: never trust it
-        log.warning("feature cache in %s is corrupt (%s): rebuilding it", dest / CACHE_DIR,
-                    type(e).__name__ if not str(e) else e)
-        return None
+    except OSError as e:
+        why = f"a file cannot be read: {e.strerror or 'input/output error'}"
+    except Exception:  # any damage at all: never trust it
+        pass
+    log.warning("feature cache in %s is corrupt (%s): rebuilding it", dest / CACHE_DIR, why)
+    return None

@@ -1,7 +1,8 @@
 """Command line: parse options (derived from defaults.SETTINGS) and hand off to pipeline.run.
 
 Errors the user can fix print one line on stderr and exit 1; set
-CLUSTER_VIDEO_TRACEBACK=1 to see the traceback instead.
+CLUSTER_VIDEO_TRACEBACK=1 to see the traceback instead. A video that decodes
+only in part gives its results, one warning line, and exit status 3.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from .defaults import SETTINGS
 from .errors import ClusterVideoError
 
 PROG = "cluster-video"
+
+EXIT_PARTIAL = 3
+"""Exit status of a run whose video decoded only in part (its results are written)."""
 
 
 _TYPES = {"end": float, "cloth_model": str}
@@ -89,7 +93,7 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="a result folder (OUT/<video name>/) or its clusters.json")
     p.add_argument("gt", help="ground truth: benchgen's .gt.json, or a CSV with the header "
                               "frame,left,top,right,bottom,identity (or time instead of frame)")
-    p.add_argument("--iou", type=float, default=0.3, help="box overlap for a face to match (default: 0.3)")
+    _opt(p, "iou")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p
 
@@ -209,11 +213,16 @@ def _main(argv: list[str]) -> int:
 
         result, dest = run(args.video, out=args.out, overwrite=args.overwrite, known=args.known,
                            progress=progress, **settings)
-        _close(progress, done=True)
+        _close(progress, done=result.complete)  # never more than was read
     finally:
         _close(progress)
     if not args.quiet:
         print(summary(result, dest))
+    if not result.complete:
+        print(f"{PROG}: warning: {args.video}: {result.coverage}: the stream broke at "
+              f"{result.coverage.until:.1f} s (damaged or truncated); the results cover that part "
+              f"(exit status {EXIT_PARTIAL})", file=sys.stderr)
+        return EXIT_PARTIAL
     return 0
 
 

@@ -11,6 +11,7 @@ and only when an embedder is used; torchvision only for a checkpoint.
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -134,7 +135,9 @@ def load_checkpoint(path: str | Path, default_arch: str = "resnet50"):
     import torch
 
     try:
-        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickles it then refuses: the error says it
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ClusterVideoError(f"{path}: no such checkpoint") from None
     except Exception as e:  # a pickle or zip error: not a torch checkpoint

@@ -6,6 +6,7 @@ signatures read their defaults from it, so the two never drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 import os
 from typing import Any
 
@@ -25,6 +26,10 @@ class Setting:
         """Return `value` unchanged, or raise ValueError naming the valid range."""
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"{name} must be one of {', '.join(self.choices)}, got {value!r}")
+        # NaN passes every comparison and an infinity every one-sided range:
+        # every number must be finite, whether or not a range is given
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value}")
         if self.min is not None and value is not None and value < self.min:
             raise ValueError(f"{name} must be >= {self.min}, got {value}")
         if self.max is not None and value is not None and value > self.max:
@@ -193,6 +198,8 @@ SETTINGS: dict[str, Setting] = {
         "margin added around each exported face crop, as a share of the face size.",
         min=0.0, max=3.0),
     "out": Setting("output", "folder for results; each video gets OUT/<video name>/."),
+    "iou": Setting(0.3, "evaluate: box overlap (IoU) for a predicted face to match a ground-truth one.",
+                   min=0.0, max=1.0),
 }
 """The table itself: name → Setting. Names match the library's keyword arguments."""
 

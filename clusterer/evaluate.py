@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .defaults import check, default
 from .errors import ClusterVideoError
 from .faces import box_iou as iou
 
@@ -40,13 +42,13 @@ def load_prediction(path: str | os.PathLike) -> tuple[list[PredFace], list[int],
         p = p / "clusters.json"
     try:
         d = json.loads(p.read_text())
-        faces = [(int(f["frame"]), [float(v) for v in f["box"]], str(person["id"]))
+        faces = [(int(f["frame"]), _box(f["box"]), str(person["id"]))
                  for person in d["persons"] for f in person["faces"]]
-        faces += [(int(f["frame"]), [float(v) for v in f["box"]], None) for f in d.get("unknown", [])]
+        faces += [(int(f["frame"]), _box(f["box"]), None) for f in d.get("unknown", [])]
         return faces, [int(x) for x in d.get("sampled", [])], float(d["video"]["fps"])
     except FileNotFoundError:
         raise ClusterVideoError(f"{p}: no such file (give a result folder or its clusters.json)") from None
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ClusterVideoError(f"{p}: not a cluster-video clusters.json ({type(e).__name__}: {e})") from None
 
 
@@ -54,14 +56,18 @@ def load_ground_truth(path: str | os.PathLike, sampled: Sequence[int], fps: floa
     """Ground-truth faces from benchgen JSON or a hand-written CSV (see module doc)."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV may start with a BOM
     except OSError as e:
         raise ClusterVideoError(f"{p}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise ClusterVideoError(f"{p}: not a text file (ground truth is benchgen JSON or a CSV)") from None
     if p.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         try:
-            return [(int(fr), str(name), [float(v) for v in box]) for fr, name, *box in json.loads(text)["faces"]]
+            faces = json.loads(text)["faces"]
+            return [_gt_row(*row) for row in faces]
         except (ValueError, KeyError, TypeError) as e:
-            raise ClusterVideoError(f"{p}: not a ground-truth JSON with a 'faces' list ({e})") from None
+            raise ClusterVideoError(f"{p}: not a ground-truth JSON with a 'faces' list of "
+                                    f"[frame, identity, left, top, right, bottom] ({e})") from None
     rows = list(csv.DictReader(text.splitlines()))
     need = {"left", "top", "right", "bottom", "identity"}
     if not rows or not need <= set(rows[0]) or not ({"frame", "time"} & set(rows[0])):
@@ -71,11 +77,13 @@ def load_ground_truth(path: str | os.PathLike, sampled: Sequence[int], fps: floa
     half = 0.5 * (min(b[0] - a[0] for a, b in zip(times, times[1:])) if len(times) > 1 else 1.0)
     for n, r in enumerate(rows, start=2):
         try:
-            box = [float(r[k]) for k in ("left", "top", "right", "bottom")]
+            box = _box([r[k] for k in ("left", "top", "right", "bottom")])
             if r.get("frame") not in (None, ""):
                 frame = int(r["frame"])
             else:
                 t = float(r["time"])
+                if not math.isfinite(t):
+                    raise ValueError(t)
                 dt, frame = min(((abs(ts - t), f) for ts, f in times), default=(float("inf"), -1))
                 if dt > half + 1e-9:
                     continue  # no sampled frame near this time: not scored
@@ -83,6 +91,21 @@ def load_ground_truth(path: str | os.PathLike, sampled: Sequence[int], fps: floa
             raise ClusterVideoError(f"{p}: line {n}: expected numbers, got {dict(r)}") from None
         out.append((frame, r["identity"], box))
     return out
+
+
+def _box(values) -> list[float]:
+    """Four finite numbers (left, top, right, bottom), else ValueError."""
+    box = [float(v) for v in values]
+    if len(box) != 4 or not all(math.isfinite(v) for v in box):
+        raise ValueError(f"a box is 4 finite numbers, got {list(values)}")
+    return box
+
+
+def _gt_row(frame, identity, *box) -> GTFace:
+    """One benchgen row [frame, identity, left, top, right, bottom], checked."""
+    if isinstance(frame, bool) or not isinstance(frame, (int, float)) or frame != int(frame):
+        raise ValueError(f"a frame is a whole number, got {frame!r}")
+    return int(frame), str(identity), _box(box)
 
 
 def match(gt: Iterable[GTFace], pred: Sequence[PredFace], thr: float,
@@ -150,7 +173,7 @@ def scores(matched: Sequence[tuple[str, str]]) -> dict[str, float | int]:
 
 
 def evaluate(pred: Sequence[PredFace], sampled: Sequence[int], gt: Sequence[GTFace],
-             iou_threshold: float = 0.3) -> dict[str, float | int]:
+             iou_threshold: float = default("iou")) -> dict[str, float | int]:
     """All figures for one prediction."""
     matched, false_faces, on_seen = match(gt, pred, iou_threshold, sampled)
     s = scores(matched)
@@ -160,8 +183,9 @@ def evaluate(pred: Sequence[PredFace], sampled: Sequence[int], gt: Sequence[GTFa
 
 
 def evaluate_output(output: str | os.PathLike, gt_file: str | os.PathLike,
-                    iou_threshold: float = 0.3) -> dict[str, float | int]:
+                    iou_threshold: float = default("iou")) -> dict[str, float | int]:
     """`cluster-video evaluate`: score a result folder (or clusters.json) against a GT file."""
+    check("iou", iou_threshold)
     pred, sampled, fps = load_prediction(output)
     return evaluate(pred, sampled, load_ground_truth(gt_file, sampled, fps), iou_threshold)
 

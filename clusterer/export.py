@@ -3,12 +3,16 @@
 The tool never deletes what it did not write. It refuses a non-empty output
 folder unless told to overwrite, and then replaces only the files listed in
 the previous run's `clusters.json` ("written"); anything a user added stays.
-Files in named folders (not person_NNN or unknown) are never removed, and a
-file the tool did not write is never replaced: the new crop takes another name.
-`clusters.json` is written atomically (temp file + rename), last.
+A folder whose clusters.json this tool did not write, or that holds a
+gallery, CSV or feature cache no clusters.json lists, is refused. Files in
+named folders (not person_NNN or unknown) are never removed, and a file the
+tool did not write is never replaced: the new crop takes another name.
+Everything is staged and then moved into place, `clusters.json` last
+(outdir.py: links refused, one run at a time, interrupted runs recovered).
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,6 +22,7 @@ from typing import Any, Sequence
 
 from .defaults import default
 from .errors import OutputError
+from .outdir import TOOL_NAMES, Staging, claim, refuse_links, safe_name
 from .report import appearances_csv, gallery_html
 from .faces import Face
 from .result import Result, Sighting
@@ -41,18 +46,47 @@ FORMAT_VERSION = 1
 
 
 def output_dir(out_root: str | os.PathLike, video: str | os.PathLike) -> Path:
-    """OUT/<video file name without extension>/."""
-    return Path(out_root) / Path(video).stem
+    """OUT/<video file name without extension>/, that name made a plain folder name."""
+    return Path(out_root) / safe_name(Path(video).stem)
+
+
+def check_folder(dest: Path, overwrite: bool) -> None:
+    """Refuse an existing folder that may not be written: not empty without
+    `overwrite` (a feature cache alone counts as empty), a clusters.json this
+    tool did not write, or a file of the tool's names that no clusters.json
+    lists (the user's own index.html, appearances.csv or cache files)."""
+    if not overwrite and any(p.name not in (CACHE_DIR, *TOOL_NAMES) for p in dest.iterdir()):
+        raise OutputError(f"{dest}: folder exists and is not empty; pass --overwrite to replace "
+                          f"the files of the earlier run (your own files are kept) or choose --out")
+    from .cache import FEATURES, META
+
+    listed = previous_files(dest, load_report(dest))
+    own_cache = _own_cache(dest / META)
+    for name in (GALLERY, APPEARANCES, FEATURES, META):
+        path = dest / name
+        if (path.exists() or path.is_symlink()) and name not in listed and not (
+                name in (FEATURES, META) and own_cache):
+            raise OutputError(f"{path}: not written by cluster-video (no clusters.json lists it): "
+                              f"move it away, or choose another --out")
+
+
+def _own_cache(meta: Path) -> bool:
+    """Whether `meta` describes a feature cache as cache.save writes it."""
+    try:
+        data = json.loads(meta.read_text())
+        return isinstance(data, dict) and {"format", "key", "sha256"} <= set(data)
+    except (OSError, ValueError):
+        return False
 
 
 def prepare_output(dest: Path, overwrite: bool) -> None:
-    """Fail early, before any decoding, if `dest` may not or cannot be written."""
+    """Fail early, before any decoding, if `dest` may not or cannot be written
+    (check_folder), then create it. pipeline.run holds it with outdir.claim."""
     if dest.exists() and not dest.is_dir():
         raise OutputError(f"{dest}: exists and is not a folder")
-    # a folder holding only a feature cache (left by --sweep) counts as empty
-    if dest.is_dir() and any(p.name != CACHE_DIR for p in dest.iterdir()) and not overwrite:
-        raise OutputError(f"{dest}: folder exists and is not empty; pass --overwrite to replace "
-                          f"the files of the earlier run (your own files are kept) or choose --out")
+    refuse_links(dest)
+    if dest.is_dir():
+        check_folder(dest, overwrite)
     try:
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=dest, prefix=".write-test-"):
@@ -61,16 +95,55 @@ def prepare_output(dest: Path, overwrite: bool) -> None:
         raise OutputError(f"{dest}: cannot write there ({e.strerror or e})") from None
 
 
-def previous_files(dest: Path) -> set[str]:
-    """Files the previous run wrote (relative paths), from its clusters.json."""
+def load_report(dest: Path) -> dict[str, Any] | None:
+    """The previous run's clusters.json (None when there is none); OutputError
+    when it is not one this tool wrote (not JSON, `[]`, `null`, keys missing)."""
+    path = dest / REPORT
+    if not (path.exists() or path.is_symlink()):
+        return None
     try:
-        data = json.loads((dest / REPORT).read_text())
-        names = {str(p) for p in data.get("written", [])}
-    except (OSError, ValueError, AttributeError):
+        data = json.loads(path.read_text())
+        _check_report(data)
+        return data
+    except (OSError, ValueError) as e:
+        why = e.strerror if isinstance(e, OSError) else "not JSON" if isinstance(e, json.JSONDecodeError) else e
+        raise OutputError(f"{path}: not a report cluster-video wrote ({why}); move it away, "
+                          f"or choose another --out") from None
+
+
+def _check_report(data: Any) -> None:
+    """ValueError saying what is missing from a clusters.json: the parts a
+    later run reads (persons, unknown, each face's file, frame and box; written)."""
+    def face_ok(f: Any) -> bool:
+        return (isinstance(f, dict) and isinstance(f.get("file"), str) and isinstance(f.get("frame"), int)
+                and isinstance(f.get("box"), list) and len(f["box"]) == 4
+                and all(isinstance(v, (int, float)) for v in f["box"]))
+
+    if not isinstance(data, dict):
+        raise ValueError(f"a JSON {type(data).__name__}, not an object")
+    if not isinstance(data.get("persons"), list) or not all(
+            isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("faces"), list)
+            and all(map(face_ok, p["faces"])) for p in data["persons"]):
+        raise ValueError("no valid 'persons' list")
+    if not isinstance(data.get("unknown"), list) or not all(map(face_ok, data["unknown"])):
+        raise ValueError("no valid 'unknown' list")
+    if not isinstance(data.get("written", []), list) or not all(isinstance(n, str) for n in data.get("written", [])):
+        raise ValueError("no valid 'written' list")
+
+
+def previous_files(dest: Path, report: dict[str, Any] | None = None) -> set[str]:
+    """Files the previous run wrote (relative paths), from its clusters.json
+    (`report`, else read; none without one)."""
+    try:
+        report = report if report is not None else load_report(dest)
+    except OutputError:
+        return set()
+    if report is None:
         return set()
     # Only names of our own shape, inside dest: a hand-edited report must not
     # make the tool delete anything else.
-    return {n for n in names if _OWN_FILE.fullmatch(n)} | {REPORT, GALLERY, APPEARANCES}
+    own = {n for n in report.get("written", []) if _OWN_FILE.fullmatch(n) and ".." not in n.split("/")}
+    return own | {REPORT, GALLERY, APPEARANCES}
 
 
 def face_name(face: Face, taken: set[str], folder: str, free=lambda name: True) -> str:
@@ -136,16 +209,26 @@ def track_records(result: Result) -> list[dict[str, Any]]:
     return [tracks[k] for k in sorted(tracks)]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a reader sees the old file or the new one, never half."""
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the new one,
+    never half; with the mode a new file gets (mkstemp's is 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        os.fchmod(fd, file_mode())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@functools.cache
+def file_mode() -> int:
+    """The mode open() gives a new file: 0666 less the umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 GALLERY = "index.html"
@@ -153,9 +236,14 @@ APPEARANCES = "appearances.csv"
 
 
 def export(result: Result, dest: Path, extra: Sequence[str] = (),
-           merge_gap: float = default("merge_gap")) -> dict[str, Any]:
-    """Write crops and clusters.json into `dest` (checked by prepare_output); return
-    the report. `extra` names other files this run wrote there (the feature cache)."""
+           merge_gap: float = default("merge_gap"), stage: Staging | None = None) -> dict[str, Any]:
+    """Write crops and clusters.json into `dest` (checked by check_folder); return
+    the report. `extra` names other files this run wrote there (the feature
+    cache). The files go through `stage` (the run's, from outdir.claim; else
+    one of its own) and are moved into place together, clusters.json last."""
+    if stage is None:
+        with claim(dest) as own:
+            return export(result, dest, extra, merge_gap, own)
     old = previous_files(dest)
     taken: set[str] = set()  # paths this run writes
     files: set[str] = set()  # face crops' file names, unique across folders
@@ -189,8 +277,7 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     unknown = records(UNKNOWN, result.unknown)
     try:
         for name, data in plan:
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            (dest / name).write_bytes(data)
+            stage.write(name, data)
         v = result.video
         report = {
             "version": FORMAT_VERSION,
@@ -205,19 +292,25 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
             "tracks": track_records(result),
             "written": sorted(taken | set(extra) | {GALLERY, APPEARANCES}),
         }
-        write_atomic(dest / APPEARANCES, appearances_csv(report, merge_gap))
-        write_atomic(dest / GALLERY, gallery_html(report, merge_gap))
-        write_atomic(dest / REPORT, json.dumps(report, indent=1))
-        for name in sorted(old - taken - set(extra) - {REPORT, GALLERY, APPEARANCES}):
-            # the earlier run's leftovers, ours only, and never in a folder the user named
-            if not _DISPOSABLE.fullmatch(name.split("/")[0]):
-                continue
-            stale = dest / name
-            if stale.is_file():
-                stale.unlink()
-            for folder in (stale.parent, stale.parent.parent):  # person/clothing, person
-                if folder != dest and folder.is_dir() and not any(folder.iterdir()):
-                    folder.rmdir()
+        if result.coverage is not None:
+            c = result.coverage
+            report["video"]["decoded"] = {"start": c.start, "until": round(c.until, 4), "end": round(c.end, 4),
+                                          "complete": not c.broken}
+        stage.write(APPEARANCES, appearances_csv(report, merge_gap).encode())
+        stage.write(GALLERY, gallery_html(report, merge_gap).encode())
+        stage.write(REPORT, _json(report).encode())
+        # the earlier run's leftovers, ours only, and never in a folder the user named
+        stale = [n for n in sorted(old - taken - set(extra) - {REPORT, GALLERY, APPEARANCES})
+                 if _DISPOSABLE.fullmatch(n.split("/")[0])]
+        stage.commit(last=REPORT, delete=stale)
     except OSError as e:
         raise OutputError(f"{dest}: cannot write results ({e.strerror or e})") from None
     return report
+
+
+def _json(report: dict[str, Any]) -> str:
+    """The report as strict JSON: a NaN or infinity in it is a bug, not a value to write."""
+    try:
+        return json.dumps(report, indent=1, allow_nan=False)
+    except ValueError as e:
+        raise RuntimeError(f"clusters.json would not be valid JSON: {e}") from None

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import re
 from collections import Counter
@@ -51,6 +50,8 @@ KNOWN_RATIO = 0.8
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 RESERVED = {"unknown", "cache"}
+TOOL_NAMES = frozenset({*RESERVED, "clusters.json", "index.html", "appearances.csv"})
+"""Names the tool writes in a result folder (lower case): no known person may take one."""
 GENERIC = re.compile(r"person_\d+")
 MOVED_TO_UNKNOWN = ""
 """follow_user_folders' key for faces the user moved into unknown/."""
@@ -70,17 +71,24 @@ def load_known(folder: str | Path, analyzer) -> list[KnownPerson]:
     """One KnownPerson per sub-folder of `folder` with at least one usable photo."""
     import cv2
 
+    from .images import read_bgr
+
     root = Path(folder)
     if not root.is_dir():
         raise ClusterVideoError(f"--known {root}: not a folder")
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    for d in folders:  # up front: a person folder is named after it, beside the tool's own files
+        if d.name.casefold() in TOOL_NAMES or GENERIC.fullmatch(d.name):
+            raise ClusterVideoError(f"--known {d}: a name the tool gives its own files and folders "
+                                    f"({', '.join(sorted(TOOL_NAMES))}, person_NNN): rename it")
     out = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir()):
-        if d.name in RESERVED or GENERIC.fullmatch(d.name) or d.name.startswith("."):
-            log.warning("--known: folder name %r is reserved, skipped", d.name)
+    for d in folders:
+        if d.name.startswith("."):
+            log.warning("--known: hidden folder %r skipped", d.name)
             continue
         encs = []
         for f in sorted(d.iterdir()):
-            img = cv2.imread(str(f)) if f.suffix.lower() in IMAGE_EXT else None
+            img = read_bgr(f) if f.suffix.lower() in IMAGE_EXT else None
             if img is None:
                 continue
             rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
@@ -129,9 +137,13 @@ def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[f
     recognised by its bytes (`recognise`: this run's face with those very
     crop bytes, whatever the file is called), else by its file name in the
     previous run's clusters.json (other extraction settings, other crops)."""
+    from .export import load_report
+
     try:
-        old = json.loads((dest / "clusters.json").read_text())
-    except (OSError, ValueError):
+        old = load_report(dest)  # checked: every face record has its file, frame and box
+    except ClusterVideoError:
+        return {}
+    if old is None:
         return {}
     by_file = {}
     for rec in [f for p in old.get("persons", []) for f in p["faces"]] + old.get("unknown", []):

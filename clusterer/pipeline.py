@@ -18,13 +18,14 @@ from .clothing import Clothing, ClothingBatcher, Embedder
 from .clustering import FaceClusterer, join_unambiguous, number_clusters
 from .defaults import check, default
 from .errors import NoFacesFound, OutputError
-from .export import export, output_dir, prepare_output
+from .export import check_folder, export, output_dir
 from .faces import Face, FaceAnalyzer, box_iou, make_face
 from .fused import FusedClusterer
 from .names import follow_user_folders, load_known, name_persons
+from .outdir import claim
 from .refine import ClothingRefiner
 from .result import Person, Result, Sighting, group
-from .sampling import VideoInfo, iter_frames, probe
+from .sampling import Coverage, VideoInfo, iter_frames, probe
 from .scenes import CutDetector
 from .tracking import FaceTracker, Track
 
@@ -38,7 +39,8 @@ class Extraction:
     faces: every detected face (encoding None where tracking skipped it);
     clothing: the clothing under each face (None when not computed);
     sampled: the frame indices looked at; cuts: (frame, time) of the first
-    sampled frame of each scene after the first; tracks: the face tracks.
+    sampled frame of each scene after the first; tracks: the face tracks;
+    coverage: how much of the video was decoded (None: not known).
     """
 
     faces: tuple[Face, ...]
@@ -46,6 +48,7 @@ class Extraction:
     sampled: tuple[int, ...]
     cuts: tuple[tuple[int, float], ...] = ()
     tracks: tuple[Track, ...] = ()
+    coverage: Coverage | None = None
 
     @property
     def n_encoded(self) -> int:
@@ -75,17 +78,19 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
     clock = _StageClock(timings)
     detector = CutDetector(cut_threshold)
     tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
+    covered: list[Coverage] = []
     with contextlib.ExitStack() as stack:
         clothing = None
         if embedder is not None:
             clothing = stack.enter_context(ClothingBatcher(embedder, background=True))
-        frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info), analyzer, detector,
-                               detect_every, workers, clock)
+        frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info, on_end=covered.append),
+                               analyzer, detector, detect_every, workers, clock)
         faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
                                              crop_margin, progress, workers)
         with clock("clothing"):
             worn = tuple(clothing.finish()) if clothing is not None else None
-    return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()))
+    return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()),
+                      covered[0] if covered else None)
 
 
 def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, crop_margin, progress, workers):
@@ -474,22 +479,24 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
     extraction, clustering = split_settings(settings)
     info = probe(video)
     dest = output_dir(out, video)
-    prepare_output(dest, overwrite)
-    known_people = load_known(known, FaceAnalyzer(encoder=extraction["encoder"])) if known else ()
-    ex, cache_files, embedder_name = features(video, info, dest, extraction,
-                                              clustering["mode"] != "faces", progress, timings=timings,
-                                              workers=settings.get("workers", default("workers")))
-    if not ex.faces:
-        raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
-                           f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
-    persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
-    persons = name_persons(persons, known_people)
-    recorded = {**extraction, **clustering, "tool_version": __version__,
-                "known": str(known) if known else None}
-    if embedder_name:
-        recorded["cloth_embedder"] = embedder_name
-    result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts)
-    export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")))
+    # locked, checked, and staged until export moves the new files into place (outdir.py)
+    with claim(dest, lambda d: check_folder(d, overwrite)) as stage:
+        known_people = load_known(known, FaceAnalyzer(encoder=extraction["encoder"])) if known else ()
+        ex, cache_files, embedder_name = features(video, info, dest, extraction,
+                                                  clustering["mode"] != "faces", progress, timings=timings,
+                                                  workers=settings.get("workers", default("workers")), stage=stage)
+        if not ex.faces:
+            raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
+                               f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
+        persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
+        persons = name_persons(persons, known_people)
+        recorded = {**extraction, **clustering, "tool_version": __version__,
+                    "known": str(known) if known else None}
+        if embedder_name:
+            recorded["cloth_embedder"] = embedder_name
+        result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts, ex.coverage)
+        export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")),
+               stage=stage)
     return result, dest
 
 
@@ -504,13 +511,15 @@ def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = defau
     extraction, clustering = split_settings(settings)
     info = probe(video)
     dest = output_dir(out, video)
-    try:
-        prepare_output(dest, overwrite=False)
-        may_write = True
-    except OutputError:
-        may_write = False  # a folder with results: read its cache, write nothing
-    ex, files, _ = features(video, info, dest, extraction, clustering["mode"] != "faces", progress,
-                            save=may_write)
+    with contextlib.ExitStack() as held:
+        try:
+            stage = held.enter_context(claim(dest, lambda d: check_folder(d, overwrite=False)))
+        except OutputError:
+            stage = None  # a folder with results (or in use): read its cache, write nothing
+        ex, files, _ = features(video, info, dest, extraction, clustering["mode"] != "faces", progress,
+                                save=stage is not None, stage=stage)
+        if stage is not None:
+            stage.commit(last=cache.META)
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames")
     gt = load_ground_truth(gt_file, ex.sampled, info.fps) if gt_file else None
@@ -519,10 +528,10 @@ def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = defau
 
 def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: dict, with_clothing: bool,
              progress=None, save: bool = True, timings: dict[str, float] | None = None,
-             workers: int = default("workers")) -> tuple[Extraction, list[str], str | None]:
+             workers: int = default("workers"), stage=None) -> tuple[Extraction, list[str], str | None]:
     """The extraction for `video` and these settings: from the feature cache in
     `dest` when it holds a valid one (no frame is decoded), else extracted and,
-    if `save`, cached. Clothing is computed when asked or already cached.
+    if `save`, cached (into the run's outdir.Staging `stage` when given, moved into `dest` on commit).
     Returns the extraction, the cache files in dest, and the clothing
     embedder's name (None without clothing)."""
     key = cache.cache_key(video, extraction)
@@ -540,4 +549,4 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
     name = embedder.name if embedder else None
     if not (save and ex.faces):
         return ex, [], name
-    return ex, cache.save(dest, key, ex, embedder=name), name
+    return ex, cache.save(stage.root if stage is not None else dest, key, ex, embedder=name), name

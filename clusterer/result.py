@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from .clothing import Clothing
 from .faces import Face
-from .sampling import VideoInfo
+from .sampling import Coverage, VideoInfo
 
 HOW = ("face", "clothing", "fused", "user", "unknown")
 """How a sighting was assigned: by its face (stage 1), joined by clothing
@@ -70,6 +70,13 @@ class Result:
     unknown: tuple[Sighting, ...]
     cuts: tuple[tuple[int, float], ...] = ()
     """(frame, time) of the first sampled frame of each scene after the first."""
+    coverage: Coverage | None = None
+    """How much of the video was decoded (sampling.Coverage; None: not known)."""
+
+    @property
+    def complete(self) -> bool:
+        """False when the video decoded only in part (a damaged or truncated file)."""
+        return self.coverage is None or not self.coverage.broken
 
     @property
     def n_faces(self) -> int:

@@ -14,7 +14,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -35,6 +35,36 @@ class VideoInfo:
     duration: float
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the asked span was decoded: from `start` to `until`
+    seconds, of `end` (the asked --end, or the video's length). `broken`:
+    the stream stopped well before `end` (a damaged or truncated file)."""
+
+    start: float
+    until: float
+    end: float
+    broken: bool = False
+
+    def __str__(self) -> str:
+        return f"decoded {self.start:g}–{self.until:.1f} s of {self.end:.1f} s"
+
+
+BREAK_SLACK = 1.0
+"""Seconds (or 1 % of the span, if more) the decoded part may fall short of
+the container's length before the stream counts as broken: a frame count
+from the header may be a little off."""
+
+
+def coverage(info: VideoInfo, start: float, end: float | None, last: float | None, failed: bool) -> Coverage:
+    """The Coverage of a decode that read up to time `last` (None: no frame)
+    and stopped because a frame could not be read (`failed`) or not."""
+    span_end = info.duration if end is None else min(end, info.duration or end)
+    until = start if last is None else max(start, last + 1.0 / info.fps)
+    broken = failed and info.duration > 0 and span_end - until > max(BREAK_SLACK, 0.01 * (span_end - start))
+    return Coverage(start, min(until, span_end) if span_end else until, span_end, broken)
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,12 +164,15 @@ def sample_times(start: float, end: float | None, fps: float) -> Iterator[float]
 
 
 def _decode(path, info: VideoInfo, fps: float, start: float, end: float | None,
-            out: queue.Queue, stop: threading.Event) -> None:
+            out: queue.Queue, stop: threading.Event, reached: dict | None = None) -> None:
     """Producer: grab every frame, retrieve only the ones nearest the targets.
 
     A frame is taken when it is the first whose timestamp reaches the target
     minus half a frame period, i.e. the frame nearest each target time.
+    reached, if given, gets the time of the last frame read ("last") and
+    whether reading stopped on a frame that could not be read ("failed").
     """
+    reached = {} if reached is None else reached
     import cv2
 
     cap, index = _start(path, start, info.fps)
@@ -152,6 +185,7 @@ def _decode(path, info: VideoInfo, fps: float, start: float, end: float | None,
         while not stop.is_set():
             if not grabbed:
                 if not cap.grab():
+                    reached["failed"] = True
                     break
                 index += 1
             grabbed = False
@@ -159,7 +193,7 @@ def _decode(path, info: VideoInfo, fps: float, start: float, end: float | None,
             # Some containers report no timestamps; fall back to the nominal rate.
             if not math.isfinite(ts) or (index > 0 and ts <= last_ts):
                 ts = index / info.fps
-            last_ts = ts
+            last_ts = reached["last"] = ts
             if end is not None and ts > end + half:
                 break
             if ts + half < target:
@@ -178,21 +212,24 @@ def _decode(path, info: VideoInfo, fps: float, start: float, end: float | None,
 
 
 def iter_frames(path: str | os.PathLike, *, fps: float, start: float = 0.0,
-                end: float | None = None, info: VideoInfo | None = None) -> Iterator[SampledFrame]:
+                end: float | None = None, info: VideoInfo | None = None,
+                on_end: Callable[[Coverage], None] | None = None) -> Iterator[SampledFrame]:
     """Yield sampled frames of `path` in time order, decoding in a background thread.
 
     Raises NoFramesDecoded when the file yields no frame at all (empty or
-    truncated); errors in the decoding thread are re-raised here.
+    truncated); errors in the decoding thread are re-raised here. on_end, if
+    given, receives the Coverage once every frame has been yielded.
     """
     info = info or probe(path)
     q: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
     stop = threading.Event()
     done = object()
     errors: list[BaseException] = []
+    reached: dict = {}
 
     def worker():
         try:
-            _decode(path, info, fps, start, end, q, stop)
+            _decode(path, info, fps, start, end, q, stop, reached)
         except BaseException as e:  # re-raised in the consumer
             errors.append(e)
         finally:
@@ -212,6 +249,12 @@ def iter_frames(path: str | os.PathLike, *, fps: float, start: float = 0.0,
             raise errors[0]
         if n == 0 and start == 0.0:
             raise NoFramesDecoded(f"{path}: no frame could be decoded (empty or truncated video)")
+        if n == 0:
+            raise NoFramesDecoded(f"{path}: no frame decoded from --start {start:g} s on"
+                                  + (f": the start is past the end of the video ({info.duration:.1f} s)"
+                                     if info.duration and start >= info.duration else ""))
+        if on_end is not None:
+            on_end(coverage(info, start, end, reached.get("last"), reached.get("failed", False)))
     finally:
         stop.set()
         while thread.is_alive():  # unblock a producer waiting on a full queue

@@ -47,8 +47,10 @@ def _tile(path: Path, caption: str) -> np.ndarray:
     """One crop fitted into TILE×TILE, its caption under it (BGR)."""
     import cv2
 
+    from .images import read_bgr
+
     tile = np.full((TILE + _CAPTION, TILE, 3), 255, np.uint8)
-    img = cv2.imread(str(path))
+    img = read_bgr(path, max_side=TILE)
     if img is not None and img.size:
         s = TILE / max(img.shape[:2])
         img = cv2.resize(img, (max(1, int(img.shape[1] * s)), max(1, int(img.shape[0] * s))),

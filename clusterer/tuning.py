@@ -6,8 +6,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .defaults import check
 from .evaluate import GTFace, evaluate, predictions
 from .pipeline import Extraction, cluster
+
+
+MAX_STEPS = 1000
+"""Thresholds one sweep may take: a tiny step must not build an endless list."""
 
 
 def parse_sweep(spec: str) -> list[float]:
@@ -15,16 +20,21 @@ def parse_sweep(spec: str) -> list[float]:
     try:
         if ":" in spec:
             a, b, step = (float(x) for x in spec.split(":"))
-            if step <= 0 or b < a:
+            if not step > 0 or not b >= a:  # NaN fails both
                 raise ValueError
+            check("threshold", a), check("threshold", b)
             n = int(np.floor((b - a) / step + 1e-9)) + 1
+            if n > MAX_STEPS:
+                raise ValueError(f"more than {MAX_STEPS} thresholds")
             return [round(a + k * step, 6) for k in range(n)]
         values = [float(x) for x in spec.split(",") if x.strip()]
         if not values:
             raise ValueError
-        return values
-    except ValueError:
-        raise ValueError(f"--sweep: expected START:STOP:STEP or a comma-separated list, got {spec!r}") from None
+        return [check("threshold", v) for v in values]
+    except ValueError as e:
+        why = f" ({e})" if str(e) else ""
+        raise ValueError(f"--sweep: expected START:STOP:STEP or a comma-separated list of thresholds, "
+                         f"got {spec!r}{why}") from None
 
 
 @dataclass(frozen=True)
