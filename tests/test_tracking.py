@@ -267,3 +267,18 @@ def test_track_continues_through_shade_but_shade_alone_finds_nothing(tmp_path, h
     assert len(strict.faces) == 2
     only_shade = write_clip(tmp_path / "only_shade.mp4", [shaded] * 4, 2.0, size)
     assert extract(only_shade, probe(only_shade), FaceAnalyzer(detector=detector), fps=2.0).faces == ()
+
+
+def test_boxes_after_predicts_open_boxes():
+    """The regions searched ahead equal the tracks' boxes after the step that
+    links by overlap: an extended track at its new box, a new face, a track
+    not seen this sample at its last box (until max_gap); none of another scene."""
+    tr = FaceTracker(min_iou=0.3, max_gap=1)
+    tr.step(0, [box_at(10), box_at(300)], [None, None], [0, 1])
+    nxt = [box_at(14), box_at(150)]  # track at 10 moved; a new face; the one at 300 unseen
+    predicted = tr.boxes_after(0, nxt)
+    tr.step(0, nxt, [None, None], [2, 3])
+    assert sorted(predicted) == sorted(tr.open_boxes(0)) == sorted(nxt + [box_at(300)])
+    # one more sample without the face at 300: past max_gap, it is no longer searched
+    assert box_at(300) not in tr.boxes_after(0, [box_at(18)])
+    assert tr.boxes_after(1, []) == []  # a new scene starts with nothing tracked
