@@ -199,13 +199,7 @@ def test_full_disk_simulated(where, tmp_path, tmp_path_factory, monkeypatch, cap
     dest = copy_result(demo_result(tmp_path_factory), tmp_path)
     before = snapshot(dest)
     if where == "cache":  # other extraction settings: a new cache is written (export.write_atomic)
-        real = export.os.fdopen
-
-        def fdopen(fd, *a, **kw):
-            fh = real(fd, *a, **kw)
-            fh.write = lambda data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
-            return fh
-        monkeypatch.setattr(export.os, "fdopen", fdopen)
+        _disk_full_on_atomic_writes(monkeypatch, export)
         args = ("--fps", "1")
     else:
         calls = []
@@ -294,6 +288,14 @@ def test_atomic_write_on_a_full_disk_leaves_the_old_file(tmp_path, monkeypatch):
     export = importlib.import_module("clusterer.export")
     target = tmp_path / "features.npz"
     target.write_bytes(b"old")
+    _disk_full_on_atomic_writes(monkeypatch, export)
+    with pytest.raises(OSError):
+        export.write_atomic(target, b"new")
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["features.npz"]
+
+
+def _disk_full_on_atomic_writes(monkeypatch, export) -> None:
+    """Every file export.write_atomic opens fails its write with ENOSPC."""
     real = export.os.fdopen
 
     def fdopen(fd, *a, **kw):
@@ -301,6 +303,3 @@ def test_atomic_write_on_a_full_disk_leaves_the_old_file(tmp_path, monkeypatch):
         fh.write = lambda data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
         return fh
     monkeypatch.setattr(export.os, "fdopen", fdopen)
-    with pytest.raises(OSError):
-        export.write_atomic(target, b"new")
-    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["features.npz"]
