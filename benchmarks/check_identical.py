@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Behaviour unchanged? Run the CLI on fixed videos in every mode and hash what it writes.
 
-    python benchmarks/check_identical.py SCRATCH --save ref.json      # on the reference tree
+    python benchmarks/check_identical.py SCRATCH --save ref.json --tree OLD_CHECKOUT   # the reference
     python benchmarks/check_identical.py SCRATCH --check ref.json     # after a change: exit 1 on a difference
 
-Each case runs `python -m clusterer.cli` from the current directory (so the
-working tree's package is the one run) into a fresh folder under SCRATCH,
+Each case runs `python -m clusterer.cli` from --tree (default: the current
+directory), so that tree's package is the one run, on the same video files
+(paths made absolute here) into a fresh folder under SCRATCH,
 then records the SHA-256 of clusters.json, of every cache file and of every
 other file written (crops, CSV, gallery), and of the stdout of a --sweep from
 that cache. Re-clustering a folder in another mode (--overwrite) checks that
@@ -25,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-DEMO = "samples/demo.mp4"
+DEMO = str(Path("samples/demo.mp4").resolve())
 SEED7 = "/work/main/bench-out/hard_s7_60s.mp4"
 MODES = ("two-stage", "fused", "faces")
 
@@ -49,9 +50,13 @@ def _tree(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): _digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+TREE = Path.cwd()
+"""Where the CLI runs from (its `clusterer` package is the one imported)."""
+
+
 def _cli(video: str, out: Path, options: list[str]) -> str:
     cmd = [sys.executable, "-m", "clusterer.cli", video, "--out", str(out), "--quiet", *options]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=TREE)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout
@@ -93,7 +98,11 @@ def main() -> int:
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--save", type=Path, help="write the hashes here")
     g.add_argument("--check", type=Path, help="compare with the hashes saved here")
+    ap.add_argument("--tree", type=Path, default=Path.cwd(), help="run the package of this checkout")
     args = ap.parse_args()
+    global TREE
+    TREE = args.tree.resolve()
+    args.scratch = args.scratch.resolve()
     got = run_all(args.scratch)
     if args.save:
         args.save.write_text(json.dumps(got, indent=1, sort_keys=True))
