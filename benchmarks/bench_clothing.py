@@ -35,12 +35,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from run_bench import study  # noqa: E402
 
 from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
-from clusterer.clothing import Clothing  # noqa: E402
-from clusterer.defaults import default  # noqa: E402
+from clusterer.clothing.embedders import Clothing  # noqa: E402
+from clusterer.settings import default  # noqa: E402
 from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
-from clusterer.faces import box_iou  # noqa: E402
-from clusterer.pipeline import make_embedder  # noqa: E402
-from clusterer.result import group  # noqa: E402
+from clusterer.faces.analyzer import box_iou  # noqa: E402
+from clusterer.app import make_embedder  # noqa: E402
+from clusterer.types import group  # noqa: E402
 
 CNN_DIM = 1280
 

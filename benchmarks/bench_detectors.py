@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from run_bench import BENCH, build_video, commit, report  # noqa: E402
 
-from clusterer.detectors import HogDetector, MtcnnDetector, to_dlib_boxes  # noqa: E402
-from clusterer.faces import box_iou  # noqa: E402
-from clusterer.sampling import iter_frames, probe  # noqa: E402
+from clusterer.faces.detectors import HogDetector, MtcnnDetector, to_dlib_boxes  # noqa: E402
+from clusterer.faces.analyzer import box_iou  # noqa: E402
+from clusterer.video.sampling import iter_frames, probe  # noqa: E402
 
 GT_IOU = 0.3
 """A detection matches a ground-truth face at this overlap (score.py's default)."""
@@ -91,7 +91,7 @@ def fit_boxes(videos: list[Path]) -> str:
     import dlib
 
     from clusterer import models
-    from clusterer.encoder import TorchEncoder
+    from clusterer.faces.encoder import TorchEncoder
 
     hog, mt = HogDetector(1), MtcnnDetector(20)
     pred = models.load("landmarks_5")
@@ -182,7 +182,7 @@ def pipeline_row(video: Path, detector: str) -> tuple[dict, dict]:
     comparisons of `compare`)."""
     from clusterer import FaceAnalyzer, cluster, extract
     from clusterer.evaluate import evaluate, load_ground_truth, predictions
-    from clusterer.pipeline import make_embedder
+    from clusterer.app import make_embedder
 
     info = probe(video)
     t0 = time.perf_counter()
@@ -324,7 +324,7 @@ def main() -> None:
     videos = [build_video(Path(args.out), int(s), 60, "hard") for s in args.seeds.split(",")]
     if args.pipeline:
         from clusterer import FaceAnalyzer, extract
-        from clusterer.pipeline import make_embedder
+        from clusterer.app import make_embedder
 
         # warm-up: imports and model loading outside the timed runs
         for d in ("hog", "mtcnn"):

@@ -64,7 +64,7 @@ def seed_style(video: Path) -> int:
 def late_start(video: Path, start: float, repeats: int = 3) -> tuple[float, float]:
     """Median seconds to the first sample from `start`: seeking (the default)
     and decoding every frame before it (seeking off), alternated."""
-    from clusterer import sampling
+    from clusterer.video import sampling
 
     def first() -> float:
         t0 = time.perf_counter()

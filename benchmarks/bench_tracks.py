@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from run_bench import commit, report, six_videos  # noqa: E402
 
 from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
-from clusterer.defaults import default  # noqa: E402
+from clusterer.settings import default  # noqa: E402
 from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
-from clusterer.faces import box_iou  # noqa: E402
-from clusterer.pipeline import make_embedder  # noqa: E402
+from clusterer.faces.analyzer import box_iou  # noqa: E402
+from clusterer.app import make_embedder  # noqa: E402
 
 MODES = ("faces", "two-stage", "fused")
 

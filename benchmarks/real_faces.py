@@ -46,9 +46,9 @@ LABELS = ROOT / "benchmarks" / "labels"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from clusterer.detectors import DlibCnnDetector, HogDetector, MtcnnDetector  # noqa: E402
-from clusterer.faces import box_iou  # noqa: E402
-from clusterer.sampling import iter_frames, probe  # noqa: E402
+from clusterer.faces.detectors import DlibCnnDetector, HogDetector, MtcnnDetector  # noqa: E402
+from clusterer.faces.analyzer import box_iou  # noqa: E402
+from clusterer.video.sampling import iter_frames, probe  # noqa: E402
 
 CLIPS = ("avengers", "fotb_dinner", "friends_episode", "herapheri", "meeting", "sweden_psa")
 """The six real clips (../shared/real/<name>.mp4)."""
@@ -252,7 +252,7 @@ def clusters(clips: list[str]) -> list[dict]:
     the detections in persons that match no labelled face."""
     from clusterer import FaceAnalyzer, cluster, extract
     from clusterer.evaluate import evaluate, load_ground_truth, predictions
-    from clusterer.pipeline import make_embedder
+    from clusterer.app import make_embedder
 
     rows = []
     for clip in clips:

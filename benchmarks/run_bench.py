@@ -29,9 +29,9 @@ BENCH = ROOT.parent / "shared" / "bench"
 sys.path.insert(0, str(ROOT))
 
 from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
-from clusterer.export import export  # noqa: E402
-from clusterer.pipeline import make_embedder  # noqa: E402
-from clusterer.result import Result, Sighting, group  # noqa: E402
+from clusterer.output.export import export  # noqa: E402
+from clusterer.app import make_embedder  # noqa: E402
+from clusterer.types import Result, Sighting, group  # noqa: E402
 
 
 def build_video(out_dir: Path, seed: int, seconds: float, level: str) -> Path:
@@ -89,7 +89,7 @@ def faces_only_per_face(ex):
     import numpy as np
 
     from clusterer import FaceClusterer
-    from clusterer.pipeline import _size_rule
+    from clusterer.app import _size_rule
 
     frames = [f.frame for f in ex.faces]
     lab = FaceClusterer(0.36, 1).fit_predict(np.stack([f.encoding for f in ex.faces]), frames)

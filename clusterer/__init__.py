@@ -7,17 +7,17 @@ The public API: one function per stage and `run` for the whole job.
 """
 __version__ = "0.3.0"
 
-from .clothing import CNNEmbedder, Clothing, torso_box  # noqa: E402
-from .clustering import FaceClusterer  # noqa: E402
+from .clothing.embedders import CNNEmbedder, Clothing, torso_box  # noqa: E402
+from .grouping.linkage import FaceClusterer  # noqa: E402
 from .errors import (ClusterVideoError, ModelNotFound, NoFacesFound, NoFramesDecoded,  # noqa: E402
                      OutputError, VideoOpenFailure)
-from .export import export  # noqa: E402
-from .faces import Face, FaceAnalyzer  # noqa: E402
-from .fused import FusedClusterer  # noqa: E402
-from .pipeline import Extraction, cluster, extract, run  # noqa: E402
-from .refine import ClothingRefiner  # noqa: E402
-from .result import Person, Result, Sighting  # noqa: E402
-from .sampling import SampledFrame, VideoInfo, iter_frames, probe  # noqa: E402
+from .output.export import export  # noqa: E402
+from .faces.analyzer import Face, FaceAnalyzer  # noqa: E402
+from .grouping.fused import FusedClusterer  # noqa: E402
+from .app import Extraction, cluster, extract, run  # noqa: E402
+from .grouping.refine import ClothingRefiner  # noqa: E402
+from .types import Person, Result, Sighting  # noqa: E402
+from .video.sampling import SampledFrame, VideoInfo, iter_frames, probe  # noqa: E402
 
 __all__ = [
     "run", "probe", "iter_frames", "extract", "cluster", "export", "torso_box",

@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from .clothing import Clothing
-from .export import CACHE_DIR
-from .faces import Face
-from .sampling import Coverage
+from .clothing.embedders import Clothing
+from .output.export import CACHE_DIR
+from .faces.analyzer import Face
+from .video.sampling import Coverage
 from .tracking import Track
 
 log = logging.getLogger("clusterer")
@@ -123,7 +123,7 @@ def to_arrays(ex) -> dict[str, np.ndarray]:
 
 def from_arrays(a) -> Any:
     """The Extraction stored by to_arrays."""
-    from .pipeline import Extraction
+    from .app import Extraction
 
     enc = a["face_encoding"]
     jpegs = _unblob(a["face_jpeg"], a["face_jpeg_offsets"])
@@ -155,7 +155,7 @@ def save(dest: Path, key: dict[str, Any], ex, embedder: str | None = None) -> li
     folder itself: atomically, file by file); return the paths written. A
     failed write (a full disk) leaves no partial file and is an OutputError."""
     from .errors import OutputError
-    from .export import write_atomic
+    from .output.export import write_atomic
 
     buf = io.BytesIO()
     np.savez(buf, **to_arrays(ex))

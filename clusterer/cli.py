@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import __version__
-from .defaults import SETTINGS
+from .settings import SETTINGS
 from .errors import ClusterVideoError
 
 PROG = "cluster-video"
@@ -112,7 +112,7 @@ def build_labels_parser() -> argparse.ArgumentParser:
 
 
 def _labels(argv: list[str]) -> int:
-    from .labels import write
+    from .naming.labels import write
 
     args = build_labels_parser().parse_args(argv)
     got = write(args.output, args.out, args.all)
@@ -199,7 +199,7 @@ def _main(argv: list[str]) -> int:
     progress = _progress_factory(args.quiet)
     try:
         if args.sweep:
-            from .pipeline import tune
+            from .app import tune
             from .tuning import format_rows, parse_sweep
 
             rows = tune(args.video, parse_sweep(args.sweep), out=args.out, gt_file=args.gt,
@@ -209,7 +209,7 @@ def _main(argv: list[str]) -> int:
             return 0
         if args.gt:
             raise ValueError("--gt goes with --sweep; to score a result use: cluster-video evaluate")
-        from .pipeline import run
+        from .app import run
 
         result, dest = run(args.video, out=args.out, overwrite=args.overwrite, known=args.known,
                            progress=progress, **settings)

@@ -25,9 +25,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .defaults import check, default
+from .settings import check, default
 from .errors import ClusterVideoError
-from .faces import box_iou as iou
+from .faces.analyzer import box_iou as iou
 
 GTFace = tuple[int, str, list[float]]
 """(frame, identity, [left, top, right, bottom])"""

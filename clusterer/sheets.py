@@ -29,8 +29,8 @@ _CAPTION = 18
 
 def _captions(dest: Path) -> dict[str, str]:
     """Crop file name → 'frame  time', from the folder's clusters.json."""
-    from .labels import crop_records
-    from .report import clock
+    from .naming.labels import crop_records
+    from .output.report import clock
 
     try:
         return {name: f"{r['frame']}  {_short(clock(float(r['time'])))}" for name, r in crop_records(dest).items()}

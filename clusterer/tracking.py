@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .defaults import default
-from .faces import BoxXYXY, box_iou as iou
+from .settings import default
+from .faces.analyzer import BoxXYXY, box_iou as iou
 
 
 LINK_FACE = 0.36

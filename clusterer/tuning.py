@@ -6,9 +6,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .defaults import check
+from .settings import check
 from .evaluate import GTFace, evaluate, predictions
-from .pipeline import Extraction, cluster
+from .app import Extraction, cluster
 
 
 MAX_STEPS = 1000

@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-import clusterer.pipeline as pipeline
+import clusterer.app as pipeline
 from clusterer import cache, run
 
 
@@ -102,7 +102,7 @@ def test_corrupt_cache_rebuilt(clip, tmp_path, count_decodes, caplog, damage):
 
 def test_round_trip_is_exact(clip, tmp_path):
     from clusterer import FaceAnalyzer, extract, probe
-    from clusterer.pipeline import make_embedder
+    from clusterer.app import make_embedder
 
     info = probe(clip)
     ex = extract(clip, info, FaceAnalyzer(), make_embedder(None, "cpu"), end=3.0)

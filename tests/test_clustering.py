@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clusterer.clustering import FaceClusterer, close_pairs
+from clusterer.grouping.linkage import FaceClusterer, close_pairs
 
 
 def unit(rng, d=128):
@@ -137,7 +137,7 @@ def _plane(*points):
 
 def test_join_clear_nearest():
     """A fragment 0.44 from one person and 1.0 from another joins the first."""
-    from clusterer.clustering import join_unambiguous
+    from clusterer.grouping.linkage import join_unambiguous
 
     x = _plane((0, 0), (0.44, 0), (-1.0, 0))
     out = join_unambiguous(np.array([0, 1, 2]), x, [{0}, {1}, {2}], threshold=0.48, ratio=0.8)
@@ -148,7 +148,7 @@ def test_join_clear_nearest():
 def test_join_refused(why):
     """No join when the fragment lies between two people (0.44 vs 0.46, and
     they are 0.5 apart), beyond the threshold, on screen with the person, or unknown."""
-    from clusterer.clustering import join_unambiguous
+    from clusterer.grouping.linkage import join_unambiguous
 
     if why == "ambiguous":
         x, spans, labels = _plane((0, 0), (0.5, 0), (0.232, 0.374)), [{0}, {1}, {2}], [0, 1, 2]
@@ -164,7 +164,7 @@ def test_join_weights_the_means():
     """A cluster's mean is weighted by faces: with equal weights the mean of
     (0, 0) and (0.2, 0) lies 0.45 from the fragment at 0.55 (joined); with the
     first track 9× heavier, 0.53 (not joined)."""
-    from clusterer.clustering import join_unambiguous
+    from clusterer.grouping.linkage import join_unambiguous
 
     x = _plane((0, 0), (0.2, 0), (0.55, 0), (-1.5, 0))
     labels, spans = np.array([0, 0, 1, 2]), [{0}, {1}, {2}, {3}]

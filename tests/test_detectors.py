@@ -5,12 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
-from clusterer import mtcnn
-from clusterer.detectors import (NAMES, Detections, HogDetector, MtcnnDetector, TO_DLIB_BOX, make_detector,
+from clusterer.faces import mtcnn
+from clusterer.faces.detectors import (NAMES, Detections, HogDetector, MtcnnDetector, TO_DLIB_BOX, make_detector,
                                  to_dlib_boxes)
-from clusterer.defaults import default
+from clusterer.settings import default
 from clusterer.errors import ModelNotFound
-from clusterer.faces import FaceAnalyzer, box_iou
+from clusterer.faces.analyzer import FaceAnalyzer, box_iou
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +170,7 @@ def test_gpu_batches_gather_frames_without_changing_results(demo_video, monkeypa
     """The CUDA path's batching of whole-frame searches, run on the CPU: with
     batches of 3 frames, extraction gives the same faces as one at a time."""
     from clusterer import extract, probe
-    from clusterer import detectors
+    from clusterer.faces import detectors
 
     info = probe(demo_video)
     one = extract(demo_video, info, FaceAnalyzer(), end=8.0)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from clusterer import models
-from clusterer.encoder import DlibEncoder, TorchEncoder, make_encoder, read_dlib_resnet
+from clusterer.faces.encoder import DlibEncoder, TorchEncoder, make_encoder, read_dlib_resnet
 from clusterer.errors import ModelNotFound
-from clusterer.faces import FaceAnalyzer
+from clusterer.faces.analyzer import FaceAnalyzer
 
 
 def test_reads_the_whole_network():
@@ -63,7 +63,7 @@ def test_unknown_encoder_named():
 def test_models_load_on_first_use_only(hopper_bgr):
     """Building the encoder and the clothing CNN costs nothing until they are
     used, so a run can start its face searches before torch is even loaded."""
-    from clusterer.clothing import CNNEmbedder
+    from clusterer.clothing.embedders import CNNEmbedder
 
     enc, emb = TorchEncoder("auto"), CNNEmbedder(device="auto")
     assert enc._net is None and emb.model is None

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from clusterer.errors import OutputError
-from clusterer.export import REPORT, export, prepare_output
-from clusterer.faces import Face
-from clusterer.clothing import Clothing
-from clusterer.result import Result, Sighting, group
-from clusterer.sampling import VideoInfo
+from clusterer.output.export import REPORT, export, prepare_output
+from clusterer.faces.analyzer import Face
+from clusterer.clothing.embedders import Clothing
+from clusterer.types import Result, Sighting, group
+from clusterer.video.sampling import VideoInfo
 
 INFO = VideoInfo("in.mp4", 25.0, 250, 10.0, 320, 240)
 

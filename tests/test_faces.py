@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from clusterer import models
-from clusterer.faces import FaceAnalyzer, crop_box
-from clusterer.sampling import SampledFrame
+from clusterer.faces.analyzer import FaceAnalyzer, crop_box
+from clusterer.video.sampling import SampledFrame
 
 
 def import_face_recognition():
@@ -102,7 +102,7 @@ def test_detect_near_finds_tracked_face_only(hopper_bgr):
     l, t, r, b = box
     near = an.detect_near(rgb, [(l + 10, t - 8, r + 10, b - 8)])
     assert len(near) == 1
-    from clusterer.faces import box_iou
+    from clusterer.faces.analyzer import box_iou
     assert box_iou(near[0][0], box) > 0.6
     # a region with no face: nothing
     assert an.detect_near(rgb, [(0, 0, 40, 40)]) == []
@@ -118,7 +118,7 @@ def test_keyframes_and_tracked_regions_match_full_search(demo_video):
     sparse = extract(demo_video, info, FaceAnalyzer(), detect_every=4, end=10.0)
     assert len(sparse.faces) == len(every.faces)
     assert len(sparse.tracks) == len(every.tracks)
-    from clusterer.faces import box_iou
+    from clusterer.faces.analyzer import box_iou
     for a in every.faces:
         same = [b for b in sparse.faces if b.frame == a.frame]
         best = max(same, key=lambda b: box_iou(a.box_xyxy, b.box_xyxy))
@@ -132,7 +132,7 @@ def test_cnn_detector_finds_the_face(hopper_bgr):
     rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
     cnn = FaceAnalyzer(detector="cnn", upsample=0, min_face=0).detect(rgb)
     hog = FaceAnalyzer(detector="hog", upsample=1, min_face=0).detect(rgb)
-    from clusterer.faces import box_iou
+    from clusterer.faces.analyzer import box_iou
     assert len(cnn) == 1 and cnn[0][1] > 0.5 and box_iou(cnn[0][0], hog[0][0]) > 0.4
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clusterer.fused import FusedClusterer
-from clusterer.refine import ClothingRefiner
+from clusterer.grouping.fused import FusedClusterer
+from clusterer.grouping.refine import ClothingRefiner
 
 
 def unit(rng, d):

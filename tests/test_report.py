@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from clusterer import run
-from clusterer.faces import Face
-from clusterer.names import KnownPerson, match_known
-from clusterer.report import appearances, appearances_csv, clock
-from clusterer.result import Person, Sighting
+from clusterer.faces.analyzer import Face
+from clusterer.naming.folders import KnownPerson, match_known
+from clusterer.output.report import appearances, appearances_csv, clock
+from clusterer.types import Person, Sighting
 
 
 # --- appearances -------------------------------------------------------------

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from clusterer.errors import NoFramesDecoded, VideoOpenFailure
-from clusterer.sampling import iter_frames, probe
+from clusterer.video.sampling import iter_frames, probe
 from conftest import write_clip
 
 NTSC = 30000 / 1001
@@ -130,7 +130,7 @@ def _sampled(clip, start):
 
 @pytest.mark.parametrize("start", [6.0, 17.3, 25.0])
 def test_late_start_seeks_to_the_same_frames(ntsc_clip, monkeypatch, start):
-    from clusterer import sampling
+    from clusterer.video import sampling
 
     real_open = sampling._open
     monkeypatch.setattr(sampling, "_open", lambda p: _Capture(real_open(p)))
@@ -148,7 +148,7 @@ def test_late_start_seeks_to_the_same_frames(ntsc_clip, monkeypatch, start):
 
 
 def test_seek_that_lands_late_falls_back_to_decoding(ntsc_clip, monkeypatch):
-    from clusterer import sampling
+    from clusterer.video import sampling
 
     real_open = sampling._open
     opened = []

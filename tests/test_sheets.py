@@ -43,7 +43,7 @@ def test_the_sheets_folder_must_be_new_or_empty(tmp_path, demo_video, capsys):
 
 
 def test_captions_fit_under_a_crop():
-    from clusterer.report import clock
+    from clusterer.output.report import clock
     from clusterer.sheets import _short
 
     assert _short(clock(0.5)) == "00:00.5" and _short(clock(125.0)) == "02:05.0"

@@ -5,12 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
-from clusterer.clothing import Clothing
-from clusterer.faces import Face, FaceAnalyzer, box_iou
-from clusterer.pipeline import Extraction, cluster
-from clusterer.quality import frontalness, quality_score, sharpness
-from clusterer.sampling import iter_frames
-from clusterer.scenes import CutDetector
+from clusterer.clothing.embedders import Clothing
+from clusterer.faces.analyzer import Face, FaceAnalyzer, box_iou
+from clusterer.app import Extraction, cluster
+from clusterer.faces.quality import frontalness, quality_score, sharpness
+from clusterer.video.sampling import iter_frames
+from clusterer.video.scenes import CutDetector
 from clusterer.tracking import FaceTracker, Track
 from conftest import write_clip
 
@@ -210,7 +210,7 @@ def dim(image: np.ndarray, detector: str = "hog") -> np.ndarray:
 
 @pytest.mark.parametrize("detector", ["hog", "mtcnn"])
 def test_weak_detection_only_continues_a_track(hopper_bgr, detector):
-    from clusterer.pipeline import continuing
+    from clusterer.app import continuing
 
     an = FaceAnalyzer(detector=detector)
     rgb = cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2RGB)

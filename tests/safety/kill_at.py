@@ -16,7 +16,8 @@ import signal
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))  # this checkout's clusterer
-from clusterer import cli, outdir  # noqa: E402
+from clusterer import cli  # noqa: E402
+from clusterer.output import outdir  # noqa: E402
 
 sig, point, n, args = getattr(signal, "SIG" + sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 count = 0

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from clusterer.outdir import LOCK, claim, safe_name
+from clusterer.output.outdir import LOCK, claim, safe_name
 from safety_tools import (DEMO, END, ROOT, assert_consistent, cli, copy_result, demo_result, error_line,
                           main, report, snapshot)
 

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from clusterer.defaults import SETTINGS
+from clusterer.settings import SETTINGS
 from safety_tools import (DEMO, END, ROOT, assert_consistent, cli, copy_result, demo_result, error_line,
                           main, report, snapshot)
 
@@ -194,8 +194,8 @@ def test_full_disk_simulated(where, tmp_path, tmp_path_factory, monkeypatch, cap
     next run works."""
     import importlib
 
-    export = importlib.import_module("clusterer.export")  # the module, not the function of that name
-    outdir = importlib.import_module("clusterer.outdir")
+    export = importlib.import_module("clusterer.output.export")  # the module, not the function of that name
+    outdir = importlib.import_module("clusterer.output.outdir")
     dest = copy_result(demo_result(tmp_path_factory), tmp_path)
     before = snapshot(dest)
     if where == "cache":  # other extraction settings: a new cache is written (export.write_atomic)
@@ -285,7 +285,7 @@ def test_atomic_write_on_a_full_disk_leaves_the_old_file(tmp_path, monkeypatch):
     stays whole and no temporary file is left to block the next run."""
     import importlib
 
-    export = importlib.import_module("clusterer.export")
+    export = importlib.import_module("clusterer.output.export")
     target = tmp_path / "features.npz"
     target.write_bytes(b"old")
     _disk_full_on_atomic_writes(monkeypatch, export)

@@ -21,8 +21,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ClusterVideoError
-from .names import GENERIC
+from ..errors import ClusterVideoError
+from .folders import GENERIC
 
 HEADER = ("frame", "time", "left", "top", "right", "bottom", "identity")
 """The columns of the CSV (evaluate.load_ground_truth reads them)."""

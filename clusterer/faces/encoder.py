@@ -24,10 +24,10 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from . import models
-from .defaults import default
-from .devices import check_early, resolve_device
-from .errors import ModelNotFound
+from .. import models
+from ..settings import default
+from ..devices import check_early, resolve_device
+from ..errors import ModelNotFound
 
 CHIP_SIZE = 150
 """Side of the aligned face chip the network reads (input_rgb_image_sized<150>)."""

@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .clustering import as_span, pairwise_distances
-from .defaults import default
+from .linkage import as_span, pairwise_distances
+from ..settings import default
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .devices import check_early, resolve_device
-from .errors import ClusterVideoError, ModelNotFound
-from .faces import BoxXYXY
-from .models import package_dir
+from ..devices import check_early, resolve_device
+from ..errors import ClusterVideoError, ModelNotFound
+from ..faces.analyzer import BoxXYXY
+from ..models import package_dir
 
 
 @dataclass(frozen=True)
@@ -311,7 +311,7 @@ class ClothingBatcher:
             self._flush()
 
     def _embed(self, pending: list[tuple[int, BoxXYXY, np.ndarray]]) -> dict[int, Clothing]:
-        from .faces import encode_jpeg
+        from ..faces.analyzer import encode_jpeg
 
         vecs = self.embedder.embed([c for *_, c in pending])
         return {i: Clothing(b, v, encode_jpeg(c)) for (i, b, c), v in zip(pending, vecs)}

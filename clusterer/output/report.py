@@ -12,7 +12,7 @@ import csv
 import io
 from typing import Any
 
-from .defaults import default
+from ..settings import default
 
 STRIP_MAX = 120
 """Faces shown per person on the page; the rest are in the person's folder.
@@ -63,7 +63,7 @@ def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap")
     """index.html for the result folder (paths relative to it)."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("clusterer", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("clusterer.output", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     duration = max(float(report["video"]["duration"]), 1e-6)
     step = _step(report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .defaults import default
+from ..settings import default
 
 _SMALL = (96, 54)
 _BINS = [16, 8, 8]

@@ -12,8 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .clustering import as_span, pairwise_distances
-from .defaults import check, default
+from .linkage import as_span, pairwise_distances
+from ..settings import check, default
 
 
 def fused_distances(enc: np.ndarray, cloth: Sequence[np.ndarray | None], weight: float) -> np.ndarray:

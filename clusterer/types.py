@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from .clothing import Clothing
-from .faces import Face
-from .sampling import Coverage, VideoInfo
+from .clothing.embedders import Clothing
+from .faces.analyzer import Face
+from .video.sampling import Coverage, VideoInfo
 
 HOW = ("face", "clothing", "fused", "user", "unknown")
 """How a sighting was assigned: by its face (stage 1), joined by clothing

@@ -20,8 +20,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from . import models
-from .defaults import SETTINGS, default
+from .. import models
+from ..settings import SETTINGS, default
 
 NAMES: tuple[str, ...] = SETTINGS["detector"].choices
 """The detectors, default first (defined with the setting)."""
@@ -171,7 +171,7 @@ class MtcnnDetector:
 
     def __init__(self, min_face: int = default("min_face"), track_score: float = default("track_score"),
                  device: str = "cpu"):
-        from .devices import check_early
+        from ..devices import check_early
         from .mtcnn import MTCNN
 
         # 'auto' is resolved on first use: resolving it imports torch
@@ -184,7 +184,7 @@ class MtcnnDetector:
     def _resolved(self):
         """The network with its device resolved ('auto' on first use: that imports torch)."""
         if not self._device_known:
-            from .devices import resolve_device
+            from ..devices import resolve_device
 
             self.net.device = resolve_device(self.net.device)
             self._device_known = True

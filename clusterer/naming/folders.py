@@ -34,9 +34,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import ClusterVideoError
-from .faces import box_iou as iou
-from .result import Person, Sighting, in_time_order
+from ..errors import ClusterVideoError
+from ..faces.analyzer import box_iou as iou
+from ..types import Person, Sighting, in_time_order
 
 log = logging.getLogger("clusterer")
 
@@ -71,7 +71,7 @@ def load_known(folder: str | Path, analyzer) -> list[KnownPerson]:
     """One KnownPerson per sub-folder of `folder` with at least one usable photo."""
     import cv2
 
-    from .images import read_bgr
+    from ..images import read_bgr
 
     root = Path(folder)
     if not root.is_dir():
@@ -137,7 +137,7 @@ def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[f
     recognised by its bytes (`recognise`: this run's face with those very
     crop bytes, whatever the file is called), else by its file name in the
     previous run's clusters.json (other extraction settings, other crops)."""
-    from .export import load_report
+    from ..output.export import load_report
 
     try:
         old = load_report(dest)  # checked: every face record has its file, frame and box

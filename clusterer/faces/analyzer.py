@@ -14,12 +14,12 @@ from typing import Sequence
 
 import numpy as np
 
-from . import models
-from .defaults import check, default
+from .. import models
+from ..settings import check, default
 from .detectors import Detections, Detector, make_detector
 from .encoder import DIM as ENCODING_DIM, FaceEncoder, make_encoder
 from .quality import frontalness, quality_score, sharpness
-from .sampling import SampledFrame
+from ..video.sampling import SampledFrame
 
 BoxXYXY = tuple[int, int, int, int]
 """A box as (left, top, right, bottom) in pixels of the original frame."""

@@ -26,7 +26,7 @@ import socket
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .errors import OutputError
+from ..errors import OutputError
 
 LOCK = ".cluster-video.lock"
 """Lock file inside the output folder, naming the process that holds it."""

@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from .detectors import Detections
-from .errors import ModelNotFound
+from ..errors import ModelNotFound
 
 WEIGHT_FILES = ("pnet.pt", "rnet.pt", "onet.pt")
 """The state dicts inside facenet_pytorch/data/."""
@@ -51,7 +51,7 @@ levels, after R-Net, after O-Net (the last by intersection over the smaller box)
 
 def weights_dir() -> Path:
     """facenet_pytorch/data, found without importing the package."""
-    from .models import package_dir
+    from ..models import package_dir
 
     try:
         folder = package_dir("facenet_pytorch") / "data"

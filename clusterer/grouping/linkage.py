@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .defaults import check, default
+from ..settings import check, default
 
 _CHUNK = 2048
 """Rows per block when searching close pairs, to bound memory at O(chunk × n)."""

@@ -20,12 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from .defaults import default
-from .errors import OutputError
+from ..settings import default
+from ..errors import OutputError
 from .outdir import TOOL_NAMES, Staging, claim, refuse_links, safe_name
 from .report import appearances_csv, gallery_html
-from .faces import Face
-from .result import Result, Sighting
+from ..faces.analyzer import Face
+from ..types import Result, Sighting
 
 CACHE_DIR = "cache"
 """Sub-folder of the feature cache (see cache.py)."""
@@ -58,7 +58,7 @@ def check_folder(dest: Path, overwrite: bool) -> None:
     if not overwrite and any(p.name not in (CACHE_DIR, *TOOL_NAMES) for p in dest.iterdir()):
         raise OutputError(f"{dest}: folder exists and is not empty; pass --overwrite to replace "
                           f"the files of the earlier run (your own files are kept) or choose --out")
-    from .cache import FEATURES, META
+    from ..cache import FEATURES, META
 
     listed = previous_files(dest, load_report(dest))
     own_cache = _own_cache(dest / META)
@@ -182,7 +182,7 @@ def closest_persons(persons) -> list[dict[str, Any] | None]:
     distance: where a user looks first when one person is split in two."""
     import numpy as np
 
-    from .names import person_encoding
+    from ..naming.folders import person_encoding
 
     encs = [person_encoding(p) for p in persons]
     out: list[dict[str, Any] | None] = []

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .errors import NoFramesDecoded, VideoOpenFailure
+from ..errors import NoFramesDecoded, VideoOpenFailure
 
 QUEUE_SIZE = 8
 """Decoded frames buffered ahead of detection: enough to hide decode jitter,

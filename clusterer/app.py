@@ -14,19 +14,19 @@ from typing import Callable
 import numpy as np
 
 from . import __version__, cache
-from .clothing import Clothing, ClothingBatcher, Embedder
-from .clustering import FaceClusterer, join_unambiguous, number_clusters
-from .defaults import check, default
+from .clothing.embedders import Clothing, ClothingBatcher, Embedder
+from .grouping.linkage import FaceClusterer, join_unambiguous, number_clusters
+from .settings import check, default
 from .errors import NoFacesFound, OutputError
-from .export import check_folder, export, output_dir
-from .faces import Face, FaceAnalyzer, box_iou, make_face
-from .fused import FusedClusterer
-from .names import follow_user_folders, load_known, name_persons
-from .outdir import claim
-from .refine import ClothingRefiner
-from .result import Person, Result, Sighting, group
-from .sampling import Coverage, VideoInfo, iter_frames, probe
-from .scenes import CutDetector
+from .output.export import check_folder, export, output_dir
+from .faces.analyzer import Face, FaceAnalyzer, box_iou, make_face
+from .grouping.fused import FusedClusterer
+from .naming.folders import follow_user_folders, load_known, name_persons
+from .output.outdir import claim
+from .grouping.refine import ClothingRefiner
+from .types import Person, Result, Sighting, group
+from .video.sampling import Coverage, VideoInfo, iter_frames, probe
+from .video.scenes import CutDetector
 from .tracking import FaceTracker, Track
 
 log = logging.getLogger("clusterer")
@@ -429,7 +429,7 @@ def make_embedder(cloth_model: str | None = default("cloth_model"), device: str 
                   cloth_colour: float = default("cloth_colour")) -> Embedder:
     """The clothing embedder: a checkpoint's CNN, or the default ImageNet
     MobileNetV2, joined by a colour histogram of weight `cloth_colour` (if > 0)."""
-    from .clothing import CNNEmbedder, WithColour
+    from .clothing.embedders import CNNEmbedder, WithColour
 
     cnn = CNNEmbedder(checkpoint=cloth_model, device=device)
     return WithColour(cnn, cloth_colour) if cloth_colour > 0 else cnn

@@ -1,0 +1,1 @@
+"""Faces: detectors (MTCNN, dlib HOG and CNN), landmarks, quality, the 128-d encoder."""

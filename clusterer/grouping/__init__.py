@@ -1,0 +1,1 @@
+"""Grouping face tracks into persons: linkage on faces, clothing refinement, fused HDBSCAN."""

@@ -1,0 +1,1 @@
+"""Reading a video: probing, sampling frames at a fixed rate, scene cuts."""
