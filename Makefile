@@ -32,6 +32,7 @@ demo: $(STAMP)
 	$(VENV)/bin/cluster-video samples/demo.mp4 --overwrite
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clusterer import cache  # noqa: E402
 from clusterer.clothing.embedders import Clothing  # noqa: E402
 from clusterer.faces.analyzer import Face  # noqa: E402
-from clusterer.app import Extraction, cluster  # noqa: E402
+from clusterer import Extraction, cluster  # noqa: E402
 from clusterer.tracking import Track  # noqa: E402
 
 

@@ -39,7 +39,7 @@ from clusterer.clothing.embedders import Clothing  # noqa: E402
 from clusterer.settings import default  # noqa: E402
 from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
 from clusterer.faces.analyzer import box_iou  # noqa: E402
-from clusterer.app import make_embedder  # noqa: E402
+from clusterer.clothing.embedders import make_embedder  # noqa: E402
 from clusterer.types import group  # noqa: E402
 
 CNN_DIM = 1280

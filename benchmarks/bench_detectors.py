@@ -182,7 +182,7 @@ def pipeline_row(video: Path, detector: str) -> tuple[dict, dict]:
     comparisons of `compare`)."""
     from clusterer import FaceAnalyzer, cluster, extract
     from clusterer.evaluate import evaluate, load_ground_truth, predictions
-    from clusterer.app import make_embedder
+    from clusterer.clothing.embedders import make_embedder
 
     info = probe(video)
     t0 = time.perf_counter()
@@ -324,7 +324,7 @@ def main() -> None:
     videos = [build_video(Path(args.out), int(s), 60, "hard") for s in args.seeds.split(",")]
     if args.pipeline:
         from clusterer import FaceAnalyzer, extract
-        from clusterer.app import make_embedder
+        from clusterer.clothing.embedders import make_embedder
 
         # warm-up: imports and model loading outside the timed runs
         for d in ("hog", "mtcnn"):

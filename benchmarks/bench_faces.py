@@ -37,7 +37,7 @@ from run_bench import study  # noqa: E402
 
 from clusterer import FaceAnalyzer, extract, probe  # noqa: E402
 from clusterer.settings import default  # noqa: E402
-from clusterer.app import encode_tracks  # noqa: E402
+from clusterer.grouping.persons import encode_tracks  # noqa: E402
 
 SHRINK = 0.9
 """Whitening: within-track covariance shrunk this far towards a multiple of the

@@ -25,7 +25,7 @@ from run_bench import SIX_SEEDS, study  # noqa: E402
 
 from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
 from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
-from clusterer.app import make_embedder  # noqa: E402
+from clusterer.clothing.embedders import make_embedder  # noqa: E402
 
 HELD_OUT = "17,19,29,31"
 """Seeds first generated after the advice was given: nothing was tuned on them."""

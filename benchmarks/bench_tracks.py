@@ -27,7 +27,7 @@ from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
 from clusterer.settings import default  # noqa: E402
 from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
 from clusterer.faces.analyzer import box_iou  # noqa: E402
-from clusterer.app import make_embedder  # noqa: E402
+from clusterer.clothing.embedders import make_embedder  # noqa: E402
 
 MODES = ("faces", "two-stage", "fused")
 

@@ -252,7 +252,7 @@ def clusters(clips: list[str]) -> list[dict]:
     the detections in persons that match no labelled face."""
     from clusterer import FaceAnalyzer, cluster, extract
     from clusterer.evaluate import evaluate, load_ground_truth, predictions
-    from clusterer.app import make_embedder
+    from clusterer.clothing.embedders import make_embedder
 
     rows = []
     for clip in clips:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
 from clusterer.output.export import export  # noqa: E402
-from clusterer.app import make_embedder  # noqa: E402
+from clusterer.clothing.embedders import make_embedder  # noqa: E402
 from clusterer.types import Result, Sighting, group  # noqa: E402
 
 
@@ -89,7 +89,7 @@ def faces_only_per_face(ex):
     import numpy as np
 
     from clusterer import FaceClusterer
-    from clusterer.app import _size_rule
+    from clusterer.grouping.persons import _size_rule
 
     frames = [f.frame for f in ex.faces]
     lab = FaceClusterer(0.36, 1).fit_predict(np.stack([f.encoding for f in ex.faces]), frames)

@@ -5,24 +5,25 @@ The public API: one function per stage and `run` for the whole job.
     from clusterer import run
     result, folder = run("input.mp4")
 """
-__version__ = "0.3.0"
-
-from .clothing.embedders import CNNEmbedder, Clothing, torso_box  # noqa: E402
-from .grouping.linkage import FaceClusterer  # noqa: E402
-from .errors import (ClusterVideoError, ModelNotFound, NoFacesFound, NoFramesDecoded,  # noqa: E402
-                     OutputError, VideoOpenFailure)
-from .output.export import export  # noqa: E402
-from .faces.analyzer import Face, FaceAnalyzer  # noqa: E402
-from .grouping.fused import FusedClusterer  # noqa: E402
-from .app import Extraction, cluster, extract, run  # noqa: E402
-from .grouping.refine import ClothingRefiner  # noqa: E402
-from .types import Person, Result, Sighting  # noqa: E402
-from .video.sampling import SampledFrame, VideoInfo, iter_frames, probe  # noqa: E402
+from .app import run
+from .clothing.embedders import CNNEmbedder, torso_box
+from .errors import (ClusterVideoError, ModelNotFound, NoFacesFound, NoFramesDecoded, OutputError,
+                     SettingsError, VideoOpenFailure)
+from .extraction import extract
+from .faces.analyzer import FaceAnalyzer
+from .grouping.persons import cluster
+from .grouping.fused import FusedClusterer
+from .grouping.linkage import FaceClusterer
+from .grouping.refine import ClothingRefiner
+from .output.export import export
+from .types import Clothing, Extraction, Face, Person, Result, SampledFrame, Sighting, VideoInfo
+from .version import __version__
+from .video.sampling import iter_frames, probe
 
 __all__ = [
     "run", "probe", "iter_frames", "extract", "cluster", "export", "torso_box",
     "FaceAnalyzer", "CNNEmbedder", "FaceClusterer", "ClothingRefiner", "FusedClusterer",
     "Face", "Clothing", "Sighting", "Person", "Result", "Extraction", "SampledFrame", "VideoInfo",
     "ClusterVideoError", "VideoOpenFailure", "NoFramesDecoded", "NoFacesFound", "OutputError",
-    "ModelNotFound",
+    "ModelNotFound", "SettingsError", "__version__",
 ]

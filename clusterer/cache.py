@@ -32,16 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from .clothing.embedders import Clothing
-from .output.export import CACHE_DIR
-from .faces.analyzer import Face
-from .video.sampling import Coverage
-from .tracking import Track
+from .errors import OutputError
+from .output.export import CACHE_DIR, FEATURES, META, write_atomic
+from .types import Clothing, Coverage, Extraction, Face, Track
 
 log = logging.getLogger("clusterer")
 
-FEATURES = f"{CACHE_DIR}/features.npz"
-META = f"{CACHE_DIR}/features.json"
 FORMAT = 1
 """Bumped whenever the arrays change meaning; an older cache is then stale."""
 
@@ -123,8 +119,6 @@ def to_arrays(ex) -> dict[str, np.ndarray]:
 
 def from_arrays(a) -> Any:
     """The Extraction stored by to_arrays."""
-    from .app import Extraction
-
     enc = a["face_encoding"]
     jpegs = _unblob(a["face_jpeg"], a["face_jpeg_offsets"])
     faces = tuple(
@@ -154,9 +148,6 @@ def save(dest: Path, key: dict[str, Any], ex, embedder: str | None = None) -> li
     """Write the cache into dest (a run's staging folder, or the output
     folder itself: atomically, file by file); return the paths written. A
     failed write (a full disk) leaves no partial file and is an OutputError."""
-    from .errors import OutputError
-    from .output.export import write_atomic
-
     buf = io.BytesIO()
     np.savez(buf, **to_arrays(ex))
     data = buf.getvalue()

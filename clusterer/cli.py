@@ -1,4 +1,4 @@
-"""Command line: parse options (derived from defaults.SETTINGS) and hand off to pipeline.run.
+"""Command line: parse options (derived from settings.SETTINGS) and hand off to app.run.
 
 Errors the user can fix print one line on stderr and exit 1; set
 CLUSTER_VIDEO_TRACEBACK=1 to see the traceback instead. A video that decodes
@@ -11,9 +11,14 @@ import logging
 import os
 import sys
 
-from . import __version__
+from .app import run, tune
+from .errors import ClusterVideoError, SettingsError
+from .evaluate import evaluate_output
+from .naming.labels import write as write_labels
 from .settings import SETTINGS
-from .errors import ClusterVideoError
+from .sheets import write_sheets
+from .tuning import format_rows, parse_sweep
+from .version import __version__
 
 PROG = "cluster-video"
 
@@ -112,10 +117,8 @@ def build_labels_parser() -> argparse.ArgumentParser:
 
 
 def _labels(argv: list[str]) -> int:
-    from .naming.labels import write
-
     args = build_labels_parser().parse_args(argv)
-    got = write(args.output, args.out, args.all)
+    got = write_labels(args.output, args.out, args.all)
     names = len({r.identity for r in got.rows})
     print(f"{len(got.rows)} faces of {names} identities → {args.out}"
           + (f"; {got.generic_left_out} crops in person_NNN/ folders left out (--all includes them)"
@@ -135,8 +138,6 @@ def build_sheet_parser() -> argparse.ArgumentParser:
 
 
 def _sheet(argv: list[str]) -> int:
-    from .sheets import write_sheets
-
     args = build_sheet_parser().parse_args(argv)
     done = write_sheets(args.output, args.out)
     print(f"{len(done)} folders, {sum(done.values())} crops → {args.out}")
@@ -181,8 +182,6 @@ def _progress_factory(quiet: bool):
 def _evaluate(argv: list[str]) -> int:
     import json
 
-    from .evaluate import evaluate_output
-
     args = build_evaluate_parser().parse_args(argv)
     figures = evaluate_output(args.output, args.gt, args.iou)
     if args.json:
@@ -199,18 +198,13 @@ def _main(argv: list[str]) -> int:
     progress = _progress_factory(args.quiet)
     try:
         if args.sweep:
-            from .app import tune
-            from .tuning import format_rows, parse_sweep
-
             rows = tune(args.video, parse_sweep(args.sweep), out=args.out, gt_file=args.gt,
                         progress=progress, **settings)
             _close(progress, done=True)
             print(format_rows(rows))
             return 0
         if args.gt:
-            raise ValueError("--gt goes with --sweep; to score a result use: cluster-video evaluate")
-        from .app import run
-
+            raise SettingsError("--gt goes with --sweep; to score a result use: cluster-video evaluate")
         result, dest = run(args.video, out=args.out, overwrite=args.overwrite, known=args.known,
                            progress=progress, **settings)
         _close(progress, done=result.complete)  # never more than was read
@@ -246,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["sheet"]:
             return _sheet(argv[1:])
         return _main(argv)
-    except (ClusterVideoError, ValueError) as e:
+    except ClusterVideoError as e:
         if os.environ.get("CLUSTER_VIDEO_TRACEBACK"):
             raise
         print(f"{PROG}: error: {e}", file=sys.stderr)

@@ -22,5 +22,10 @@ class OutputError(ClusterVideoError):
     """The output folder exists and may not be written, or cannot be written."""
 
 
+class SettingsError(ClusterVideoError, ValueError):
+    """A setting's value is out of its range, not one of its choices, or
+    contradicts another setting (a ValueError too, for callers of the library)."""
+
+
 class ModelNotFound(ClusterVideoError):
     """A model file that should come with an installed package is missing."""

@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from .settings import check, default
 from .errors import ClusterVideoError
-from .faces.analyzer import box_iou as iou
+from .geometry import box_iou as iou
 
 GTFace = tuple[int, str, list[float]]
 """(frame, identity, [left, top, right, bottom])"""

@@ -5,10 +5,12 @@ signatures read their defaults from it, so the two never drift apart.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
+
+from .errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -23,17 +25,17 @@ class Setting:
     choices: tuple[str, ...] | None = None
 
     def check(self, name: str, value: Any) -> Any:
-        """Return `value` unchanged, or raise ValueError naming the valid range."""
+        """Return `value` unchanged, or raise SettingsError naming the valid range."""
         if self.choices is not None and value not in self.choices:
-            raise ValueError(f"{name} must be one of {', '.join(self.choices)}, got {value!r}")
+            raise SettingsError(f"{name} must be one of {', '.join(self.choices)}, got {value!r}")
         # NaN passes every comparison and an infinity every one-sided range:
         # every number must be finite, whether or not a range is given
         if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value}")
+            raise SettingsError(f"{name} must be a finite number, got {value}")
         if self.min is not None and value is not None and value < self.min:
-            raise ValueError(f"{name} must be >= {self.min}, got {value}")
+            raise SettingsError(f"{name} must be >= {self.min}, got {value}")
         if self.max is not None and value is not None and value > self.max:
-            raise ValueError(f"{name} must be <= {self.max}, got {value}")
+            raise SettingsError(f"{name} must be <= {self.max}, got {value}")
         return value
 
 
@@ -212,3 +214,30 @@ def default(name: str) -> Any:
 def check(name: str, value: Any) -> Any:
     """Validate `value` for setting `name` (see Setting.check)."""
     return SETTINGS[name].check(name, value)
+
+EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "encoder", "cloth_model", "cloth_colour",
+              "device", "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_score", "track_encodings",
+              "detect_every")
+"""Settings that change what extraction produces (and so key the feature cache)."""
+
+CLUSTERING = ("mode", "threshold", "min_faces", "join_threshold", "join_ratio", "loose_threshold", "cloth_threshold", "cloth_ratio",
+              "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence",
+              "track_encodings")
+"""Settings of the clustering stage: changing only these re-uses the cache."""
+
+OTHER = ("merge_gap", "workers")
+"""Settings that change neither extraction's result nor clustering: the
+export's, and how many threads search frames (results do not depend on it)."""
+
+def split_settings(settings: dict) -> tuple[dict, dict]:
+    """Extraction and clustering settings, defaults filled in and every value checked."""
+    unknown = set(settings) - set(EXTRACTION) - set(CLUSTERING) - set(OTHER)
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    full = {k: settings.get(k, default(k)) for k in (*EXTRACTION, *CLUSTERING, *OTHER)}
+    for name, value in full.items():
+        check(name, value)
+    if full["end"] is not None and full["end"] <= full["start"]:
+        raise SettingsError(f"end ({full['end']}) must be after start ({full['start']})")
+    return {k: full[k] for k in EXTRACTION}, {k: full[k] for k in CLUSTERING}
+

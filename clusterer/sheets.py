@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ClusterVideoError
+from .images import read_bgr
+from .naming.labels import crop_records
+from .output.report import clock
 
 TILE = 112
 """Side of a crop's square on the sheet, in pixels."""
@@ -29,9 +32,6 @@ _CAPTION = 18
 
 def _captions(dest: Path) -> dict[str, str]:
     """Crop file name → 'frame  time', from the folder's clusters.json."""
-    from .naming.labels import crop_records
-    from .output.report import clock
-
     try:
         return {name: f"{r['frame']}  {_short(clock(float(r['time'])))}" for name, r in crop_records(dest).items()}
     except (KeyError, TypeError, ValueError) as e:
@@ -47,7 +47,6 @@ def _tile(path: Path, caption: str) -> np.ndarray:
     """One crop fitted into TILE×TILE, its caption under it (BGR)."""
     import cv2
 
-    from .images import read_bgr
 
     tile = np.full((TILE + _CAPTION, TILE, 3), 255, np.uint8)
     img = read_bgr(path, max_side=TILE)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .settings import default
-from .faces.analyzer import BoxXYXY, box_iou as iou
+from .geometry import BoxXYXY, box_iou as iou
+from .types import Track
 
 
 LINK_FACE = 0.36
@@ -42,15 +43,6 @@ class _Open:
 
     def mean(self) -> np.ndarray | None:
         return np.mean(self.encodings, axis=0) if self.encodings else None
-
-
-@dataclass(frozen=True)
-class Track:
-    """A finished track: its id, scene, and the indices of its faces (in time order)."""
-
-    id: int
-    scene: int
-    items: tuple[int, ...]
 
 
 class FaceTracker:

@@ -6,9 +6,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .errors import SettingsError
 from .settings import check
 from .evaluate import GTFace, evaluate, predictions
-from .app import Extraction, cluster
+from .grouping.persons import cluster
+from .types import Extraction
 
 
 MAX_STEPS = 1000
@@ -33,7 +35,7 @@ def parse_sweep(spec: str) -> list[float]:
         return [check("threshold", v) for v in values]
     except ValueError as e:
         why = f" ({e})" if str(e) else ""
-        raise ValueError(f"--sweep: expected START:STOP:STEP or a comma-separated list of thresholds, "
+        raise SettingsError(f"--sweep: expected START:STOP:STEP or a comma-separated list of thresholds, "
                          f"got {spec!r}{why}") from None
 
 

@@ -1,12 +1,159 @@
-"""The clustering stage's output: persons and the unknown bucket."""
+"""The containers the stages hand each other, in pipeline order.
+
+video: VideoInfo, SampledFrame, Coverage → faces: Detections, Face →
+clothing: Clothing → tracking: Track → extraction: Extraction (the feature
+cache holds exactly this) → grouping: Sighting, Person → the run: Result.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .clothing.embedders import Clothing
-from .faces.analyzer import Face
-from .video.sampling import Coverage, VideoInfo
+import numpy as np
+
+from .geometry import BoxXYXY
+
+ENCODING_DIM = 128
+"""Length of a face encoding (dlib's ResNet, face_recognition's scale)."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video (frames may be an estimate)."""
+
+    path: str
+    fps: float
+    frames: int
+    duration: float
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, eq=False)
+class SampledFrame:
+    """One sampled frame: its index in the video, its time in seconds and its
+    pixels as an (height, width, 3) uint8 BGR array."""
+
+    index: int
+    time: float
+    image: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the asked span was decoded: from `start` to `until`
+    seconds, of `end` (the asked --end, or the video's length). `broken`:
+    the stream stopped well before `end` (a damaged or truncated file)."""
+
+    start: float
+    until: float
+    end: float
+    broken: bool = False
+
+    def __str__(self) -> str:
+        return f"decoded {self.start:g}–{self.until:.1f} s of {self.end:.1f} s"
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """The faces one detector found in one frame.
+
+    box_xyxy (n, 4) float32: left, top, right, bottom in pixels;
+    score (n,) float32: 0 at the detector's cut-off, higher is surer;
+    landmarks (n, 5, 2) float32: the detector's own five points (x, y), NaN
+    for detectors without them (dlib's HOG and CNN).
+    """
+
+    box_xyxy: np.ndarray
+    score: np.ndarray
+    landmarks: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.score)
+        if self.box_xyxy.shape != (n, 4) or self.score.shape != (n,) or self.landmarks.shape != (n, 5, 2):
+            raise ValueError(f"Detections: expected shapes ({n}, 4), ({n},), ({n}, 5, 2); got "
+                             f"{self.box_xyxy.shape}, {self.score.shape}, {self.landmarks.shape}")
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    @staticmethod
+    def of(boxes, scores, landmarks=None) -> "Detections":
+        """From lists or arrays; landmarks None → NaN."""
+        b = np.asarray(boxes, np.float32).reshape(-1, 4)
+        lm = np.full((len(b), 5, 2), np.nan, np.float32) if landmarks is None \
+            else np.asarray(landmarks, np.float32).reshape(-1, 5, 2)
+        return Detections(b, np.asarray(scores, np.float32).reshape(-1), lm)
+
+    @staticmethod
+    def empty() -> "Detections":
+        return Detections.of(np.zeros((0, 4)), np.zeros(0))
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """One detected face: where and when, its detector score and quality (0..1),
+    its encoding (None when tracking decided it was not needed) and a JPEG
+    crop for export."""
+
+    frame: int
+    time: float
+    box_xyxy: BoxXYXY
+    score: float
+    encoding: np.ndarray | None = field(repr=False)
+    crop_jpeg: bytes = field(repr=False, default=b"")
+    quality: float = 1.0
+
+    def __post_init__(self):
+        if self.encoding is not None and self.encoding.shape != (ENCODING_DIM,):
+            raise ValueError(f"encoding must have shape ({ENCODING_DIM},), got {self.encoding.shape}")
+
+
+@dataclass(frozen=True, eq=False)
+class Clothing:
+    """The clothing seen under one face: its box and embedding, or None for both
+    when the torso is out of frame or too small (missing, never a zero vector)."""
+
+    box_xyxy: BoxXYXY | None
+    embedding: np.ndarray | None = field(repr=False, default=None)
+    crop_jpeg: bytes = field(repr=False, default=b"")
+
+    @property
+    def missing(self) -> bool:
+        return self.embedding is None
+
+
+@dataclass(frozen=True)
+class Track:
+    """A finished track: its id, scene, and the indices of its faces (in time order)."""
+
+    id: int
+    scene: int
+    items: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What extraction produced, in sampling order.
+
+    faces: every detected face (encoding None where tracking skipped it);
+    clothing: the clothing under each face (None when not computed);
+    sampled: the frame indices looked at; cuts: (frame, time) of the first
+    sampled frame of each scene after the first; tracks: the face tracks;
+    coverage: how much of the video was decoded (None: not known).
+    """
+
+    faces: tuple[Face, ...]
+    clothing: tuple[Clothing, ...] | None
+    sampled: tuple[int, ...]
+    cuts: tuple[tuple[int, float], ...] = ()
+    tracks: tuple[Track, ...] = ()
+    coverage: Coverage | None = None
+
+    @property
+    def n_encoded(self) -> int:
+        return sum(f.encoding is not None for f in self.faces)
+
 
 HOW = ("face", "clothing", "fused", "user", "unknown")
 """How a sighting was assigned: by its face (stage 1), joined by clothing
@@ -96,3 +243,9 @@ def group(sightings: Sequence[Sighting], labels) -> tuple[tuple[Person, ...], tu
     persons = tuple(Person(f"person_{k + 1:03d}", in_time_order(by_label[lab]))
                     for k, lab in enumerate(sorted(l for l in by_label if l >= 0)))
     return persons, in_time_order(by_label.get(-1, []))
+
+
+def person_encoding(p: Person) -> np.ndarray | None:
+    """A person's mean face encoding (None when no face of theirs was encoded)."""
+    encs = [s.face.encoding for s in p.sightings if s.face.encoding is not None]
+    return np.mean(encs, axis=0) if encs else None

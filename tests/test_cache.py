@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-import clusterer.app as pipeline
+import clusterer.extraction as extraction
 from clusterer import cache, run
 
 
@@ -25,12 +25,12 @@ def clip(tmp_path, demo_video):
 @pytest.fixture
 def count_decodes(monkeypatch):
     calls = []
-    real = pipeline.iter_frames
+    real = extraction.iter_frames
 
     def spy(*a, **kw):
         calls.append(1)
         return real(*a, **kw)
-    monkeypatch.setattr(pipeline, "iter_frames", spy)
+    monkeypatch.setattr(extraction, "iter_frames", spy)
     return calls
 
 
@@ -102,7 +102,7 @@ def test_corrupt_cache_rebuilt(clip, tmp_path, count_decodes, caplog, damage):
 
 def test_round_trip_is_exact(clip, tmp_path):
     from clusterer import FaceAnalyzer, extract, probe
-    from clusterer.app import make_embedder
+    from clusterer.clothing.embedders import make_embedder
 
     info = probe(clip)
     ex = extract(clip, info, FaceAnalyzer(), make_embedder(None, "cpu"), end=3.0)

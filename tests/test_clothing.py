@@ -81,7 +81,7 @@ def test_default_clothing_never_imports_torchvision():
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np; from clusterer.app import make_embedder; "
+    code = ("import sys, numpy as np; from clusterer.clothing.embedders import make_embedder; "
             "v = make_embedder(None, 'cpu').embed([np.full((40, 60, 3), 128, np.uint8)]); "
             "print(v.shape[0], 'torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -177,7 +177,7 @@ def test_with_colour_mixes_distances_by_weight(embedder, hopper_bgr, astronaut_b
 
 def test_make_embedder_colour_weight():
     from clusterer.clothing.embedders import CNNEmbedder, WithColour
-    from clusterer.app import make_embedder
+    from clusterer.clothing.embedders import make_embedder
 
     assert isinstance(make_embedder(None, "cpu", 0.0), CNNEmbedder)
     e = make_embedder(None, "cpu", 0.2)

@@ -7,7 +7,7 @@ import pytest
 
 from clusterer.clothing.embedders import Clothing
 from clusterer.faces.analyzer import Face, FaceAnalyzer, box_iou
-from clusterer.app import Extraction, cluster
+from clusterer import Extraction, cluster
 from clusterer.faces.quality import frontalness, quality_score, sharpness
 from clusterer.video.sampling import iter_frames
 from clusterer.video.scenes import CutDetector
@@ -210,7 +210,7 @@ def dim(image: np.ndarray, detector: str = "hog") -> np.ndarray:
 
 @pytest.mark.parametrize("detector", ["hog", "mtcnn"])
 def test_weak_detection_only_continues_a_track(hopper_bgr, detector):
-    from clusterer.app import continuing
+    from clusterer.extraction import continuing
 
     an = FaceAnalyzer(detector=detector)
     rgb = cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2RGB)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -20,8 +20,10 @@ import numpy as np
 
 from ..devices import check_early, resolve_device
 from ..errors import ClusterVideoError, ModelNotFound
-from ..faces.analyzer import BoxXYXY
+from ..geometry import BoxXYXY, encode_jpeg
 from ..models import package_dir
+from ..settings import default
+from ..types import Clothing
 
 
 @dataclass(frozen=True)
@@ -83,20 +85,6 @@ def torso_box(face: BoxXYXY, width: int, height: int, geo: TorsoGeometry = TORSO
     if (cr - cl) * (cb - ct) < geo.min_visible * area:
         return None
     return (cl, ct, cr, cb)
-
-
-@dataclass(frozen=True, eq=False)
-class Clothing:
-    """The clothing seen under one face: its box and embedding, or None for both
-    when the torso is out of frame or too small (missing, never a zero vector)."""
-
-    box_xyxy: BoxXYXY | None
-    embedding: np.ndarray | None = field(repr=False, default=None)
-    crop_jpeg: bytes = field(repr=False, default=b"")
-
-    @property
-    def missing(self) -> bool:
-        return self.embedding is None
 
 
 class Embedder(Protocol):
@@ -311,8 +299,6 @@ class ClothingBatcher:
             self._flush()
 
     def _embed(self, pending: list[tuple[int, BoxXYXY, np.ndarray]]) -> dict[int, Clothing]:
-        from ..faces.analyzer import encode_jpeg
-
         vecs = self.embedder.embed([c for *_, c in pending])
         return {i: Clothing(b, v, encode_jpeg(c)) for (i, b, c), v in zip(pending, vecs)}
 
@@ -353,3 +339,12 @@ def clothing_for(image: np.ndarray, faces_boxes: Sequence[BoxXYXY], embedder: Em
     batcher = ClothingBatcher(embedder, geo=geo)
     batcher.add(image, faces_boxes)
     return batcher.finish()
+
+
+def make_embedder(cloth_model: str | None = default("cloth_model"), device: str = default("device"),
+                  cloth_colour: float = default("cloth_colour")) -> Embedder:
+    """The clothing embedder: a checkpoint's CNN, or the default ImageNet
+    MobileNetV2, joined by a colour histogram of weight `cloth_colour` (if > 0)."""
+    cnn = CNNEmbedder(checkpoint=cloth_model, device=device)
+    return WithColour(cnn, cloth_colour) if cloth_colour > 0 else cnn
+

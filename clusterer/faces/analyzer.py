@@ -17,37 +17,15 @@ import numpy as np
 from .. import models
 from ..settings import check, default
 from .detectors import Detections, Detector, make_detector
-from .encoder import DIM as ENCODING_DIM, FaceEncoder, make_encoder
+from .encoder import FaceEncoder, make_encoder
 from .quality import frontalness, quality_score, sharpness
-from ..video.sampling import SampledFrame
+from ..geometry import BoxXYXY, box_iou, crop_box, encode_jpeg  # noqa: F401 (box_iou: re-exported)
+from ..types import ENCODING_DIM, Face, SampledFrame
 
-BoxXYXY = tuple[int, int, int, int]
-"""A box as (left, top, right, bottom) in pixels of the original frame."""
 
 ROI_MARGIN = 1.0
 """A tracked face's search region extends this many face sizes around its last box."""
 
-JPEG_QUALITY = 90
-"""Quality of the face and clothing crops kept in memory and exported."""
-
-
-@dataclass(frozen=True, eq=False)
-class Face:
-    """One detected face: where and when, its detector score and quality (0..1),
-    its encoding (None when tracking decided it was not needed) and a JPEG
-    crop for export."""
-
-    frame: int
-    time: float
-    box_xyxy: BoxXYXY
-    score: float
-    encoding: np.ndarray | None = field(repr=False)
-    crop_jpeg: bytes = field(repr=False, default=b"")
-    quality: float = 1.0
-
-    def __post_init__(self):
-        if self.encoding is not None and self.encoding.shape != (ENCODING_DIM,):
-            raise ValueError(f"encoding must have shape ({ENCODING_DIM},), got {self.encoding.shape}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,14 +37,6 @@ class Candidate:
     score: float
     shape: object = field(repr=False)
     quality: float
-
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (left, top, right, bottom) boxes."""
-    l, t, r, btm = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0, r - l) * max(0, btm - t)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _trim(box, width: int, height: int) -> BoxXYXY:
@@ -218,19 +188,3 @@ def make_face(frame: SampledFrame, c: Candidate, encoding: np.ndarray | None, cr
                 encode_jpeg(crop_box(frame.image, c.box_xyxy, crop_margin)), round(c.quality, 4))
 
 
-def crop_box(image: np.ndarray, box: BoxXYXY, margin: float) -> np.ndarray:
-    """The part of `image` inside `box` grown by `margin` × its size on each side."""
-    h, w = image.shape[:2]
-    l, t, r, b = box
-    mx, my = int(round((r - l) * margin)), int(round((b - t) * margin))
-    return image[max(0, t - my):min(h, b + my), max(0, l - mx):min(w, r + mx)]
-
-
-def encode_jpeg(image: np.ndarray) -> bytes:
-    """JPEG bytes of a BGR image (empty for an empty image)."""
-    import cv2
-
-    if image.size == 0:
-        return b""
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    return buf.tobytes() if ok else b""

@@ -15,52 +15,18 @@ score whose 0 is the detector's own cut-off: a detection scoring under 0 is
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import numpy as np
 
 from .. import models
+from ..devices import check_early, resolve_device
 from ..settings import SETTINGS, default
+from ..types import Detections
+from .mtcnn import MTCNN
 
 NAMES: tuple[str, ...] = SETTINGS["detector"].choices
 """The detectors, default first (defined with the setting)."""
-
-
-@dataclass(frozen=True, eq=False)
-class Detections:
-    """The faces one detector found in one frame.
-
-    box_xyxy (n, 4) float32: left, top, right, bottom in pixels;
-    score (n,) float32: 0 at the detector's cut-off, higher is surer;
-    landmarks (n, 5, 2) float32: the detector's own five points (x, y), NaN
-    for detectors without them (dlib's HOG and CNN).
-    """
-
-    box_xyxy: np.ndarray
-    score: np.ndarray
-    landmarks: np.ndarray
-
-    def __post_init__(self):
-        n = len(self.score)
-        if self.box_xyxy.shape != (n, 4) or self.score.shape != (n,) or self.landmarks.shape != (n, 5, 2):
-            raise ValueError(f"Detections: expected shapes ({n}, 4), ({n},), ({n}, 5, 2); got "
-                             f"{self.box_xyxy.shape}, {self.score.shape}, {self.landmarks.shape}")
-
-    def __len__(self) -> int:
-        return len(self.score)
-
-    @staticmethod
-    def of(boxes, scores, landmarks=None) -> "Detections":
-        """From lists or arrays; landmarks None → NaN."""
-        b = np.asarray(boxes, np.float32).reshape(-1, 4)
-        lm = np.full((len(b), 5, 2), np.nan, np.float32) if landmarks is None \
-            else np.asarray(landmarks, np.float32).reshape(-1, 5, 2)
-        return Detections(b, np.asarray(scores, np.float32).reshape(-1), lm)
-
-    @staticmethod
-    def empty() -> "Detections":
-        return Detections.of(np.zeros((0, 4)), np.zeros(0))
 
 
 class Detector(Protocol):
@@ -171,8 +137,6 @@ class MtcnnDetector:
 
     def __init__(self, min_face: int = default("min_face"), track_score: float = default("track_score"),
                  device: str = "cpu"):
-        from ..devices import check_early
-        from .mtcnn import MTCNN
 
         # 'auto' is resolved on first use: resolving it imports torch
         self.net = MTCNN(min_face=max(min_face, 8), device=check_early(device))
@@ -184,7 +148,6 @@ class MtcnnDetector:
     def _resolved(self):
         """The network with its device resolved ('auto' on first use: that imports torch)."""
         if not self._device_known:
-            from ..devices import resolve_device
 
             self.net.device = resolve_device(self.net.device)
             self._device_known = True

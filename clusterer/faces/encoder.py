@@ -28,6 +28,7 @@ from .. import models
 from ..settings import default
 from ..devices import check_early, resolve_device
 from ..errors import ModelNotFound
+from ..types import ENCODING_DIM
 
 CHIP_SIZE = 150
 """Side of the aligned face chip the network reads (input_rgb_image_sized<150>)."""
@@ -35,7 +36,7 @@ CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 """dlib's default chip padding around the landmarks, as compute_face_descriptor uses."""
 
-DIM = 128
+DIM = ENCODING_DIM
 """Length of an encoding."""
 
 

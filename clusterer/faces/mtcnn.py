@@ -29,8 +29,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .detectors import Detections
+from .. import models
 from ..errors import ModelNotFound
+from ..types import Detections
 
 WEIGHT_FILES = ("pnet.pt", "rnet.pt", "onet.pt")
 """The state dicts inside facenet_pytorch/data/."""
@@ -51,10 +52,8 @@ levels, after R-Net, after O-Net (the last by intersection over the smaller box)
 
 def weights_dir() -> Path:
     """facenet_pytorch/data, found without importing the package."""
-    from ..models import package_dir
-
     try:
-        folder = package_dir("facenet_pytorch") / "data"
+        folder = models.package_dir("facenet_pytorch") / "data"
     except ModelNotFound:
         raise ModelNotFound("the MTCNN detector's weights come with the facenet-pytorch wheel: "
                             "pip install --no-deps facenet-pytorch==2.6.0") from None

@@ -35,8 +35,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import ClusterVideoError
-from ..faces.analyzer import box_iou as iou
-from ..types import Person, Sighting, in_time_order
+from ..geometry import box_iou as iou
+from ..images import read_bgr
+from ..output.export import load_report
+from ..types import Person, Sighting, in_time_order, person_encoding
 
 log = logging.getLogger("clusterer")
 
@@ -71,7 +73,6 @@ def load_known(folder: str | Path, analyzer) -> list[KnownPerson]:
     """One KnownPerson per sub-folder of `folder` with at least one usable photo."""
     import cv2
 
-    from ..images import read_bgr
 
     root = Path(folder)
     if not root.is_dir():
@@ -104,11 +105,6 @@ def load_known(folder: str | Path, analyzer) -> list[KnownPerson]:
     return out
 
 
-def person_encoding(p: Person) -> np.ndarray | None:
-    encs = [s.face.encoding for s in p.sightings if s.face.encoding is not None]
-    return np.mean(encs, axis=0) if encs else None
-
-
 def match_known(persons: Sequence[Person], known: Sequence[KnownPerson]) -> list[str | None]:
     """The known name of each person, or None (see the module docstring)."""
     cands = []
@@ -137,8 +133,6 @@ def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[f
     recognised by its bytes (`recognise`: this run's face with those very
     crop bytes, whatever the file is called), else by its file name in the
     previous run's clusters.json (other extraction settings, other crops)."""
-    from ..output.export import load_report
-
     try:
         old = load_report(dest)  # checked: every face record has its file, frame and box
     except ClusterVideoError:

@@ -24,11 +24,14 @@ from ..settings import default
 from ..errors import OutputError
 from .outdir import TOOL_NAMES, Staging, claim, refuse_links, safe_name
 from .report import appearances_csv, gallery_html
-from ..faces.analyzer import Face
-from ..types import Result, Sighting
+from ..types import Face, Result, Sighting, person_encoding
 
 CACHE_DIR = "cache"
 """Sub-folder of the feature cache (see cache.py)."""
+
+FEATURES = f"{CACHE_DIR}/features.npz"
+META = f"{CACHE_DIR}/features.json"
+"""The feature cache's two files (their format: cache.py)."""
 
 REPORT = "clusters.json"
 """Name of the machine-readable report inside the output folder."""
@@ -58,8 +61,6 @@ def check_folder(dest: Path, overwrite: bool) -> None:
     if not overwrite and any(p.name not in (CACHE_DIR, *TOOL_NAMES) for p in dest.iterdir()):
         raise OutputError(f"{dest}: folder exists and is not empty; pass --overwrite to replace "
                           f"the files of the earlier run (your own files are kept) or choose --out")
-    from ..cache import FEATURES, META
-
     listed = previous_files(dest, load_report(dest))
     own_cache = _own_cache(dest / META)
     for name in (GALLERY, APPEARANCES, FEATURES, META):
@@ -181,8 +182,6 @@ def closest_persons(persons) -> list[dict[str, Any] | None]:
     """For each person, the other person whose mean face is nearest, and that
     distance: where a user looks first when one person is split in two."""
     import numpy as np
-
-    from ..naming.folders import person_encoding
 
     encs = [person_encoding(p) for p in persons]
     out: list[dict[str, Any] | None] = []

@@ -12,44 +12,15 @@ import math
 import os
 import queue
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
-
 from ..errors import NoFramesDecoded, VideoOpenFailure
+from ..types import Coverage, SampledFrame, VideoInfo
 
 QUEUE_SIZE = 8
 """Decoded frames buffered ahead of detection: enough to hide decode jitter,
 small enough that memory stays flat (8 × a 1080p frame ≈ 50 MB)."""
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What the container says about a video (frames may be an estimate)."""
-
-    path: str
-    fps: float
-    frames: int
-    duration: float
-    width: int
-    height: int
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How much of the asked span was decoded: from `start` to `until`
-    seconds, of `end` (the asked --end, or the video's length). `broken`:
-    the stream stopped well before `end` (a damaged or truncated file)."""
-
-    start: float
-    until: float
-    end: float
-    broken: bool = False
-
-    def __str__(self) -> str:
-        return f"decoded {self.start:g}–{self.until:.1f} s of {self.end:.1f} s"
 
 
 BREAK_SLACK = 1.0
@@ -65,16 +36,6 @@ def coverage(info: VideoInfo, start: float, end: float | None, last: float | Non
     until = start if last is None else max(start, last + 1.0 / info.fps)
     broken = failed and info.duration > 0 and span_end - until > max(BREAK_SLACK, 0.01 * (span_end - start))
     return Coverage(start, min(until, span_end) if span_end else until, span_end, broken)
-
-
-@dataclass(frozen=True, eq=False)
-class SampledFrame:
-    """One sampled frame: its index in the video, its time in seconds and its
-    pixels as an (height, width, 3) uint8 BGR array."""
-
-    index: int
-    time: float
-    image: np.ndarray = field(repr=False)
 
 
 # FFmpeg and OpenCV print their own warnings on damaged input ("moov atom not

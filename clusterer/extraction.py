@@ -1,0 +1,275 @@
+"""Extraction: sampled frames → faces, tracked, with the clothing under each (an Extraction).
+
+Whole-frame searches run ahead on worker threads; tracking and encoding
+follow in frame order, so the result does not depend on the number of threads.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
+
+import numpy as np
+
+from .clothing.embedders import ClothingBatcher, Embedder
+from .faces.analyzer import FaceAnalyzer, make_face
+from .geometry import box_iou
+from .settings import default
+from .tracking import FaceTracker
+from .types import Extraction, Face, VideoInfo
+from .video.sampling import Coverage, iter_frames
+from .video.scenes import CutDetector
+
+log = logging.getLogger("clusterer")
+
+
+def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
+            embedder: Embedder | None = None, *, fps: float = default("fps"),
+            start: float = default("start"), end: float | None = default("end"),
+            crop_margin: float = default("crop_margin"), cut_threshold: float = default("cut_threshold"),
+            track_iou: float = default("track_iou"), track_gap: int = default("track_gap"),
+            track_encodings: int = default("track_encodings"), detect_every: int = default("detect_every"),
+            workers: int = default("workers"), progress: Callable[[float], None] | None = None,
+            timings: dict[str, float] | None = None) -> Extraction:
+    """Faces, scene cuts and face tracks of every sampled frame (and clothing,
+    given an embedder). Only the faces a track needs are encoded.
+
+    The whole frame is searched for faces on the first sample of each scene
+    and every `detect_every` samples, on `workers` threads; in between, only
+    around the faces being tracked (faces.FaceAnalyzer.detect_near).
+
+    progress, if given, is called with the time (s) of each sampled frame;
+    timings, if given, accumulates seconds per stage of the main thread
+    (decode: waiting for frames; cuts; wait-detect: waiting for whole-frame
+    searches; detect-tracked; encode; clothing; track).
+    """
+    clock = _StageClock(timings)
+    detector = CutDetector(cut_threshold)
+    tracker = FaceTracker(min_iou=track_iou, max_gap=track_gap)
+    covered: list[Coverage] = []
+    with contextlib.ExitStack() as stack:
+        clothing = None
+        if embedder is not None:
+            clothing = stack.enter_context(ClothingBatcher(embedder, background=True))
+        frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info, on_end=covered.append),
+                               analyzer, detector, detect_every, workers, clock)
+        faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
+                                             crop_margin, progress, workers)
+        with clock("clothing"):
+            worn = tuple(clothing.finish()) if clothing is not None else None
+    return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()),
+                      covered[0] if covered else None)
+
+
+def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, crop_margin, progress, workers):
+    """The main thread's part of extract: track, encode and crop each frame's faces in order.
+
+    A sample searched only around tracked faces is searched on a thread of its
+    own while the sample before it is encoded: its regions are the tracks'
+    boxes as that sample's detections will extend them by overlap
+    (FaceTracker.boxes_after), known before its encodings are."""
+    faces: list[Face] = []
+    sampled: list[int] = []
+    cuts: list[tuple[int, float]] = []
+    uses_torch = clothing is not None or analyzer.uses_torch
+    with contextlib.ExitStack() as stack:
+        if analyzer.detector.uses_torch:
+            # the worker threads' searches run torch: its threads are set first
+            stack.enter_context(_torch_threads(torch_threads(workers)))
+        # Asking for the first frame starts decoding and the worker threads'
+        # face searches; with a dlib detector torch is imported only after
+        # that, so its seconds of loading overlap them.
+        item = next(frames, None)
+        if uses_torch and not analyzer.detector.uses_torch:
+            stack.enter_context(_torch_threads(torch_threads(workers)))
+        near = ThreadPoolExecutor(1, thread_name_prefix="cluster-video-near")
+        stack.callback(near.shutdown, wait=True, cancel_futures=True)
+        ahead: Future | None = None  # the tracked-region search of `item`, when started early
+        while item is not None:
+            frame, scene, rgb, full = item
+            item = next(frames, None)
+            sampled.append(frame.index)
+            if scene > len(cuts):
+                cuts.append((frame.index, frame.time))
+            tracked = tracker.open_boxes(scene)
+            if full is not None:
+                with clock("wait-detect"):
+                    cands = full.result()
+            elif ahead is not None:
+                with clock("detect-tracked"):
+                    cands = ahead.result()
+            else:
+                with clock("detect-tracked"):
+                    cands = analyzer.candidates(rgb, near=tracked, weak=True)
+            cands = continuing(cands, tracked, tracker.min_iou)
+            ahead = None
+            if item is not None and item[3] is None:  # the next sample: same scene, tracked regions only
+                with clock("track"):  # (no detections: no step, the same tracks)
+                    regions = tracker.boxes_after(scene, [c.box_xyxy for c in cands]) if cands else tracked
+                ahead = near.submit(analyzer.candidates, item[2], regions, True)
+            if cands:
+                boxes = [c.box_xyxy for c in cands]
+                quals = [c.quality for c in cands]
+                with clock("track"):
+                    want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
+                with clock("encode"):
+                    coded = iter(analyzer.encode_shapes(rgb, [c.shape for c, w in zip(cands, want) if w]))
+                    encs = [next(coded) if w else None for w in want]
+                with clock("track"):
+                    linked = tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))),
+                                          quals, [c.score < 0 for c in cands])
+                    kept = [k for k, tid in enumerate(linked) if tid is not None]
+                    faces.extend(make_face(frame, cands[k], encs[k], crop_margin) for k in kept)
+                if clothing is not None:
+                    with clock("clothing"):
+                        clothing.add(frame.image, [boxes[k] for k in kept])
+            if progress:
+                progress(frame.time)
+    return faces, sampled, cuts
+
+
+def continuing(cands: list, tracked: list, min_iou: float) -> list:
+    """The candidates to keep: every confident one (score >= 0), and a weak one
+    only where it overlaps a tracked face's last box by `min_iou`: a track,
+    once started by a confident detection, may continue on weaker ones (the
+    hysteresis of ByteTrack's second association). The tracker then keeps a
+    weak one only if it joins that track (FaceTracker.step). Measured in
+    benchmarks/RESULTS.md ("Tracks on weak detections")."""
+    return [c for c in cands if c.score >= 0.0 or any(box_iou(c.box_xyxy, b) >= min_iou for b in tracked)]
+
+
+def torch_threads(workers: int) -> int:
+    """torch's CPU threads per call during extraction: the cores shared out
+    between the `workers` search threads and the main thread (each may run
+    torch at once), at least 1. torch spinning more threads than there are
+    free cores slowed its encodings 3× (measured on 2 cores)."""
+    return max(1, (os.cpu_count() or 1) // (workers + 1))
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """torch's CPU threads limited to `n` for the block."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_every: int, workers: int, clock):
+    """(frame, scene, rgb, future of the whole-frame candidates or None) in order.
+
+    Scene cuts are found here, in order, so it is known ahead which samples
+    are searched whole (each scene's first, then every `detect_every`-th);
+    those searches run on `workers` threads (dlib's HOG releases the GIL)
+    while the caller tracks and encodes earlier frames. Each search depends
+    on its frame alone, so the result does not depend on `workers`.
+    """
+    import cv2
+
+    pending: collections.deque = collections.deque()
+    since_full, scene_seen = 0, -1
+    batch = _SearchBatch(analyzer)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cluster-video-detect") as pool:
+        try:
+            while True:
+                with clock("decode"):
+                    frame = next(frames, None)
+                if frame is not None:
+                    with clock("cuts"):
+                        scene = cuts.update(frame.image)
+                        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+                    since_full += 1
+                    if scene != scene_seen or since_full >= detect_every:
+                        since_full, scene_seen = 0, scene
+                        pending.append((frame, scene, rgb, batch.add(rgb, pool)))
+                    else:
+                        pending.append((frame, scene, rgb, None))
+                # keep up to 4 × workers frames (and a batch) in flight: at 2 × the
+                # main thread waited longer for searches (benchmarks/RESULTS.md);
+                # drain at the end
+                while pending and (frame is None or len(pending) > 4 * workers + batch.size):
+                    if pending[0][3] is not None:
+                        batch.flush(pool)  # the frame wanted next may be in it
+                    yield pending.popleft()
+                if frame is None:
+                    return
+        finally:
+            for *_, fut in pending:
+                if fut is not None:
+                    fut.cancel()
+            close = getattr(frames, "close", None)
+            if close:
+                close()
+
+
+class _SearchBatch:
+    """Whole-frame searches gathered into batches of analyzer.batch_size frames,
+    each batch one job of the thread pool: a GPU detector takes many frames
+    per call; on a CPU (batch size 1) each frame is its own job, and the
+    workers search frames in parallel. Each frame gets a Future of its
+    candidates."""
+
+    def __init__(self, analyzer: FaceAnalyzer):
+        self.analyzer = analyzer
+        self.size = analyzer.batch_size
+        self._rgbs: list[np.ndarray] = []
+        self._futures: list[Future] = []
+
+    def add(self, rgb: np.ndarray, pool) -> Future:
+        fut: Future = Future()
+        self._rgbs.append(rgb)
+        self._futures.append(fut)
+        if len(self._rgbs) >= self.size:
+            self.flush(pool)
+        return fut
+
+    def flush(self, pool) -> None:
+        if not self._rgbs:
+            return
+        rgbs, futures = self._rgbs, self._futures
+        self._rgbs, self._futures = [], []
+
+        def search():
+            live = [f.set_running_or_notify_cancel() for f in futures]
+            if not any(live):
+                return
+            try:
+                found = self.analyzer.candidates_batch(rgbs, weak=True)
+            except BaseException as e:  # re-raised in the main thread by result()
+                for f, ok in zip(futures, live):
+                    if ok:
+                        f.set_exception(e)
+                return
+            for f, ok, c in zip(futures, live, found):
+                if ok:
+                    f.set_result(c)
+
+        pool.submit(search)
+
+
+class _StageClock:
+    """`with clock("stage"):` adds the block's wall time to timings["stage"] (no-op without a dict)."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings = timings
+        self._stage = ""
+        self._t0 = 0.0
+
+    def __call__(self, stage: str) -> "_StageClock":
+        self._stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        if self.timings is not None:
+            self.timings[self._stage] = self.timings.get(self._stage, 0.0) + time.perf_counter() - self._t0
