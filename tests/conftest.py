@@ -2,7 +2,11 @@
 the bundled demo clip, and clips generated in tmp_path. No network, no ../shared."""
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -33,6 +37,49 @@ def astronaut_bgr() -> np.ndarray:
 def demo_video() -> Path:
     assert DEMO.is_file(), "samples/demo.mp4 is missing (python samples/make_demo.py)"
     return DEMO
+
+
+@pytest.fixture(scope="session")
+def demo_faces_run(tmp_path_factory):
+    """One faces-mode run of the demo clip, shared by the tests that start from
+    its result: (Result, its folder). Never write into it: see demo_faces_copy."""
+    from clusterer import run
+
+    return run(DEMO, out=tmp_path_factory.mktemp("demo-faces"), mode="faces")
+
+
+@pytest.fixture
+def demo_faces_copy(demo_faces_run, tmp_path):
+    """A copy of the shared faces-mode run, in tmp_path/out, for a test to change:
+    (Result, the copied folder). Its feature cache comes along, as after a run."""
+    result, dest = demo_faces_run
+    copy = tmp_path / "out" / dest.name
+    shutil.copytree(dest, copy, symlinks=True)
+    return result, copy
+
+
+@dataclass
+class Ran:
+    """What a CLI call gave: like subprocess.CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli_in_process(*args) -> Ran:
+    """The CLI run in this process (clusterer.cli.main), its output captured: for
+    the tests whose subject is not the process itself (its start-up, native
+    libraries' output), so that they do not pay a new interpreter and torch import."""
+    from clusterer.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own errors
+            code = e.code if isinstance(e.code, int) else 1
+    return Ran(code, out.getvalue(), err.getvalue())
 
 
 def write_clip(path: Path, frames, fps: float, size=(160, 120)) -> Path:

@@ -3,6 +3,7 @@ giving one line on stderr, a non-zero exit and no clusters.json."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import write_clip
+from conftest import DEMO, cli_in_process, write_clip
 
 
 def cli(*args, cwd=None):
+    """The CLI as a new process: for what only a process shows (native output, exit status)."""
     return subprocess.run([sys.executable, "-m", "clusterer.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd)
 
@@ -21,8 +23,7 @@ def cli(*args, cwd=None):
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
-    r = cli(demo, "--out", out)
+    r = cli_in_process(DEMO, "--out", out)
     return r, out / "demo"
 
 
@@ -55,8 +56,7 @@ def test_demo_two_people(demo_run):
 def test_refuses_existing_output_then_overwrites(demo_run, tmp_path):
     _, dest = demo_run
     before = (dest / "clusters.json").read_bytes()
-    r = cli(Path(__file__).resolve().parents[1] / "samples" / "demo.mp4", "--out", dest.parent,
-            "--quiet", "--end", "3")
+    r = cli_in_process(DEMO, "--out", dest.parent, "--quiet", "--end", "3")
     assert r.returncode == 1 and "--overwrite" in r.stderr
     assert (dest / "clusters.json").read_bytes() == before
 
@@ -108,8 +108,7 @@ def test_bad_input_one_line(case, tmp_path):
 def test_unwritable_output(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
-    r = cli(demo, "--out", blocker, "--quiet")
+    r = cli_in_process(DEMO, "--out", blocker, "--quiet")
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
     assert "cannot write" in r.stderr and "Traceback" not in r.stderr
 
@@ -121,15 +120,17 @@ def test_unwritable_output(tmp_path):
     (["--detector", "sift"], "invalid choice"),
 ])
 def test_bad_options(args, needle, tmp_path):
-    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
-    r = cli(demo, "--out", tmp_path, "--quiet", *args)
+    r = cli_in_process(DEMO, "--out", tmp_path, "--quiet", *args)
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("mode", ["fused", "faces"])
-def test_demo_other_modes(mode, tmp_path):
-    demo = Path(__file__).resolve().parents[1] / "samples" / "demo.mp4"
-    r = cli(demo, "--out", tmp_path, "--quiet", "--mode", mode)
+def test_demo_other_modes(mode, tmp_path, demo_run, demo_faces_run):
+    # from a copy of a run whose feature cache this mode reuses (the cache
+    # does not change results: benchmarks/check_identical.py)
+    src = demo_faces_run[1] if mode == "faces" else demo_run[1]
+    shutil.copytree(src, tmp_path / "demo")
+    r = cli_in_process(DEMO, "--out", tmp_path, "--quiet", "--mode", mode, "--overwrite")
     assert r.returncode == 0, r.stderr
     data = json.loads((tmp_path / "demo" / "clusters.json").read_text())
     assert len(data["persons"]) == 2 and data["settings"]["mode"] == mode

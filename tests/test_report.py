@@ -86,9 +86,9 @@ def test_known_folder_end_to_end(tmp_path, demo_video, hopper_bgr):
 
 # --- names survive re-runs -----------------------------------------------------
 
-def test_rename_survives_rerun(tmp_path, demo_video):
-    out = tmp_path / "out"
-    r1, dest = run(demo_video, out=out, mode="faces")
+def test_rename_survives_rerun(demo_video, demo_faces_copy):
+    r1, dest = demo_faces_copy
+    out = dest.parent
     first = r1.persons[1].id
     frames = {s.face.frame for s in r1.persons[1].sightings}
     (dest / first).rename(dest / "Alice")
@@ -122,9 +122,9 @@ def _frames_of(result, pid):
     return {s.face.frame for p in result.persons if p.id == pid for s in p.sightings}
 
 
-def test_moving_crops_splits_and_merges_persons(tmp_path, demo_video):
-    out = tmp_path / "out"
-    r1, dest = run(demo_video, out=out, mode="faces")
+def test_moving_crops_splits_and_merges_persons(demo_video, demo_faces_copy):
+    r1, dest = demo_faces_copy
+    out = dest.parent
     report = json.loads((dest / "clusters.json").read_text())
     a, b = report["persons"][0], report["persons"][1]
     a_tracks = sorted({f["track"] for f in a["faces"]})
@@ -151,9 +151,9 @@ def test_moving_crops_splits_and_merges_persons(tmp_path, demo_video):
     assert _frames_of(r3, "Carol") == carol and _frames_of(r3, "Alice") == alice_frames | into_alice
 
 
-def test_moving_crops_into_unknown_keeps_them_there(tmp_path, demo_video):
-    out = tmp_path / "out"
-    _, dest = run(demo_video, out=out, mode="faces")
+def test_moving_crops_into_unknown_keeps_them_there(demo_video, demo_faces_copy):
+    _, dest = demo_faces_copy
+    out = dest.parent
     report = json.loads((dest / "clusters.json").read_text())
     track = report["persons"][1]["faces"][0]["track"]
     gone = _move_track(dest, report, track, "unknown")
@@ -165,9 +165,9 @@ def test_moving_crops_into_unknown_keeps_them_there(tmp_path, demo_video):
         assert len(r.persons) == 2 and all(len(p.sightings) >= 20 for p in r.persons)
 
 
-def test_a_renamed_crop_is_recognised_by_its_bytes(tmp_path, demo_video):
-    out = tmp_path / "out"
-    _, dest = run(demo_video, out=out, mode="faces")
+def test_a_renamed_crop_is_recognised_by_its_bytes(demo_video, demo_faces_copy):
+    _, dest = demo_faces_copy
+    out = dest.parent
     report = json.loads((dest / "clusters.json").read_text())
     a, b = report["persons"]
     (dest / a["id"]).rename(dest / "Alice")
@@ -185,11 +185,11 @@ def test_a_renamed_crop_is_recognised_by_its_bytes(tmp_path, demo_video):
     assert other["frame"] not in frames
 
 
-def test_generic_folders_set_no_constraint(tmp_path, demo_video):
+def test_generic_folders_set_no_constraint(demo_video, demo_faces_copy):
     """Crops moved between person_NNN folders are the tool's numbering, not a
     user's name: the next run groups as before."""
-    out = tmp_path / "out"
-    r1, dest = run(demo_video, out=out, mode="faces")
+    r1, dest = demo_faces_copy
+    out = dest.parent
     report = json.loads((dest / "clusters.json").read_text())
     _move_track(dest, report, report["persons"][0]["faces"][0]["track"], report["persons"][1]["id"])
     r2, _ = run(demo_video, out=out, mode="faces", overwrite=True)
