@@ -40,6 +40,14 @@ def demo_video() -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_cli_run(tmp_path_factory):
+    """`cluster-video samples/demo.mp4` with every default, run once a session:
+    (Ran, its result folder). Read it; to change it, copy it first."""
+    out = tmp_path_factory.mktemp("demo-cli")
+    return cli_in_process(DEMO, "--out", out), out / "demo"
+
+
+@pytest.fixture(scope="session")
 def demo_faces_run(tmp_path_factory):
     """One faces-mode run of the demo clip, shared by the tests that start from
     its result: (Result, its folder). Never write into it: see demo_faces_copy."""

@@ -20,11 +20,9 @@ def cli(*args, cwd=None):
                           capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    r = cli_in_process(DEMO, "--out", out)
-    return r, out / "demo"
+@pytest.fixture
+def demo_run(demo_cli_run):
+    return demo_cli_run
 
 
 def test_demo_two_people(demo_run):

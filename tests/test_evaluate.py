@@ -10,7 +10,7 @@ import pytest
 
 from clusterer.evaluate import evaluate, evaluate_output, load_ground_truth
 from clusterer.tuning import parse_sweep
-from conftest import SHARED_BENCH
+from conftest import SHARED_BENCH, cli_in_process
 
 # six faces of two people, A on frames 0-3 and B on frames 0-1 (two per frame on 0 and 1)
 GT = [(0, "A", [0, 0, 10, 10]), (1, "A", [0, 0, 10, 10]), (2, "A", [0, 0, 10, 10]), (3, "A", [0, 0, 10, 10]),
@@ -116,21 +116,18 @@ def test_parse_sweep_bad(spec):
 
 def test_evaluate_cli(tmp_path):
     out, gt = write_case(tmp_path, ["p1"] * 4 + ["p2"] * 2)
-    r = subprocess.run([sys.executable, "-m", "clusterer.cli", "evaluate", str(out), str(gt), "--json"],
-                       capture_output=True, text=True)
+    r = cli_in_process("evaluate", out, gt, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["bcubed_f"] == 1.0
-    r = subprocess.run([sys.executable, "-m", "clusterer.cli", "evaluate", str(tmp_path / "nope"), str(gt)],
-                       capture_output=True, text=True)
+    r = cli_in_process("evaluate", tmp_path / "nope", gt)
     assert r.returncode == 1 and "no such file" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_sweep_rows_follow_threshold(tmp_path, demo_video):
     """Higher thresholds merge more: persons never increase and the largest never shrinks."""
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "clusterer.cli", str(demo_video), "--out", str(out), "--quiet",
-           "--mode", "faces", "--sweep", "0.05,0.2,0.36,0.8"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = [demo_video, "--out", out, "--quiet", "--mode", "faces", "--sweep", "0.05,0.2,0.36,0.8"]
+    r = cli_in_process(*cmd)
     assert r.returncode == 0, r.stderr
     rows = [line.split() for line in r.stdout.strip().splitlines()[1:]]
     persons = [int(x[1]) for x in rows]
@@ -143,5 +140,5 @@ def test_sweep_rows_follow_threshold(tmp_path, demo_video):
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == \
         ["demo/cache/features.json", "demo/cache/features.npz"]
     # a normal run afterwards uses that folder without --overwrite
-    r = subprocess.run(cmd[:-2], capture_output=True, text=True)
+    r = cli_in_process(*cmd[:-2])
     assert r.returncode == 0, r.stderr

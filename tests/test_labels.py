@@ -12,12 +12,20 @@ from clusterer.cli import main
 from clusterer.evaluate import evaluate_output
 
 
+@pytest.fixture(scope="module")
+def first_6s(tmp_path_factory):
+    """A faces-mode run on the demo's first 6 s, made once for this module."""
+    from conftest import DEMO
+
+    return run(DEMO, out=tmp_path_factory.mktemp("labels"), mode="faces", end=6.0)[1]
+
+
 @pytest.fixture
-def corrected(tmp_path, demo_video):
+def corrected(tmp_path, first_6s):
     """A run on the demo clip with person_001 renamed Alice and one of
     person_002's crops moved into Alice (a deliberate mistake, to see it
     followed)."""
-    _, dest = run(demo_video, out=tmp_path / "out", mode="faces", end=6.0)
+    dest = shutil.copytree(first_6s, tmp_path / "out" / first_6s.name)
     data = json.loads((dest / "clusters.json").read_text())
     a, b = data["persons"][:2]
     (dest / a["id"]).rename(dest / "Alice")

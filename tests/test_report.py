@@ -70,14 +70,15 @@ def test_known_match_nomatch_ambiguous():
     assert match_known([person_near(rng, alice, 0.3), person_near(rng, alice, 0.1)], known[:1]) == [None, "Alice"]
 
 
-def test_known_folder_end_to_end(tmp_path, demo_video, hopper_bgr):
+def test_known_folder_end_to_end(tmp_path, demo_video, hopper_bgr, demo_faces_copy):
     import cv2
 
     known = tmp_path / "known" / "Grace Hopper"
     known.mkdir(parents=True)
     cv2.imwrite(str(known / "a.jpg"), hopper_bgr)
     (tmp_path / "known" / "Nobody").mkdir()  # a name without photos is ignored
-    result, dest = run(demo_video, out=tmp_path / "out", known=tmp_path / "known", mode="faces")
+    dest = demo_faces_copy[1]  # from its cache: --known names persons, it does not change extraction
+    result, _ = run(demo_video, out=dest.parent, known=tmp_path / "known", mode="faces", overwrite=True)
     ids = [p.id for p in result.persons]
     assert "Grace Hopper" in ids and any(re.fullmatch(r"person_\d{3}", i) for i in ids)
     assert (dest / "Grace Hopper").is_dir()
@@ -211,13 +212,9 @@ class Links(HTMLParser):
                 self.refs.append(a[key])
 
 
-@pytest.fixture(scope="module")
-def demo_page(tmp_path_factory):
-    from conftest import DEMO
-
-    out = tmp_path_factory.mktemp("page")
-    _, dest = run(DEMO, out=out)
-    return dest
+@pytest.fixture
+def demo_page(demo_cli_run):
+    return demo_cli_run[1]
 
 
 def test_page_links_resolve(demo_page):
