@@ -34,6 +34,7 @@ import numpy as np
 
 from .errors import OutputError
 from .output.export import CACHE_DIR, FEATURES, META, write_atomic
+from .settings import ExtractionSettings
 from .types import Clothing, Coverage, Extraction, Face, Track
 
 log = logging.getLogger("clusterer")
@@ -56,10 +57,10 @@ def video_identity(path: str | os.PathLike) -> dict[str, Any]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "blocks_sha256": h.hexdigest()}
 
 
-def cache_key(video: str | os.PathLike, settings: dict[str, Any]) -> dict[str, Any]:
+def cache_key(video: str | os.PathLike, settings: ExtractionSettings | dict[str, Any]) -> dict[str, Any]:
     """What the cached features depend on: the video and the extraction settings
     (a clothing checkpoint by its path, size and mtime)."""
-    settings = dict(settings)
+    settings = settings.as_dict() if isinstance(settings, ExtractionSettings) else dict(settings)
     if settings.get("cloth_model"):
         cm = Path(settings["cloth_model"])
         st = cm.stat() if cm.exists() else None

@@ -7,10 +7,26 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from enum import Enum
 from typing import Any
 
 from .errors import SettingsError
+
+
+class Stage(str, Enum):
+    """Which part of the job a setting changes (a str: it compares equal to its value)."""
+
+    EXTRACTION = "extraction"
+    """What extraction produces: a change invalidates the feature cache."""
+    CLUSTERING = "clustering"
+    """How tracks are grouped: a change re-uses the cache."""
+    OUTPUT = "output"
+    """What is written, and where."""
+    RUN = "run"
+    """How the work runs (threads): results do not depend on it."""
+    EVALUATION = "evaluation"
+    """Scoring against ground truth (cluster-video evaluate)."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +39,8 @@ class Setting:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] | None = None
+    stages: tuple[Stage, ...] = ()
+    """The stages whose result the setting changes (track_encodings: two)."""
 
     def check(self, name: str, value: Any) -> Any:
         """Return `value` unchanged, or raise SettingsError naming the valid range."""
@@ -45,163 +63,163 @@ SETTINGS: dict[str, Setting] = {
         "face distance below which two faces are the same person (face_recognition's "
         "scale: 0.6 is its usual tolerance). Lower it if different people share a "
         "folder; raise it if one person is split over several folders.",
-        min=0.0, max=2.0),
+        min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "fps": Setting(
         2.0,
         "frames sampled per second of video. Raise it to catch short appearances; "
         "lower it to run faster.",
-        min=0.01, max=240.0),
-    "start": Setting(0.0, "first second of video to look at.", min=0.0),
-    "end": Setting(None, "last second of video to look at.", min=0.0),
+        min=0.01, max=240.0, stages=(Stage.EXTRACTION,)),
+    "start": Setting(0.0, "first second of video to look at.", min=0.0, stages=(Stage.EXTRACTION,)),
+    "end": Setting(None, "last second of video to look at.", min=0.0, stages=(Stage.EXTRACTION,)),
     "detector": Setting(
         "mtcnn",
         "face detector: 'mtcnn' (a CNN cascade run by torch: side views, tilted and small "
         "faces; on the GPU with --device), dlib's 'hog' (frontal faces only) or dlib's "
         "'cnn' (much slower without a GPU).",
-        choices=("mtcnn", "hog", "cnn")),
+        choices=("mtcnn", "hog", "cnn"), stages=(Stage.EXTRACTION,)),
     "upsample": Setting(
         1,
         "hog and cnn detectors: times the frame is upsampled before detection. Raise it to "
         "find smaller faces (each step doubles the size and about quadruples the time).",
-        min=0, max=4),
+        min=0, max=4, stages=(Stage.EXTRACTION,)),
     "min_face": Setting(
         20,
         "smallest face, in pixels of box height in the original frame: smaller boxes are "
         "ignored, and mtcnn searches no smaller (so it sets mtcnn's cost: halving it "
         "about quadruples the search). Raise it to run faster or drop tiny faces.",
-        min=0, max=4096),
+        min=0, max=4096, stages=(Stage.EXTRACTION,)),
     "min_faces": Setting(
         2,
         "persons with fewer faces than this go to unknown. Raise it to keep only "
         "people seen often.",
-        min=1, max=1000),
+        min=1, max=1000, stages=(Stage.CLUSTERING,)),
     "join_threshold": Setting(
         0.48,
         "two-stage and faces modes: after --threshold, two persons whose mean faces are under "
         "this distance join when each is the other's nearest and clearly nearer than any third "
         "(--join-ratio): the small, dark or turned faces of one person. Lower it if different "
         "people are joined; --join-threshold at or under --threshold turns it off.",
-        min=0.0, max=2.0),
+        min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "join_ratio": Setting(
         0.8,
         "two-stage and faces modes: a join needs the nearest person closer than this share of "
         "the next nearest, for both. Lower it to demand less ambiguous joins.",
-        min=0.0, max=1.0),
+        min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "loose_threshold": Setting(
         0.6,
         "two-stage mode: clothing may join faces only when their face distance is under this "
         "looser bound. Lower it if clothing joins different people; raise it to join more.",
-        min=0.0, max=2.0),
+        min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "cloth_threshold": Setting(
         0.3,
         "two-stage mode: clothing distance (cosine, 0 = identical) under which two sightings "
         "wear the same clothes. Lower it if people in similar clothes are joined.",
-        min=0.0, max=2.0),
+        min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "cloth_ratio": Setting(
         0.8,
         "two-stage mode: a clothing match counts only if it is closer than this share of the "
         "second-best match. Lower it to demand less ambiguous matches.",
-        min=0.0, max=1.0),
+        min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "cloth_window": Setting(
         30.0,
         "two-stage mode: clothing is compared only with sightings at most this many seconds "
         "apart (people change clothes between scenes). Raise it for long scenes.",
-        min=0.0),
+        min=0.0, stages=(Stage.CLUSTERING,)),
     "mode": Setting(
         "two-stage",
         "how faces become persons: 'two-stage' (faces at --threshold, then clothing joins "
         "what faces left apart), 'fused' (face and clothing in one distance, HDBSCAN), or "
         "'faces' (faces only, no clothing).",
-        choices=("two-stage", "fused", "faces")),
+        choices=("two-stage", "fused", "faces"), stages=(Stage.CLUSTERING,)),
     "cloth_weight": Setting(
         0.3,
         "fused mode: weight of clothing in the fused distance (0 = faces only). Raise it when "
         "faces are poor and clothes are distinctive.",
-        min=0.0, max=1.0),
+        min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "fused_epsilon": Setting(
         0.4,
         "fused mode: HDBSCAN merges clusters closer than this fused distance. Lower it if "
         "different people share a folder.",
-        min=0.0, max=2.0),
+        min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "encoder": Setting(
         "torch",
         "face encoder: dlib's face ResNet run by 'torch' (batched, ~12x faster on a CPU, "
         "equal to dlib's output to within float rounding) or by 'dlib' itself (byte for "
         "byte face_recognition.face_encodings).",
-        choices=("torch", "dlib")),
+        choices=("torch", "dlib"), stages=(Stage.EXTRACTION,)),
     "device": Setting(
         "auto",
         "where the torch models (face encoder, clothing CNN) run: 'auto' (a CUDA GPU when "
         "torch sees one), 'cpu' or 'cuda'.",
-        choices=("auto", "cpu", "cuda")),
+        choices=("auto", "cpu", "cuda"), stages=(Stage.EXTRACTION,)),
     "cloth_model": Setting(
         None,
         "a fashion-trained clothing checkpoint: a torchvision architecture's state dict, saved "
-        "as {'arch': NAME, 'state_dict': ...} (see README). Default: ImageNet MobileNetV2."),
+        "as {'arch': NAME, 'state_dict': ...} (see README). Default: ImageNet MobileNetV2.", stages=(Stage.EXTRACTION,)),
     "cloth_colour": Setting(
         0.2,
         "share of the clothing distance taken by a colour histogram of the torso, beside "
         "the CNN (0 = the CNN alone). Raise it when outfits differ mostly by colour.",
-        min=0.0, max=1.0),
+        min=0.0, max=1.0, stages=(Stage.EXTRACTION,)),
     "cut_threshold": Setting(
         0.5,
         "scene cut detection: colour-histogram (Bhattacharyya) distance between consecutive "
         "sampled frames above which a new scene starts. Lower it to find subtler cuts.",
-        min=0.0, max=1.0),
+        min=0.0, max=1.0, stages=(Stage.EXTRACTION,)),
     "track_iou": Setting(
         0.3,
         "tracking: box overlap (IoU) between consecutive samples for two detections to be "
         "one track. Lower it for fast motion or a low --fps.",
-        min=0.0, max=1.0),
+        min=0.0, max=1.0, stages=(Stage.EXTRACTION,)),
     "track_gap": Setting(
         2,
         "tracking: samples a face may be missed before its track ends.",
-        min=0, max=100),
+        min=0, max=100, stages=(Stage.EXTRACTION,)),
     "track_score": Setting(
         -0.3,
         "tracking: a detection scoring under 0 (the detector's own cut-off; for mtcnn a face "
         "probability of 0.9, and -0.3 is about 0.5) is kept only where it continues a track, "
         "and only down to this score. 0 keeps confident detections only; lower finds more of "
         "a tracked face in blur and shade.",
-        min=-3.0, max=0.0),
+        min=-3.0, max=0.0, stages=(Stage.EXTRACTION,)),
     "track_encodings": Setting(
         5,
         "tracking: a track encodes only this many of its best faces (plus any whose link is "
         "in doubt). Raise it for a steadier track encoding at the cost of time.",
-        min=1, max=1000),
+        min=1, max=1000, stages=(Stage.EXTRACTION, Stage.CLUSTERING)),
     "detect_every": Setting(
         4,
         "search the whole frame for faces on each scene's first sample and then every N "
         "samples; in between, only around the faces being tracked. 1 searches every sample: "
         "slower, but finds a face entering mid-scene at once.",
-        min=1, max=1000),
+        min=1, max=1000, stages=(Stage.EXTRACTION,)),
     "workers": Setting(
         min(2, os.cpu_count() or 1),
         "threads that search frames for faces ahead of tracking (dlib releases Python's lock "
         "there). Results do not depend on it; raise it on machines with more cores.",
-        min=1, max=64),
+        min=1, max=64, stages=(Stage.RUN,)),
     "min_quality": Setting(
         0.35,
         "faces under this quality (0..1: size, sharpness, detector confidence, frontal pose) "
         "are kept and exported but do not shape a person's encoding.",
-        min=0.0, max=1.0),
+        min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "min_confidence": Setting(
         0.3,
         "a detection seen in one sample only, with a detector score under this, is "
         "'unconfirmed' and goes to unknown. Raise it if non-faces end up in persons.",
-        min=-10.0, max=10.0),
+        min=-10.0, max=10.0, stages=(Stage.CLUSTERING,)),
     "merge_gap": Setting(
         2.0,
         "appearances.csv and the page's timeline: sightings of a person less than this many "
         "seconds apart are one continuous appearance.",
-        min=0.0),
+        min=0.0, stages=(Stage.OUTPUT,)),
     "crop_margin": Setting(
         0.4,
         "margin added around each exported face crop, as a share of the face size.",
-        min=0.0, max=3.0),
-    "out": Setting("output", "folder for results; each video gets OUT/<video name>/."),
+        min=0.0, max=3.0, stages=(Stage.EXTRACTION,)),
+    "out": Setting("output", "folder for results; each video gets OUT/<video name>/.", stages=(Stage.OUTPUT,)),
     "iou": Setting(0.3, "evaluate: box overlap (IoU) for a predicted face to match a ground-truth one.",
-                   min=0.0, max=1.0),
+                   min=0.0, max=1.0, stages=(Stage.EVALUATION,)),
 }
 """The table itself: name → Setting. Names match the library's keyword arguments."""
 
@@ -215,29 +233,103 @@ def check(name: str, value: Any) -> Any:
     """Validate `value` for setting `name` (see Setting.check)."""
     return SETTINGS[name].check(name, value)
 
-EXTRACTION = ("fps", "start", "end", "detector", "upsample", "min_face", "encoder", "cloth_model", "cloth_colour",
-              "device", "crop_margin", "cut_threshold", "track_iou", "track_gap", "track_score", "track_encodings",
-              "detect_every")
+
+def _stage_checked(obj) -> None:
+    """Check every field of a stage's settings against the table (SettingsError)."""
+    for f in fields(obj):
+        check(f.name, getattr(obj, f.name))
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """The settings that change what extraction produces, checked against the
+    table; they key the feature cache (cache.cache_key), in this field order:
+    reordering them makes every existing cache read as stale."""
+
+    fps: float = default("fps")
+    start: float = default("start")
+    end: float | None = default("end")
+    detector: str = default("detector")
+    upsample: int = default("upsample")
+    min_face: int = default("min_face")
+    encoder: str = default("encoder")
+    cloth_model: str | None = default("cloth_model")
+    cloth_colour: float = default("cloth_colour")
+    device: str = default("device")
+    crop_margin: float = default("crop_margin")
+    cut_threshold: float = default("cut_threshold")
+    track_iou: float = default("track_iou")
+    track_gap: int = default("track_gap")
+    track_score: float = default("track_score")
+    track_encodings: int = default("track_encodings")
+    detect_every: int = default("detect_every")
+
+    def __post_init__(self):
+        _stage_checked(self)
+        if self.end is not None and self.end <= self.start:
+            raise SettingsError(f"end ({self.end}) must be after start ({self.start})")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class ClusteringSettings:
+    """The settings of the grouping stage, checked against the table: changing
+    only these re-uses the feature cache."""
+
+    mode: str = default("mode")
+    threshold: float = default("threshold")
+    min_faces: int = default("min_faces")
+    join_threshold: float = default("join_threshold")
+    join_ratio: float = default("join_ratio")
+    loose_threshold: float = default("loose_threshold")
+    cloth_threshold: float = default("cloth_threshold")
+    cloth_ratio: float = default("cloth_ratio")
+    cloth_window: float = default("cloth_window")
+    cloth_weight: float = default("cloth_weight")
+    fused_epsilon: float = default("fused_epsilon")
+    min_quality: float = default("min_quality")
+    min_confidence: float = default("min_confidence")
+    track_encodings: int = default("track_encodings")
+
+    def __post_init__(self):
+        _stage_checked(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def of_stage(stage: Stage) -> tuple[str, ...]:
+    """The names of the settings of `stage`, in table order."""
+    return tuple(name for name, s in SETTINGS.items() if stage in s.stages)
+
+
+EXTRACTION = tuple(f.name for f in fields(ExtractionSettings))
 """Settings that change what extraction produces (and so key the feature cache)."""
 
-CLUSTERING = ("mode", "threshold", "min_faces", "join_threshold", "join_ratio", "loose_threshold", "cloth_threshold", "cloth_ratio",
-              "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence",
-              "track_encodings")
+CLUSTERING = tuple(f.name for f in fields(ClusteringSettings))
 """Settings of the clustering stage: changing only these re-uses the cache."""
 
 OTHER = ("merge_gap", "workers")
 """Settings that change neither extraction's result nor clustering: the
 export's, and how many threads search frames (results do not depend on it)."""
 
-def split_settings(settings: dict) -> tuple[dict, dict]:
-    """Extraction and clustering settings, defaults filled in and every value checked."""
+
+def stage_settings(settings: dict[str, Any]) -> tuple[ExtractionSettings, ClusteringSettings]:
+    """The extraction and clustering settings of keyword `settings` (any name of
+    EXTRACTION, CLUSTERING or OTHER), defaults filled in, every value checked."""
     unknown = set(settings) - set(EXTRACTION) - set(CLUSTERING) - set(OTHER)
     if unknown:
         raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    full = {k: settings.get(k, default(k)) for k in (*EXTRACTION, *CLUSTERING, *OTHER)}
-    for name, value in full.items():
-        check(name, value)
-    if full["end"] is not None and full["end"] <= full["start"]:
-        raise SettingsError(f"end ({full['end']}) must be after start ({full['start']})")
-    return {k: full[k] for k in EXTRACTION}, {k: full[k] for k in CLUSTERING}
+    extraction = ExtractionSettings(**{k: settings[k] for k in EXTRACTION if k in settings})
+    clustering = ClusteringSettings(**{k: settings[k] for k in CLUSTERING if k in settings})
+    for name in OTHER:
+        check(name, settings.get(name, default(name)))
+    return extraction, clustering
 
+
+def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """stage_settings as two dicts (name → value, in the dataclasses' field order)."""
+    extraction, clustering = stage_settings(settings)
+    return extraction.as_dict(), clustering.as_dict()

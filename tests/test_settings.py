@@ -1,0 +1,51 @@
+"""The settings table: every setting has its stage, the stage dataclasses are
+built and checked from it, and bad values are SettingsError (a ValueError too)."""
+import dataclasses
+
+import pytest
+
+from clusterer import cache
+from clusterer.errors import ClusterVideoError, SettingsError
+from clusterer.settings import (CLUSTERING, EXTRACTION, OTHER, SETTINGS, ClusteringSettings, ExtractionSettings, Stage,
+                                default, of_stage, split_settings, stage_settings)
+
+
+def test_every_setting_has_a_stage_and_the_dataclasses_agree_with_the_table():
+    assert all(s.stages for s in SETTINGS.values())
+    assert set(EXTRACTION) == set(of_stage(Stage.EXTRACTION))
+    assert set(CLUSTERING) == set(of_stage(Stage.CLUSTERING))
+    assert set(OTHER) <= set(of_stage(Stage.OUTPUT)) | set(of_stage(Stage.RUN))
+    for cls in (ExtractionSettings, ClusteringSettings):
+        assert {f.name: f.default for f in dataclasses.fields(cls)} == \
+            {f.name: default(f.name) for f in dataclasses.fields(cls)}
+
+
+def test_stage_settings_are_frozen_and_fill_defaults():
+    ext, clu = stage_settings({"threshold": 0.4, "fps": 1.0, "workers": 1})
+    assert clu.threshold == 0.4 and clu.mode == default("mode") and ext.fps == 1.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ext.fps = 3.0
+    assert split_settings({"fps": 1.0}) == (ExtractionSettings(fps=1.0).as_dict(), ClusteringSettings().as_dict())
+
+
+@pytest.mark.parametrize("bad, needle", [
+    ({"threshold": -1.0}, "threshold"), ({"fps": float("nan")}, "finite"), ({"mode": "best"}, "mode"),
+    ({"start": 5.0, "end": 2.0}, "end"), ({"workers": 0}, "workers"),
+])
+def test_bad_values_are_settings_errors(bad, needle):
+    with pytest.raises(SettingsError, match=needle) as e:
+        stage_settings(bad)
+    assert isinstance(e.value, ClusterVideoError) and isinstance(e.value, ValueError)
+
+
+def test_unknown_names_are_a_programming_error():
+    with pytest.raises(TypeError, match="colour"):
+        stage_settings({"colour": 1})
+
+
+def test_cache_key_from_the_dataclass_equals_the_dict(tmp_path):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x" * 100)
+    ext = ExtractionSettings(fps=1.0)
+    assert cache.cache_key(video, ext) == cache.cache_key(video, ext.as_dict())
+    assert list(cache.cache_key(video, ext)["settings"]) == list(EXTRACTION)
