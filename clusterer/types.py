@@ -7,6 +7,7 @@ cache holds exactly this) → grouping: Sighting, Person → the run: Result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Sequence
 
 import numpy as np
@@ -155,9 +156,47 @@ class Extraction:
         return sum(f.encoding is not None for f in self.faces)
 
 
-HOW = ("face", "clothing", "fused", "user", "unknown")
-"""How a sighting was assigned: by its face (stage 1), joined by clothing
-(stage 2), by the fused HDBSCAN, by the user's folders (names.py), or not at all."""
+class Category(str, Enum):
+    """A str Enum for categories: equal to its value, and written as its value
+    (json, f-strings, templates), so clusters.json reads as plain strings."""
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+class Mode(Category):
+    """How tracks are grouped (--mode)."""
+
+    TWO_STAGE = "two-stage"
+    FUSED = "fused"
+    FACES = "faces"
+
+
+class How(Category):
+    """How a sighting was assigned ("assigned" in clusters.json): by its face
+    (stage 1), joined by clothing (stage 2), by the fused HDBSCAN, by the
+    user's folders (naming/folders.py), or not at all."""
+
+    FACE = "face"
+    CLOTHING = "clothing"
+    FUSED = "fused"
+    USER = "user"
+    UNKNOWN = "unknown"
+
+
+class Reason(Category):
+    """Why a sighting is unknown (see Sighting)."""
+
+    FEW_FACES = "few-faces"
+    UNCONFIRMED = "unconfirmed"
+    LOW_QUALITY = "low-quality"
+    NOISE = "noise"
+    SAME_FRAME = "same-frame"
+    MOVED_BY_USER = "moved-by-user"
+
+
+HOW = tuple(h.value for h in How)
+"""The values of How, in order."""
 
 
 @dataclass(frozen=True)
@@ -176,8 +215,8 @@ class Sighting:
 
     face: Face
     clothing: Clothing | None = None
-    how: str = "face"
-    reason: str | None = None
+    how: How = How.FACE
+    reason: Reason | None = None
     track: int | None = None
 
     def __post_init__(self):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .linkage import as_span, pairwise_distances
 from ..settings import check, default
+from ..types import Reason
 
 
 def fused_distances(enc: np.ndarray, cloth: Sequence[np.ndarray | None], weight: float) -> np.ndarray:
@@ -55,7 +56,7 @@ class FusedClusterer:
         w = np.ones(len(enc)) if weights is None else np.asarray(weights, dtype=float)
         n = len(enc)
         labels = np.full(n, -1, dtype=int)
-        reasons: list[str | None] = ["noise"] * n
+        reasons: list[Reason | None] = [Reason.NOISE] * n
         if n >= 2:
             d = fused_distances(enc, cloth, self.cloth_weight)
             # min_cluster_size 2: a single track of many faces is still a person
@@ -68,13 +69,13 @@ class FusedClusterer:
             # seen in one shot only) is a person of its own
             for i in np.flatnonzero((labels < 0) & (w >= self.min_faces)):
                 labels[i] = labels.max() + 1
-            reasons = [None if lab >= 0 else "noise" for lab in labels]
+            reasons = [None if lab >= 0 else Reason.NOISE for lab in labels]
             # one face per frame and person: keep the most typical item (ties: first index)
             taken: dict[int, set[int]] = {}
             for i in sorted(np.flatnonzero(labels >= 0), key=lambda i: (-prob[i], i)):
                 used = taken.setdefault(int(labels[i]), set())
                 if used & spans[i]:
-                    labels[i], reasons[i] = -1, "same-frame"
+                    labels[i], reasons[i] = -1, Reason.SAME_FRAME
                 else:
                     used |= spans[i]
         self.labels_ = labels

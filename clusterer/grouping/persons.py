@@ -1,10 +1,12 @@
 """Grouping: an Extraction's face tracks → persons and unknown sightings, in one of three modes."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..settings import check, default
-from ..types import Extraction, Person, Sighting, group
+from ..types import ENCODING_DIM, Extraction, How, Mode, Person, Reason, Sighting, group
 from .fused import FusedClusterer
 from .linkage import FaceClusterer, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
@@ -14,7 +16,7 @@ def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[n
     """Each track's encoding, the mean of its best (up to `budget`) encoded faces
     of at least `min_quality`, and whether it had any such face. A track with
     none gets the mean of all its encoded faces, flagged low-quality."""
-    enc = np.zeros((len(ex.tracks), 128))
+    enc = np.zeros((len(ex.tracks), ENCODING_DIM))
     good = np.zeros(len(ex.tracks), dtype=bool)
     for k, t in enumerate(ex.tracks):
         coded = sorted((f for f in (ex.faces[i] for i in t.items) if f.encoding is not None),
@@ -37,6 +39,52 @@ def track_clothing(ex: Extraction) -> list[np.ndarray | None]:
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class TrackTable:
+    """One row per face track: what every grouping decision is taken on.
+
+    encoding (n, 128): the track's face encoding (encode_tracks); good (n,):
+    whether it had a face of min_quality; size (n,): its number of faces;
+    spans: the frames it covers (two tracks sharing one are two people);
+    times (n, 2): its first and last face's time; clothing: its clothing
+    embedding or None (track_clothing; None for all without clothing);
+    unconfirmed (n,): one face with a detector score under min_confidence.
+    Index it with a numpy index (table[rows]) for the rows a step looks at.
+    """
+
+    encoding: np.ndarray
+    good: np.ndarray
+    size: np.ndarray
+    spans: tuple[frozenset[int], ...]
+    times: np.ndarray
+    clothing: tuple[np.ndarray | None, ...]
+    unconfirmed: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+    def __getitem__(self, rows) -> "TrackTable":
+        rows = np.asarray(rows)
+        return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
+                          tuple(self.spans[k] for k in rows), self.times[rows],
+                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows])
+
+    @staticmethod
+    def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
+           with_clothing: bool) -> "TrackTable":
+        faces, tracks = ex.faces, ex.tracks
+        nt = len(tracks)
+        enc, good = encode_tracks(ex, min_quality=min_quality, budget=budget)
+        return TrackTable(
+            encoding=enc, good=good,
+            size=np.array([len(t.items) for t in tracks]),
+            spans=tuple(frozenset(faces[i].frame for i in t.items) for t in tracks),
+            times=np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2),
+            clothing=tuple(track_clothing(ex)) if with_clothing else (None,) * nt,
+            unconfirmed=np.array([len(t.items) == 1 and faces[t.items[0]].score < min_confidence
+                                  for t in tracks], dtype=bool))
+
+
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
             min_faces: int = default("min_faces"), min_quality: float = default("min_quality"),
             join_threshold: float = default("join_threshold"), join_ratio: float = default("join_ratio"),
@@ -49,72 +97,66 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             ) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
     """Group the extracted tracks into persons (most faces first) and unknown sightings.
 
-    Every decision is taken on tracks; a face follows its track. Unconfirmed
-    tracks (one face, detector score under min_confidence) go to unknown.
-    Tracks with no face of min_quality do not take part in stage 1; clothing
-    may attach them (two-stage), else they go to unknown.
+    Every decision is taken on tracks (a TrackTable); a face follows its track.
+    Unconfirmed tracks (one face, detector score under min_confidence) go to
+    unknown. Tracks with no face of min_quality do not take part in stage 1;
+    clothing may attach them (two-stage), else they go to unknown.
     """
-    check("mode", mode)
-    if mode != "faces" and ex.clothing is None:
+    mode = Mode(check("mode", mode))
+    if mode != Mode.FACES and ex.clothing is None:
         raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
-    faces, tracks = ex.faces, ex.tracks
-    nt = len(tracks)
-    t_enc, t_good = encode_tracks(ex, min_quality=min_quality, budget=track_encodings)
-    size = np.array([len(t.items) for t in tracks])
-    spans = [frozenset(faces[i].frame for i in t.items) for t in tracks]
-    times = np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2)
-    unconfirmed = np.array([len(t.items) == 1 and faces[t.items[0]].score < min_confidence
-                            for t in tracks], dtype=bool)
-    t_reason: list[str | None] = ["unconfirmed" if u else None for u in unconfirmed]
-    t_how = ["face"] * nt
+    table = TrackTable.of(ex, min_quality=min_quality, budget=track_encodings, min_confidence=min_confidence,
+                          with_clothing=mode != Mode.FACES)
+    nt = len(table)
+    t_reason: list[Reason | None] = [Reason.UNCONFIRMED if u else None for u in table.unconfirmed]
+    t_how = [How.FACE] * nt
     labels = np.full(nt, -1)
-    if mode == "fused":
-        live = np.flatnonzero(~unconfirmed)
+    if mode == Mode.FUSED:
+        live = np.flatnonzero(~table.unconfirmed)
         fc = FusedClusterer(cloth_weight=cloth_weight, epsilon=fused_epsilon, min_faces=min_faces)
-        cloth = track_clothing(ex)
-        fc.fit(t_enc[live], [cloth[k] for k in live], [spans[k] for k in live], size[live])
+        t = table[live]
+        fc.fit(t.encoding, list(t.clothing), list(t.spans), t.size)
         labels[live] = fc.labels_
         for k, r in zip(live, fc.reasons_):
             t_reason[k] = r
-        t_how = ["fused"] * nt
+        t_how = [How.FUSED] * nt
     else:
         # stage 1: confirmed tracks with a good face, by their encodings
-        core = np.flatnonzero(t_good & ~unconfirmed)
+        core = np.flatnonzero(table.good & ~table.unconfirmed)
         if len(core):
-            labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(
-                t_enc[core], [spans[k] for k in core], size[core])
+            t = table[core]
+            labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(t.encoding, list(t.spans), t.size)
             if join_threshold > threshold:
-                labels[core] = join_unambiguous(labels[core], t_enc[core], [spans[k] for k in core],
-                                                join_threshold, join_ratio, size[core])
+                labels[core] = join_unambiguous(labels[core], t.encoding, list(t.spans),
+                                                join_threshold, join_ratio, t.size)
         # low-quality tracks stand alone, for clothing to attach
-        low = np.flatnonzero(~t_good & ~unconfirmed)
+        low = np.flatnonzero(~table.good & ~table.unconfirmed)
         labels[low] = labels.max(initial=-1) + 1 + np.arange(len(low))
         live = np.flatnonzero(labels >= 0)
-        if mode == "two-stage" and len(live):
-            cloth = track_clothing(ex)
+        if mode == Mode.TWO_STAGE and len(live):
+            t = table[live]
             ref = ClothingRefiner(loose_threshold=loose_threshold, cloth_threshold=cloth_threshold,
                                   ratio=cloth_ratio, window=cloth_window)
-            merged = ref.fit(labels[live], t_enc[live], [cloth[k] for k in live], times[live],
-                             [spans[k] for k in live], size[live]).labels_
+            merged = ref.fit(labels[live], t.encoding, list(t.clothing), t.times, list(t.spans), t.size).labels_
             # a merged cluster keeps its core's id: whoever changed id joined by clothing
             for k, a, b in zip(live, labels[live], merged):
-                t_how[k] = "clothing" if a != b else "face"
+                t_how[k] = How.CLOTHING if a != b else How.FACE
             labels[live] = merged
         for c in np.unique(labels[labels >= 0]):
             m = np.flatnonzero(labels == c)
-            if not t_good[m].any():
+            if not table.good[m].any():
                 labels[m] = -1
                 for k in m:
-                    t_reason[k] = "low-quality"
-    labels = _size_rule(labels, min_faces, size, np.array([min(s) for s in spans] or [0]))
+                    t_reason[k] = Reason.LOW_QUALITY
+    labels = _size_rule(labels, min_faces, table.size, np.array([min(s) for s in table.spans] or [0]))
     sightings: list[Sighting] = []
     face_labels: list[int] = []
-    for k, t in enumerate(tracks):
+    for k, t in enumerate(ex.tracks):
         lab = int(labels[k])
-        reason = (t_reason[k] or "few-faces") if lab < 0 else None
-        how = "unknown" if lab < 0 else t_how[k]
+        reason = (t_reason[k] or Reason.FEW_FACES) if lab < 0 else None
+        how = How.UNKNOWN if lab < 0 else t_how[k]
         for i in t.items:
-            sightings.append(Sighting(faces[i], ex.clothing[i] if ex.clothing else None, how, reason, t.id))
+            sightings.append(Sighting(ex.faces[i], ex.clothing[i] if ex.clothing else None, how, reason, t.id))
             face_labels.append(lab)
     return group(sightings, face_labels)
 

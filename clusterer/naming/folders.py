@@ -38,7 +38,7 @@ from ..errors import ClusterVideoError
 from ..geometry import box_iou as iou
 from ..images import read_bgr
 from ..output.export import load_report
-from ..types import Person, Sighting, in_time_order, person_encoding
+from ..types import How, Person, Reason, Sighting, in_time_order, person_encoding
 
 log = logging.getLogger("clusterer")
 
@@ -57,7 +57,7 @@ TOOL_NAMES = frozenset({*RESERVED, "clusters.json", "index.html", "appearances.c
 GENERIC = re.compile(r"person_\d+")
 MOVED_TO_UNKNOWN = ""
 """follow_user_folders' key for faces the user moved into unknown/."""
-MOVED_BY_USER = "moved-by-user"
+MOVED_BY_USER = Reason.MOVED_BY_USER
 """The unknown reason of a face the user moved into unknown/."""
 
 
@@ -232,14 +232,14 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
             (left if cluster_of[t] < 0 else rest.setdefault(cluster_of[t], [])).extend(ss)
             continue
         if name == MOVED_TO_UNKNOWN:
-            left.extend(replace(s, how="unknown", reason=MOVED_BY_USER) for s in ss)
+            left.extend(replace(s, how=How.UNKNOWN, reason=MOVED_BY_USER) for s in ss)
             continue
         fs = {s.face.frame for s in ss}
         if fs & frames.setdefault(name, set()):
-            left.extend(replace(s, how="unknown", reason="same-frame") for s in ss)
+            left.extend(replace(s, how=How.UNKNOWN, reason=Reason.SAME_FRAME) for s in ss)
             continue
         frames[name] |= fs
-        named.setdefault(name, []).extend(replace(s, how="user", reason=None) if t in own else s for s in ss)
+        named.setdefault(name, []).extend(replace(s, how=How.USER, reason=None) if t in own else s for s in ss)
     out = [Person(n, in_time_order(ss)) for n, ss in named.items()]
     out += [replace(persons[k], sightings=in_time_order(ss)) for k, ss in sorted(rest.items())]
     out.sort(key=lambda p: (-len(p.sightings), p.first))
