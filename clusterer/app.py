@@ -32,8 +32,8 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
         timings: dict[str, float] | None = None, **settings) -> tuple[Result, Path]:
     """Cluster the people of `video`; write OUT/<video name>/; return the result and that folder.
 
-    settings: any of the names in defaults.SETTINGS (threshold=0.4, mode="fused", …);
-    the rest keep their defaults. known: a folder of known people (names.py);
+    settings: any of the names in settings.SETTINGS (threshold=0.4, mode="fused", …);
+    the rest keep their defaults. known: a folder of known people (naming/folders.py);
     names a user gave to earlier result folders are kept. progress, if given, is called once with the
     video's info and returns a callback that receives the time of each sampled frame;
     timings, if given, receives seconds per extraction stage (see extract).

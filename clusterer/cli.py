@@ -36,7 +36,7 @@ _METAVARS = {"threshold": "DIST", "join_threshold": "DIST", "loose_threshold": "
 
 
 def _opt(parser, name: str) -> None:
-    """An option derived from defaults.SETTINGS: type, choices, help and default."""
+    """An option derived from settings.SETTINGS: type, choices, help and default."""
     s = SETTINGS[name]
     shown = {"end": "the end", "cloth_model": "ImageNet MobileNetV2"}.get(name, s.default)
     kw = dict(default=s.default, help=f"{s.help} (default: {shown})")

@@ -1,7 +1,7 @@
 """Ground truth from a corrected result folder: `cluster-video labels OUT/<video> -o truth.csv`.
 
 The labelling loop: run at high recall, rename the person folders and move
-crops between them (the correction workflow of names.py), then export; the
+crops between them (the correction workflow of naming/folders.py), then export; the
 CSV is what `cluster-video evaluate` reads (frame, time, box, identity), so
 later runs, other thresholds and other detectors are scored against it.
 

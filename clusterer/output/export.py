@@ -82,7 +82,7 @@ def _own_cache(meta: Path) -> bool:
 
 def prepare_output(dest: Path, overwrite: bool) -> None:
     """Fail early, before any decoding, if `dest` may not or cannot be written
-    (check_folder), then create it. pipeline.run holds it with outdir.claim."""
+    (check_folder), then create it. app.run holds it with outdir.claim."""
     if dest.exists() and not dest.is_dir():
         raise OutputError(f"{dest}: exists and is not a folder")
     refuse_links(dest)
@@ -150,7 +150,7 @@ def previous_files(dest: Path, report: dict[str, Any] | None = None) -> set[str]
 def face_name(face: Face, taken: set[str], folder: str, free=lambda name: True) -> str:
     """`folder/t0012.48_f000312.jpg`, with a suffix if that file name is in
     `taken` (file names, not paths: the next run finds a crop a user moved
-    by its file name, names.py) or the path is not `free`; adds it to taken."""
+    by its file name, naming/folders.py) or the path is not `free`; adds it to taken."""
     stem = f"t{face.time:07.2f}_f{face.frame:06d}"
     file, k = f"{stem}.jpg", 1
     while file in taken or not free(f"{folder}/{file}"):
