@@ -36,11 +36,11 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_bench.py --seeds 7,11,23 && $(PY) benchmarks/bench_cache.py && $(PY) benchmarks/bench_speed.py \
-		&& $(PY) benchmarks/bench_tracks.py --append && $(PY) benchmarks/bench_clothing.py --append && $(PY) benchmarks/bench_faces.py --append \
-		&& $(PY) benchmarks/bench_threshold.py --append \
-		&& $(PY) benchmarks/bench_detectors.py --append --fit && $(PY) benchmarks/bench_detectors.py --pipeline --append \
-		&& $(PY) benchmarks/real_faces.py recall --append && $(PY) benchmarks/real_faces.py clusters --append
+	$(PY) -m benchmarks hard --seeds 7,11,23 && $(PY) -m benchmarks cache && $(PY) -m benchmarks speed \
+		&& $(PY) -m benchmarks tracks --append && $(PY) -m benchmarks clothing --append && $(PY) -m benchmarks faces --append \
+		&& $(PY) -m benchmarks threshold --append \
+		&& $(PY) -m benchmarks detectors --append --fit && $(PY) -m benchmarks detectors --pipeline --append \
+		&& $(PY) -m benchmarks real recall --append && $(PY) -m benchmarks real clusters --append
 
 clean-venv:
 	rm -rf $(VENV)

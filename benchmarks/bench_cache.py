@@ -7,26 +7,25 @@ per track, clothing embeddings), writes it with the cache module, then times
 loading it and clustering it in each mode (what a re-run with only
 clustering settings changed does). Prints JSON rows.
 
-    python benchmarks/bench_cache.py [--frames 7200]
+    python -m benchmarks cache [--frames 7200]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clusterer import cache  # noqa: E402
-from clusterer.clothing.embedders import Clothing  # noqa: E402
-from clusterer.faces.analyzer import Face  # noqa: E402
-from clusterer import Extraction, cluster  # noqa: E402
-from clusterer.tracking import Track  # noqa: E402
+from benchmarks.harness import commit, report
+from clusterer import cache
+from clusterer.clothing.embedders import Clothing
+from clusterer.faces.analyzer import Face
+from clusterer import Extraction, cluster
+from clusterer.tracking import Track
 
 
 def synthetic(frames: int, people: int = 30, shot: int = 8, seed: int = 0) -> Extraction:
@@ -63,9 +62,9 @@ def synthetic(frames: int, people: int = 30, shot: int = 8, seed: int = 0) -> Ex
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=7200)
-    ap.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")),
-                    help="append a section to this file ('' for none)")
+    ap.add_argument("--no-write", action="store_true", help="print the section only")
     a = ap.parse_args()
+    commit_id = commit()
     ex = synthetic(a.frames)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,15 +85,13 @@ def main() -> None:
                          "load_s": round(t_load, 2), "cluster_s": round(t_cluster, 2),
                          "total_s": round(t_load + t_cluster, 2), "persons": len(persons)})
             print(json.dumps(rows[-1]), flush=True)
-    if a.results:
-        cols = ["mode", "faces", "tracks", "cache_mb", "load_s", "cluster_s", "total_s"]
-        lines = ["", f"## Re-clustering from the cache: {a.frames} sampled frames (an hour at 2 fps)", "",
-                 "`benchmarks/bench_cache.py`: synthetic features, 2–3 faces a frame, 5 encodings a track.",
-                 f"Writing the cache (the first run's only extra work) took {rows[0]['save_s']} s.", "",
-                 "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
-        with open(a.results, "a") as fh:
-            fh.write("\n".join(lines) + "\n")
+    cols = ["mode", "faces", "tracks", "cache_mb", "load_s", "cluster_s", "total_s"]
+    lines = ["", f"## Re-clustering from the cache: {a.frames} sampled frames (an hour at 2 fps)", "",
+             f"`benchmarks/bench_cache.py` at `{commit_id}`: synthetic features, 2–3 faces a frame, 5 encodings a track.",
+             f"Writing the cache (the first run's only extra work) took {rows[0]['save_s']} s.", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
+    report("\n".join(lines) + "\n", not a.no_write)
 
 
 if __name__ == "__main__":

@@ -16,31 +16,26 @@ one extraction at the defaults, then, side by side on the same features:
     same outfit (perfect clothing matching), and one that joins every group of
     the same person (perfect re-identification), never across a shared frame.
 
-    python benchmarks/bench_clothing.py [--seeds 7,11,23,3,5,13] [--append]
+    python -m benchmarks clothing [--seeds 7,11,23,3,5,13] [--append]
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from run_bench import study  # noqa: E402
+from benchmarks.harness import auc, study, track_truth
 
-from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
-from clusterer.clothing.embedders import Clothing  # noqa: E402
-from clusterer.settings import default  # noqa: E402
-from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
-from clusterer.faces.analyzer import box_iou  # noqa: E402
-from clusterer.clothing.embedders import make_embedder  # noqa: E402
-from clusterer.types import group  # noqa: E402
+from clusterer import FaceAnalyzer, cluster, extract, probe
+from clusterer.clothing.embedders import Clothing
+from clusterer.settings import default
+from clusterer.evaluate import evaluate, load_ground_truth, predictions
+from clusterer.clothing.embedders import make_embedder
+from clusterer.types import group
 
 CNN_DIM = 1280
 
@@ -61,38 +56,6 @@ def remix(ex, w_built: float, w: float):
         v = np.concatenate([np.sqrt(1 - w) * cnn, np.sqrt(w) * col]).astype(np.float32)
         worn.append(Clothing(c.box_xyxy, v, c.crop_jpeg))
     return dataclasses.replace(ex, clothing=tuple(worn))
-
-
-def track_truth(ex, gt: dict) -> list[tuple[str | None, str | None]]:
-    """(identity, photo) of each track: the majority identity of its faces
-    matched to ground truth (IoU >= 0.3), and that identity's photo in its shot."""
-    by_frame = defaultdict(list)
-    for fr, name, *box in gt["faces"]:
-        by_frame[fr].append((name, box))
-    out = []
-    for t in ex.tracks:
-        votes = Counter()
-        for i in t.items:
-            f = ex.faces[i]
-            v, name = max(((box_iou(f.box_xyxy, b), n) for n, b in by_frame.get(f.frame, [])),
-                          default=(0.0, None))
-            if v >= 0.3:
-                votes[name] += 1
-        name = votes.most_common(1)[0][0] if votes else None
-        frame = ex.faces[t.items[0]].frame
-        shot = next((s for s in gt["shots"] if s["start"] <= frame < s["end"]), None)
-        photo = dict(map(tuple, shot["people"])).get(name) if shot and name else None
-        out.append((name, photo))
-    return out
-
-
-def auc(y: np.ndarray, d: np.ndarray) -> float:
-    """ROC AUC of "positive" by small distance (ties count half)."""
-    pos, neg = d[y], d[~y]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    return float(((pos[:, None] < neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
-                 / (len(pos) * len(neg)))
 
 
 def outfit_auc(ex, truth, w_built: float) -> dict[str, float]:

@@ -9,7 +9,7 @@ encodings from MTCNN boxes lie from those from HOG boxes on the same face,
 for the ways of aligning MTCNN's faces (raw box, box mapped to dlib's
 convention, each through dlib's 5-point landmark model).
 
-    python benchmarks/bench_detectors.py [--seeds 7,11,23] [--append] [--fit]
+    python -m benchmarks detectors [--seeds 7,11,23] [--append] [--fit]
 """
 from __future__ import annotations
 
@@ -21,15 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from run_bench import BENCH, build_video, commit, report  # noqa: E402
+from benchmarks.harness import BENCH, ROOT, build_video, commit, report
 
-from clusterer.faces.detectors import HogDetector, MtcnnDetector, to_dlib_boxes  # noqa: E402
-from clusterer.faces.analyzer import box_iou  # noqa: E402
-from clusterer.video.sampling import iter_frames, probe  # noqa: E402
+from clusterer.faces.detectors import HogDetector, MtcnnDetector, to_dlib_boxes
+from clusterer.faces.analyzer import box_iou
+from clusterer.video.sampling import iter_frames, probe
 
 GT_IOU = 0.3
 """A detection matches a ground-truth face at this overlap (score.py's default)."""

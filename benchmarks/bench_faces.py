@@ -18,26 +18,22 @@ well dlib's encodings separate those pairs, side by side on the same tracks:
 
 Every face is encoded (track_encodings unbounded) so the three see the same faces.
 
-    python benchmarks/bench_faces.py [--seeds 7,11,23,3,5,13] [--append]
+    python -m benchmarks faces [--seeds 7,11,23,3,5,13] [--append]
 """
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_clothing import auc, track_truth  # noqa: E402
-from run_bench import study  # noqa: E402
+from benchmarks.harness import auc, track_truth
+from benchmarks.harness import study
 
-from clusterer import FaceAnalyzer, extract, probe  # noqa: E402
-from clusterer.settings import default  # noqa: E402
-from clusterer.grouping.persons import encode_tracks  # noqa: E402
+from clusterer import FaceAnalyzer, extract, probe
+from clusterer.settings import default
+from clusterer.grouping.persons import encode_tracks
 
 SHRINK = 0.9
 """Whitening: within-track covariance shrunk this far towards a multiple of the

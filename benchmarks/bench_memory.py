@@ -5,7 +5,7 @@ Runs the CLI in a child process and reads the child's peak resident set size
 from the kernel (getrusage of children), so nothing in this process counts.
 Appends a section to benchmarks/RESULTS.md.
 
-    python benchmarks/bench_memory.py VIDEO
+    python -m benchmarks memory VIDEO
 """
 from __future__ import annotations
 
@@ -18,20 +18,18 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from clusterer import probe  # noqa: E402
+from benchmarks.harness import ROOT, commit, report
+from clusterer import probe
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("video")
-    ap.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
+    ap.add_argument("--no-write", action="store_true", help="print the section only")
     a = ap.parse_args()
     info = probe(a.video)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT).stdout.strip()  # before the run: the code the child loads
+    commit_id = commit()  # before the run: the code the child loads
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "clusterer.cli", a.video, "--out", tmp, "-q"], check=True, cwd=ROOT)
@@ -42,13 +40,11 @@ def main() -> None:
     text = "\n".join([
         "", f"## Memory: {Path(a.video).name} ({info.width}×{info.height}, {info.duration / 60:.0f} min, "
             f"{info.fps:g} fps)", "",
-        f"`benchmarks/bench_memory.py` at `{commit}`: cluster-video at its defaults in a child process.", "",
+        f"`benchmarks/bench_memory.py` at `{commit_id}`: cluster-video at its defaults in a child process.", "",
         "| peak RSS (MiB) | wall (s) | × real time | samples | faces | persons |", "|---|---|---|---|---|---|",
         f"| {peak_mib:.0f} | {wall:.0f} | {info.duration / wall:.2f} | {len(data['sampled'])} | {faces} | "
         f"{len(data['persons'])} |", ""])
-    print(text)
-    with open(a.results, "a") as fh:
-        fh.write(text)
+    report(text, not a.no_write)
 
 
 if __name__ == "__main__":

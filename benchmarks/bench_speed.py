@@ -7,7 +7,7 @@ the first sample of a late --start (seeking or not), and a py-spy
 profile of the default run summarised by stage. Appends a section to
 benchmarks/RESULTS.md.
 
-    python benchmarks/bench_speed.py [--video bench-out/hard_s7_60s.mp4] [--no-profile]
+    python -m benchmarks speed [--video bench-out/hard_s7_60s.mp4] [--no-profile]
 """
 from __future__ import annotations
 
@@ -22,10 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from clusterer import FaceAnalyzer, iter_frames, probe, run  # noqa: E402
+from benchmarks.harness import BENCH, ROOT, commit, report
+from clusterer import FaceAnalyzer, iter_frames, probe, run
 
 PROFILE_RATE = 50
 """py-spy samples per second per thread."""
@@ -107,9 +106,10 @@ def profile(video: Path) -> list[tuple[str, float]] | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--video", default=str(ROOT / "bench-out" / "hard_s7_60s.mp4"))
-    ap.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
+    ap.add_argument("--no-write", action="store_true", help="print the section only")
     ap.add_argument("--no-profile", action="store_true")
     a = ap.parse_args()
+    commit_id = commit()  # before the runs: the code this process imported
     video = Path(a.video)
     info = probe(video)
     rows: dict[str, tuple[float, float]] = {}
@@ -120,7 +120,7 @@ def main() -> None:
     rows[SEED_STYLE] = (wall, cpu)
 
     gt = video.with_suffix(".gt.json")
-    bench = ROOT.parent / "shared" / "bench" / "score.py"
+    bench = BENCH / "score.py"
     scores, timings = {}, {}
     for label, kw in (("cluster-video defaults (two-stage, clothing, tracks, export)", {}),
                       ("cluster-video defaults but --detector hog (the default until 0.3)", {"detector": "hog"}),
@@ -135,10 +135,8 @@ def main() -> None:
                     [sys.executable, str(bench), str(gt), str(dest / "clusters.json"), "--json"],
                     capture_output=True, text=True, check=True).stdout)
     seed = rows[SEED_STYLE][0]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT).stdout.strip()
     lines = ["", f"## Speed: {video.name} ({info.width}×{info.height}, {info.duration:.0f} s, {n} samples at 2 fps)",
-             "", f"`benchmarks/bench_speed.py` at `{commit}`, one process, side by side; "
+             "", f"`benchmarks/bench_speed.py` at `{commit_id}`, one process, side by side; "
              f"{os.cpu_count()} cores. CPU s: this process's CPU time (all threads).", "",
              "| pipeline | seconds | CPU s | × real time | × faster than seed-style |", "|---|---|---|---|---|"]
     for name, (t, c) in rows.items():
@@ -163,11 +161,7 @@ def main() -> None:
                       "of work, waiting excluded), by stage:", "",
                   "| stage | thread-seconds | share |", "|---|---|---|"]
         lines += [f"| {k} | {v:.1f} | {100 * v / busy:.0f} % |" for k, v in prof]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.results:
-        with open(a.results, "a") as fh:
-            fh.write(text)
+    report("\n".join(lines) + "\n", not a.no_write)
 
 
 if __name__ == "__main__":

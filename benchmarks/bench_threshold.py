@@ -8,24 +8,20 @@ those six and on four more seeds never used to choose anything (held out),
 each from one extraction at the defaults; BCubed F (precision) per video,
 then mean F and min P of each set.
 
-    python benchmarks/bench_threshold.py [--seeds 7,11,23,3,5,13,17,19,29,31] [--append]
+    python -m benchmarks threshold [--seeds 7,11,23,3,5,13,17,19,29,31] [--append]
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from run_bench import SIX_SEEDS, study  # noqa: E402
+from benchmarks.harness import SIX_SEEDS, study
 
-from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
-from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
-from clusterer.clothing.embedders import make_embedder  # noqa: E402
+from clusterer import FaceAnalyzer, cluster, extract, probe
+from clusterer.evaluate import evaluate, load_ground_truth, predictions
+from clusterer.clothing.embedders import make_embedder
 
 HELD_OUT = "17,19,29,31"
 """Seeds first generated after the advice was given: nothing was tuned on them."""

@@ -7,27 +7,23 @@ reported: detection recall (share of ground-truth faces on the sampled frames
 that were found), faces found, detections matching no ground-truth face (in
 all, and inside persons), and BCubed F (precision) per mode.
 
-    python benchmarks/bench_tracks.py [--seeds 7,11,23,3,5,13] [--append]
+    python -m benchmarks tracks [--seeds 7,11,23,3,5,13] [--append]
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from run_bench import commit, report, six_videos  # noqa: E402
+from benchmarks.harness import commit, report, six_videos
 
-from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
-from clusterer.settings import default  # noqa: E402
-from clusterer.evaluate import evaluate, load_ground_truth, predictions  # noqa: E402
-from clusterer.faces.analyzer import box_iou  # noqa: E402
-from clusterer.clothing.embedders import make_embedder  # noqa: E402
+from clusterer import FaceAnalyzer, cluster, extract, probe
+from clusterer.settings import default
+from clusterer.evaluate import evaluate, load_ground_truth, predictions
+from clusterer.faces.analyzer import box_iou
+from clusterer.clothing.embedders import make_embedder
 
 MODES = ("faces", "two-stage", "fused")
 

@@ -21,10 +21,10 @@ left, top, right, bottom, identity), the share of labelled faces each
 detector finds on the same samples, and its detections that no labelled
 face matches (false or unlabelled faces).
 
-    python benchmarks/real_faces.py prepare [--clips avengers,meeting]
-    python benchmarks/real_faces.py labels
-    python benchmarks/real_faces.py recall [--append]
-    python benchmarks/real_faces.py clusters [--append]   # the whole pipeline, each detector
+    python -m benchmarks real prepare [--clips avengers,meeting]
+    python -m benchmarks real labels
+    python -m benchmarks real recall [--append]
+    python -m benchmarks real clusters [--append]   # the whole pipeline, each detector
 
 Faces no detector found are not labelled: recall here is against the union
 of the detectors run, an upper bound on the true recall.
@@ -40,15 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import ROOT, commit, report
+from clusterer.faces.detectors import DlibCnnDetector, HogDetector, MtcnnDetector
+from clusterer.geometry import box_iou
+from clusterer.video.sampling import iter_frames, probe
+
 REAL = ROOT.parent / "shared" / "real"
 LABELS = ROOT / "benchmarks" / "labels"
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from clusterer.faces.detectors import DlibCnnDetector, HogDetector, MtcnnDetector  # noqa: E402
-from clusterer.faces.analyzer import box_iou  # noqa: E402
-from clusterer.video.sampling import iter_frames, probe  # noqa: E402
 
 CLIPS = ("avengers", "fotb_dinner", "friends_episode", "herapheri", "meeting", "sweden_psa")
 """The six real clips (../shared/real/<name>.mp4)."""
@@ -342,7 +340,6 @@ def main() -> None:
         sys.exit(f"real clips not found at {REAL}")
     import torch
 
-    from run_bench import commit, report
 
     torch.set_num_threads(1)
     clips = a.clips.split(",")

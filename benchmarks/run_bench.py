@@ -6,7 +6,7 @@ never copied into this repository), runs every clustering mode side by side
 in one process on the same extraction, scores each with
 ../shared/bench/score.py, and writes benchmarks/RESULTS.md.
 
-    python benchmarks/run_bench.py [--seeds 7,11,23] [--seconds 60] [--level hard]
+    python -m benchmarks hard [--seeds 7,11,23] [--seconds 60] [--level hard]
 
 Timing: "faces" runs extraction without clothing; "two-stage" and "fused"
 share one extraction with clothing (its time is counted in both). Wall
@@ -19,33 +19,16 @@ import argparse
 import datetime as dt
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT.parent / "shared" / "bench"
-sys.path.insert(0, str(ROOT))
 
-from clusterer import FaceAnalyzer, cluster, extract, probe  # noqa: E402
-from clusterer.output.export import export  # noqa: E402
-from clusterer.clothing.embedders import make_embedder  # noqa: E402
-from clusterer.types import Result, Sighting, group  # noqa: E402
-
-
-def build_video(out_dir: Path, seed: int, seconds: float, level: str) -> Path:
-    video = out_dir / f"{level}_s{seed}_{int(seconds)}s.mp4"
-    if not (video.exists() and video.with_suffix(".gt.json").exists()):
-        subprocess.run([sys.executable, str(BENCH / "benchgen.py"), str(BENCH / "people"), str(video),
-                        "--seed", str(seed), "--seconds", str(seconds), "--level", level], check=True)
-    return video
-
-
-def score(gt: Path, clusters: Path) -> dict:
-    r = subprocess.run([sys.executable, str(BENCH / "score.py"), str(gt), str(clusters), "--json"],
-                       capture_output=True, text=True, check=True)
-    return json.loads(r.stdout)
+from benchmarks.harness import BENCH, ROOT, build_video, commit, report, score
+from clusterer import FaceAnalyzer, cluster, extract, probe
+from clusterer.output.export import export
+from clusterer.clothing.embedders import make_embedder
+from clusterer.types import Result, Sighting, group
 
 
 def audit(gt_path: Path, clusters: Path, ex) -> dict:
@@ -143,51 +126,11 @@ COLUMNS = ["mode", "bcubed_p", "bcubed_r", "bcubed_f", "pairwise_f", "wcp", "per
            "unknown_rate", "det_recall", "false_faces", "false_in_persons", "same_frame_merges", "wall_s", "rtf"]
 
 
-SIX_SEEDS = "7,11,23,3,5,13"
-"""The hard videos of the side-by-side studies: the issues' three seeds and three more."""
-
-
-def six_videos(description: str, seeds: str = SIX_SEEDS) -> tuple[list[Path], bool]:
-    """Command line of the multi-video studies (bench_tracks, bench_clothing, …):
-    the videos (built if missing) and whether to append to RESULTS.md."""
-    ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--seeds", default=seeds)
-    ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--level", default="hard")
-    ap.add_argument("--out", default=str(ROOT / "bench-out"))
-    ap.add_argument("--append", action="store_true", help="append the table to benchmarks/RESULTS.md")
-    args = ap.parse_args()
-    if not (BENCH / "benchgen.py").exists():
-        sys.exit(f"benchmark media not found at {BENCH}")
-    videos = [build_video(Path(args.out), int(s), args.seconds, args.level) for s in args.seeds.split(",")]
-    return videos, args.append
-
-
-def study(doc: str, run_seed, markdown, seeds: str = SIX_SEEDS) -> None:
-    """main() of a multi-video study: every video through run_seed, the rows
-    through markdown(rows, commit), then reported (see six_videos, report)."""
-    commit_id = commit()
-    videos, append = six_videos(doc.split("\n")[0], seeds)
-    report(markdown([run_seed(v) for v in videos], commit_id), append)
-
-
-def report(table: str, append: bool) -> None:
-    """Print a markdown section and, if asked, append it to RESULTS.md."""
-    print(table)
-    if append:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a") as f:
-            f.write("\n" + table)
-
-
-def commit() -> str:
-    def git(*a):
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if git("status", "--porcelain", "clusterer") else "")
 
 
 def markdown(rows: list[dict], args, commit_id: str) -> str:
     enc = "?"
-    out = ["# Benchmark results", "",
+    out = ["## Benchmark results: every mode on the hard videos", "",
            f"- commit: `{commit_id}`",
            f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
            f"{__import__('os').cpu_count()} cores, CPU only",
@@ -196,7 +139,7 @@ def markdown(rows: list[dict], args, commit_id: str) -> str:
     for video in dict.fromkeys(r["video"] for r in rows):
         gt = json.loads((Path(args.out) / f"{video}.gt.json").read_text())
         enc = gt.get("encoder", "?")
-        out += [f"## {video} (encoder: {enc})", "",
+        out += [f"### {video} (encoder: {enc})", "",
                 "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
         for r in rows:
             if r["video"] == video and "mode" in r:
@@ -218,7 +161,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--level", default="hard")
     ap.add_argument("--out", default=str(ROOT / "bench-out"))
-    ap.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    ap.add_argument("--no-write", action="store_true", help="print the section only")
     args = ap.parse_args()
     if not (BENCH / "benchgen.py").exists():
         sys.exit(f"benchmark media not found at {BENCH}")
@@ -228,8 +171,7 @@ def main() -> None:
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
         rows += run_seed(build_video(out, seed, args.seconds, args.level), out / "runs")
-    Path(args.results).write_text(markdown(rows, args, commit_id))
-    print(f"wrote {args.results}")
+    report(markdown(rows, args, commit_id), not args.no_write)
 
 
 if __name__ == "__main__":

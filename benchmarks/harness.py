@@ -1,0 +1,142 @@
+"""What every study shares: where the benchmark media and tools are, the
+videos (built when missing), the commit measured, and RESULTS.md, whose
+sections are replaced by name (a re-run updates its section, others stay).
+
+Studies run from the repository root as `python -m benchmarks STUDY [options]`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from clusterer.geometry import box_iou
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "bench"
+"""benchgen.py, score.py and the people photos (never copied into this repository)."""
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+SIX_SEEDS = "7,11,23,3,5,13"
+"""The hard videos of the side-by-side studies: the issues' three seeds and three more."""
+
+
+def commit() -> str:
+    """The commit measured (short id), flagged when the package has uncommitted changes.
+    Call it before the work: it names the code this process imported."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if git("status", "--porcelain", "clusterer") else "")
+
+
+def build_video(out_dir: Path, seed: int, seconds: float, level: str) -> Path:
+    """The benchgen video of this seed (and its .gt.json), built when missing."""
+    video = out_dir / f"{level}_s{seed}_{int(seconds)}s.mp4"
+    if not (video.exists() and video.with_suffix(".gt.json").exists()):
+        subprocess.run([sys.executable, str(BENCH / "benchgen.py"), str(BENCH / "people"), str(video),
+                        "--seed", str(seed), "--seconds", str(seconds), "--level", level], check=True)
+    return video
+
+
+def score(gt: Path, clusters: Path) -> dict:
+    """The shared scorer's figures (score.py --json) of a clusters.json against ground truth."""
+    r = subprocess.run([sys.executable, str(BENCH / "score.py"), str(gt), str(clusters), "--json"],
+                       capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)
+
+
+def video_options(ap: argparse.ArgumentParser, seeds: str) -> None:
+    """The options that choose the benchmark videos."""
+    ap.add_argument("--seeds", default=seeds)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--level", default="hard")
+    ap.add_argument("--out", default=str(ROOT / "bench-out"))
+
+
+def videos_of(args) -> list[Path]:
+    if not (BENCH / "benchgen.py").exists():
+        sys.exit(f"benchmark media not found at {BENCH}")
+    return [build_video(Path(args.out), int(s), args.seconds, args.level) for s in args.seeds.split(",")]
+
+
+def six_videos(description: str, seeds: str = SIX_SEEDS) -> tuple[list[Path], bool]:
+    """Command line of the multi-video studies: the videos (built if missing)
+    and whether to write the section into RESULTS.md."""
+    ap = argparse.ArgumentParser(description=description)
+    video_options(ap, seeds)
+    ap.add_argument("--append", action="store_true", help="write the section into benchmarks/RESULTS.md")
+    args = ap.parse_args()
+    return videos_of(args), args.append
+
+
+def study(doc: str, run_seed: Callable[[Path], dict], markdown: Callable[[list[dict], str], str],
+          seeds: str = SIX_SEEDS) -> None:
+    """main() of a multi-video study: every video through run_seed, the rows
+    through markdown(rows, commit), then reported."""
+    commit_id = commit()
+    videos, append = six_videos(doc.split("\n")[0], seeds)
+    report(markdown([run_seed(v) for v in videos], commit_id), append)
+
+
+def section_name(heading: str) -> str:
+    """What identifies a section across re-runs: its heading without the commit."""
+    return re.sub(r",?\s*(at|commit) `[^`]*`", "", heading.strip()).rstrip(" ()")
+
+
+def replace_section(text: str, section: str) -> str:
+    """`text` (RESULTS.md) with `section` in place of the section of the same
+    name (from its `## ` heading to the next), or appended when there is none."""
+    section = section.strip("\n") + "\n"
+    heading = next(line for line in section.splitlines() if line.startswith("## "))
+    parts = re.split(r"(?m)^(?=## )", text)
+    for i, part in enumerate(parts):
+        if part.startswith("## ") and section_name(part.splitlines()[0]) == section_name(heading):
+            parts[i] = section + ("\n" if i < len(parts) - 1 else "")
+            return "".join(parts)
+    return text.rstrip("\n") + "\n\n" + section
+
+
+def report(section: str, write: bool, results: Path = RESULTS) -> None:
+    """Print a markdown section and, if asked, put it into RESULTS.md (replace_section)."""
+    print(section)
+    if write:
+        results.write_text(replace_section(results.read_text() if results.exists() else "", section))
+
+
+def track_truth(ex, gt: dict) -> list[tuple[str | None, str | None]]:
+    """(identity, photo) of each track: the majority identity of its faces
+    matched to ground truth (IoU >= 0.3), and that identity's photo in its shot."""
+    by_frame = defaultdict(list)
+    for fr, name, *box in gt["faces"]:
+        by_frame[fr].append((name, box))
+    out = []
+    for t in ex.tracks:
+        votes = Counter()
+        for i in t.items:
+            f = ex.faces[i]
+            v, name = max(((box_iou(f.box_xyxy, b), n) for n, b in by_frame.get(f.frame, [])),
+                          default=(0.0, None))
+            if v >= 0.3:
+                votes[name] += 1
+        name = votes.most_common(1)[0][0] if votes else None
+        frame = ex.faces[t.items[0]].frame
+        shot = next((s for s in gt["shots"] if s["start"] <= frame < s["end"]), None)
+        photo = dict(map(tuple, shot["people"])).get(name) if shot and name else None
+        out.append((name, photo))
+    return out
+
+
+def auc(y: np.ndarray, d: np.ndarray) -> float:
+    """ROC AUC of "positive" by small distance (ties count half)."""
+    pos, neg = d[y], d[~y]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    return float(((pos[:, None] < neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
+                 / (len(pos) * len(neg)))
