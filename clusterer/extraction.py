@@ -20,7 +20,7 @@ from .faces.analyzer import FaceAnalyzer, make_face
 from .geometry import box_iou
 from .settings import default
 from .tracking import FaceTracker
-from .types import Extraction, Face, VideoInfo
+from .types import Extraction, Face, FrameFaces, VideoInfo
 from .video.sampling import Coverage, iter_frames
 from .video.scenes import CutDetector
 
@@ -120,8 +120,8 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
                     coded = iter(analyzer.encode_shapes(rgb, [c.shape for c, w in zip(cands, want) if w]))
                     encs = [next(coded) if w else None for w in want]
                 with clock("track"):
-                    linked = tracker.step(scene, boxes, encs, list(range(len(faces), len(faces) + len(cands))),
-                                          quals, [c.score < 0 for c in cands])
+                    linked = tracker.step(scene, FrameFaces.of(
+                        boxes, encs, range(len(faces), len(faces) + len(cands)), quals, [c.score < 0 for c in cands]))
                     kept = [k for k, tid in enumerate(linked) if tid is not None]
                     faces.extend(make_face(frame, cands[k], encs[k], crop_margin) for k in kept)
                 if clothing is not None:

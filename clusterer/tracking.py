@@ -16,7 +16,7 @@ import numpy as np
 
 from .settings import default
 from .geometry import BoxXYXY, box_iou as iou
-from .types import Track
+from .types import FrameFaces, Track
 
 
 LINK_FACE = 0.36
@@ -48,10 +48,9 @@ class _Open:
 class FaceTracker:
     """Online tracker. Call `step` once per sampled frame, in order, then `finish`.
 
-    step(scene, boxes, encodings, item_ids, qualities) links this frame's
-    detections and returns the track id of each. encodings may hold None for
-    faces not encoded (the tracker then relies on overlap alone);
-    wants_encoding says which faces to encode before calling step.
+    step(scene, faces) links one frame's detections (a FrameFaces) and
+    returns the track id of each. Faces not encoded are linked by overlap
+    alone; wants_encoding says which faces to encode before calling step.
     """
 
     def __init__(self, *, min_iou: float = default("track_iou"), max_gap: int = default("track_gap")):
@@ -110,14 +109,13 @@ class FaceTracker:
             out.append(len(best) < budget or q > best[-1])
         return out
 
-    def step(self, scene: int, boxes: list[BoxXYXY], encodings: list[np.ndarray | None],
-             item_ids: list[int], qualities: list[float] | None = None,
-             weak: list[bool] | None = None) -> list[int | None]:
+    def step(self, scene: int, faces: FrameFaces) -> list[int | None]:
         """Link one frame's detections; the track id of each. A weak detection
-        (weak[r]: under the detector's own cut-off) may only extend an existing
-        track: one that links to none is dropped, its id None, and the item ids
-        go to the kept detections in order."""
+        may only extend an existing track: one that links to none is dropped,
+        its id None, and the items go to the kept detections in order."""
         from scipy.optimize import linear_sum_assignment
+
+        boxes, encodings, qualities, weak = list(faces.box_xyxy), faces.encoding, faces.quality, faces.weak
 
         self._step += 1
         now = self._step
@@ -150,11 +148,11 @@ class FaceTracker:
                     assigned[r] = min(cands, key=lambda c: (c[0], c[1]))[2]
                     taken.add(id(assigned[r]))
         out: list[int | None] = []
-        ids = iter(item_ids)
+        ids = iter(faces.item)
         for r, b in enumerate(boxes):
             t = assigned[r]
             if t is None:
-                if weak is not None and weak[r]:
+                if weak[r]:
                     out.append(None)
                     continue
                 t = _Open(self._next, scene)
@@ -165,7 +163,7 @@ class FaceTracker:
             t.last_step = now
             if encodings[r] is not None:
                 t.encodings.append(encodings[r])
-                t.qualities.append(qualities[r] if qualities else 1.0)
+                t.qualities.append(qualities[r])
             out.append(t.id)
         return out
 

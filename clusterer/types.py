@@ -124,6 +124,38 @@ class Clothing:
         return self.embedding is None
 
 
+@dataclass(frozen=True, eq=False)
+class FrameFaces:
+    """One sampled frame's detections as the tracker takes them; row r is one
+    face: its box, its encoding (None: not encoded, the tracker then goes by
+    overlap alone), its item (index among the extraction's faces), its quality
+    (which of a track's faces are its best) and whether it is weak (under the
+    detector's own cut-off: it may continue a track, never start one)."""
+
+    box_xyxy: tuple[BoxXYXY, ...]
+    encoding: tuple[np.ndarray | None, ...]
+    item: tuple[int, ...]
+    quality: tuple[float, ...]
+    weak: tuple[bool, ...]
+
+    def __post_init__(self):
+        n = len(self.box_xyxy)
+        if not len(self.encoding) == len(self.item) == len(self.quality) == len(self.weak) == n:
+            raise ValueError(f"FrameFaces: {n} boxes, {len(self.encoding)} encodings, {len(self.item)} items, "
+                             f"{len(self.quality)} qualities, {len(self.weak)} weak flags")
+
+    def __len__(self) -> int:
+        return len(self.box_xyxy)
+
+    @staticmethod
+    def of(boxes, encodings, items, qualities=None, weak=None) -> "FrameFaces":
+        """From sequences; qualities None: 1.0 each; weak None: none weak."""
+        n = len(boxes)
+        return FrameFaces(tuple(boxes), tuple(encodings), tuple(items),
+                          tuple(qualities) if qualities else (1.0,) * n,
+                          tuple(weak) if weak is not None else (False,) * n)
+
+
 @dataclass(frozen=True)
 class Track:
     """A finished track: its id, scene, and the indices of its faces (in time order)."""

@@ -12,6 +12,7 @@ from clusterer.faces.quality import frontalness, quality_score, sharpness
 from clusterer.video.sampling import iter_frames
 from clusterer.video.scenes import CutDetector
 from clusterer.tracking import FaceTracker, Track
+from clusterer.types import FrameFaces
 from conftest import write_clip
 
 
@@ -55,7 +56,7 @@ def run(tracker, steps):
     for scene, dets in steps:
         ids = list(range(item, item + len(dets)))
         item += len(dets)
-        out.append(tracker.step(scene, [b for b, _ in dets], [e for _, e in dets], ids))
+        out.append(tracker.step(scene, FrameFaces.of([b for b, _ in dets], [e for _, e in dets], ids)))
     return out
 
 
@@ -104,9 +105,9 @@ def test_wants_encoding_budget():
     rng = np.random.default_rng(5)
     t = FaceTracker()
     a = unit(rng)
-    t.step(0, [box_at(10)], [a], [0], [0.5])
+    t.step(0, FrameFaces.of([box_at(10)], [a], [0], [0.5]))
     assert t.wants_encoding(0, [box_at(12)], [0.4], budget=2) == [True]   # budget not yet full
-    t.step(0, [box_at(12)], [a], [1], [0.4])
+    t.step(0, FrameFaces.of([box_at(12)], [a], [1], [0.4]))
     assert t.wants_encoding(0, [box_at(14)], [0.3], budget=2) == [False]  # no better than the best 2
     assert t.wants_encoding(0, [box_at(14)], [0.9], budget=2) == [True]   # better: encode it
     assert t.wants_encoding(0, [box_at(150)], [0.1], budget=2) == [True]  # overlaps nothing
@@ -235,14 +236,14 @@ def test_tracker_never_starts_a_track_on_a_weak_detection():
     rng = np.random.default_rng(3)
     a, other = unit(rng), unit(rng) * 3  # other: a face far from a (distance > 0.6)
     tr = FaceTracker()
-    assert tr.step(0, [box_at(10)], [None], [0], weak=[True]) == [None]  # nothing to continue
-    (first,) = tr.step(0, [box_at(10)], [a], [0], weak=[False])
+    assert tr.step(0, FrameFaces.of([box_at(10)], [None], [0], weak=[True])) == [None]  # nothing to continue
+    (first,) = tr.step(0, FrameFaces.of([box_at(10)], [a], [0], weak=[False]))
     # a weak and a confident detection: the weak one continues the track and
     # takes the first item id; the confident one starts a track with the next
-    got = tr.step(0, [box_at(12), box_at(200)], [a, None], [1, 2], weak=[True, False])
+    got = tr.step(0, FrameFaces.of([box_at(12), box_at(200)], [a, None], [1, 2], weak=[True, False]))
     assert got[0] == first and got[1] not in (None, first)
     # a weak detection over the track's box but with another person's face: dropped
-    assert tr.step(0, [box_at(12), box_at(200)], [other, None], [3, 4], weak=[True, False])[0] is None
+    assert tr.step(0, FrameFaces.of([box_at(12), box_at(200)], [other, None], [3, 4], weak=[True, False]))[0] is None
     tracks = {t.id: t.items for t in tr.finish()}
     assert tracks[first] == (0, 1) and tracks[got[1]] == (2, 3)
 
@@ -274,11 +275,18 @@ def test_boxes_after_predicts_open_boxes():
     links by overlap: an extended track at its new box, a new face, a track
     not seen this sample at its last box (until max_gap); none of another scene."""
     tr = FaceTracker(min_iou=0.3, max_gap=1)
-    tr.step(0, [box_at(10), box_at(300)], [None, None], [0, 1])
+    tr.step(0, FrameFaces.of([box_at(10), box_at(300)], [None, None], [0, 1]))
     nxt = [box_at(14), box_at(150)]  # track at 10 moved; a new face; the one at 300 unseen
     predicted = tr.boxes_after(0, nxt)
-    tr.step(0, nxt, [None, None], [2, 3])
+    tr.step(0, FrameFaces.of(nxt, [None, None], [2, 3]))
     assert sorted(predicted) == sorted(tr.open_boxes(0)) == sorted(nxt + [box_at(300)])
     # one more sample without the face at 300: past max_gap, it is no longer searched
     assert box_at(300) not in tr.boxes_after(0, [box_at(18)])
     assert tr.boxes_after(1, []) == []  # a new scene starts with nothing tracked
+
+
+def test_frame_faces_rows_must_agree():
+    with pytest.raises(ValueError, match="2 boxes, 1 encodings"):
+        FrameFaces.of([box_at(10), box_at(50)], [None], [0, 1])
+    f = FrameFaces.of([box_at(10)], [None], [7])
+    assert len(f) == 1 and f.quality == (1.0,) and f.weak == (False,)
