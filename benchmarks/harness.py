@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from clusterer.geometry import box_iou
+from clusterer.settings import default
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "bench"
@@ -112,7 +113,7 @@ def report(section: str, write: bool, results: Path = RESULTS) -> None:
 
 def track_truth(ex, gt: dict) -> list[tuple[str | None, str | None]]:
     """(identity, photo) of each track: the majority identity of its faces
-    matched to ground truth (IoU >= 0.3), and that identity's photo in its shot."""
+    matched to ground truth (IoU at least the evaluation's, 0.3), and that identity's photo in its shot."""
     by_frame = defaultdict(list)
     for fr, name, *box in gt["faces"]:
         by_frame[fr].append((name, box))
@@ -123,7 +124,7 @@ def track_truth(ex, gt: dict) -> list[tuple[str | None, str | None]]:
             f = ex.faces[i]
             v, name = max(((box_iou(f.box_xyxy, b), n) for n, b in by_frame.get(f.frame, [])),
                           default=(0.0, None))
-            if v >= 0.3:
+            if v >= default("iou"):
                 votes[name] += 1
         name = votes.most_common(1)[0][0] if votes else None
         frame = ex.faces[t.items[0]].frame

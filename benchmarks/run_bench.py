@@ -28,6 +28,7 @@ from benchmarks.harness import BENCH, ROOT, build_video, commit, report, score
 from clusterer import FaceAnalyzer, cluster, extract, probe
 from clusterer.output.export import export
 from clusterer.clothing.embedders import make_embedder
+from clusterer.settings import default
 from clusterer.types import Result, Sighting, group
 
 
@@ -44,7 +45,7 @@ def audit(gt_path: Path, clusters: Path, ex) -> dict:
 
     same_frame = sum(len(p["faces"]) - len({f["frame"] for f in p["faces"]}) for p in data["persons"])
     false_in = sum(1 for p in data["persons"] for f in p["faces"]
-                   if not any(iou(f["box"], b) >= 0.3 for b in by_frame.get(f["frame"], [])))
+                   if not any(iou(f["box"], b) >= default("iou") for b in by_frame.get(f["frame"], [])))
     starts = [s["start"] for s in gt["shots"]][1:]
     sampled = list(ex.sampled)
     found = [fr for fr, _ in ex.cuts]

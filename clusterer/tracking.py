@@ -19,10 +19,11 @@ from .geometry import BoxXYXY, box_iou as iou
 from .types import FrameFaces, Track
 
 
-LINK_FACE = 0.36
+LINK_FACE = default("threshold")
 """Face distance under which a detection joins a track without box overlap
 (a face that left and came back) or despite overlapping several tracks
-(people crossing): face_recognition-scale, the strict clustering default."""
+(people crossing): face_recognition-scale, the strict clustering default
+(--threshold's default, not its value: tracks do not change with it)."""
 
 BREAK_FACE = 0.6
 """Face distance at or over which an overlapping detection never joins a track

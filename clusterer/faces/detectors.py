@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import models
 from ..devices import check_early, resolve_device
-from ..settings import SETTINGS, default
+from ..settings import SETTINGS, check, default
 from ..types import Detections
 from .mtcnn import MTCNN
 
@@ -177,11 +177,9 @@ class MtcnnDetector:
 
 def make_detector(name: str, *, upsample: int = default("upsample"), min_face: int = default("min_face"),
                   track_score: float = default("track_score"), device: str = "cpu") -> Detector:
-    """The detector called `name` (one of NAMES)."""
-    if name == "mtcnn":
+    """The detector called `name` (one of NAMES; else SettingsError)."""
+    if check("detector", name) == "mtcnn":
         return MtcnnDetector(min_face, track_score, device)
     if name == "hog":
         return HogDetector(upsample, track_score)
-    if name == "cnn":
-        return DlibCnnDetector(upsample)
-    raise ValueError(f"detector must be one of {', '.join(NAMES)}, got {name!r}")
+    return DlibCnnDetector(upsample)

@@ -25,7 +25,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from .. import models
-from ..settings import default
+from ..settings import check, default
 from ..devices import check_early, resolve_device
 from ..errors import ModelNotFound
 from ..types import ENCODING_DIM
@@ -102,12 +102,10 @@ class TorchEncoder:
 
 
 def make_encoder(name: str, device: str = default("device")) -> FaceEncoder:
-    """The encoder called `name` ("torch" or "dlib")."""
-    if name == "dlib":
+    """The encoder called `name` ("torch" or "dlib"; else SettingsError)."""
+    if check("encoder", name) == "dlib":
         return DlibEncoder()
-    if name == "torch":
-        return TorchEncoder(device)
-    raise ValueError(f"encoder must be 'torch' or 'dlib', got {name!r}")
+    return TorchEncoder(device)
 
 
 # --- reading dlib's serialised network --------------------------------------
