@@ -145,8 +145,8 @@ def continuing(cands: list, tracked: list, min_iou: float) -> list:
 def torch_threads(workers: int) -> int:
     """torch's CPU threads per call during extraction: the cores shared out
     between the `workers` search threads and the main thread (each may run
-    torch at once), at least 1. torch spinning more threads than there are
-    free cores slowed its encodings 3× (measured on 2 cores)."""
+    torch at once), at least 1: torch spinning more threads than there are
+    free cores slows its encodings (benchmarks/RESULTS.md, "Issue 16: figures moved out of the code")."""
     return max(1, (os.cpu_count() or 1) // (workers + 1))
 
 

@@ -36,8 +36,8 @@ class TorsoGeometry:
     under `min_side` pixels on a side.
 
     Why only one face-height tall: close framings cut the torso soon below the
-    chin. On the hard benchmark a 2-face-height box left 37 % of faces without
-    clothing and this one 16 %, for the same accuracy where both exist.
+    chin, and a taller box leaves more faces without clothing for no gain in
+    accuracy where both exist (benchmarks/RESULTS.md, "Issue 16: figures moved out of the code").
     """
 
     gap: float = 0.05
@@ -59,10 +59,8 @@ BATCH_SIZE = 64
 
 GAIN_TARGET = 0.45
 """Mean brightness (0..1) every crop is scaled to before the CNN: light changes
-between shots otherwise move the embedding as much as a change of clothes.
-Measured on the hard benchmark, pairs of sightings from different shots, ROC
-AUC of "same outfit" by clothing distance: seed 7 0.909 → 0.980, seed 11
-0.809 → 0.860."""
+between shots otherwise move the embedding as much as a change of clothes
+(benchmarks/RESULTS.md, "Issue 16: figures moved out of the code")."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -247,11 +245,9 @@ class WithColour:
     [sqrt(1 - w) · CNN, sqrt(w) · colour], a unit vector whose cosine distance
     is (1 - w) × the CNN's + w × the colour's (1 - Bhattacharyya coefficient).
 
-    Why: the ImageNet CNN sees texture and shape more than colour. Measured on
-    six hard benchmark videos, pairs of tracks from different shots, ROC AUC of
-    "same outfit" by clothing distance: CNN alone 0.924 (mean), the histogram
-    alone 0.956, both at weight 0.2 0.961; mean BCubed F rose a little in both
-    clothing modes with precision >= 0.99 (benchmarks/bench_clothing.py)."""
+    Why: the ImageNet CNN sees texture and shape more than colour; both
+    together tell outfits apart better than either (benchmarks/RESULTS.md,
+    "Clothing: what it adds, and the most it could")."""
 
     def __init__(self, inner: Embedder, weight: float):
         self.inner, self.weight = inner, float(weight)

@@ -81,9 +81,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
 
 SEEK_MIN = 5.0
 """A --start later than this many seconds seeks (to a keyframe, then decoding
-forward) instead of decoding every frame before it: 30 min into the hour-long
-1080p benchmark file (5 fps) the first sample came after 5.9 s, 0.15 s with
-the seek; a 25 fps file has 5× the frames to decode."""
+forward) instead of decoding every frame before it (benchmarks/RESULTS.md, "Issue 16: figures moved out of the code")."""
 
 SEEK_BACK = 1.0
 """Seek this many seconds before the first target, so the frame nearest it is
