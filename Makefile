@@ -33,7 +33,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(PY) -m benchmarks hard --seeds 7,11,23 && $(PY) -m benchmarks cache && $(PY) -m benchmarks speed \
