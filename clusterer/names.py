@@ -214,6 +214,7 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
             key = s.track if s.track is not None else id(s)
             tracks.setdefault(key, []).append(s)
             cluster_of[key] = k
+    _split_tracks(tracks, cluster_of, name_of)
     votes = {t: Counter(n for n in map(name_of, ss) if n is not None) for t, ss in tracks.items()}
     own = {t: _top(c) for t, c in votes.items() if c}
     follow: dict[int, str] = {}
@@ -252,19 +253,78 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
     return tuple(out), in_time_order(left)
 
 
+def _split_tracks(tracks: dict[object, list[Sighting]], cluster_of: dict[object, int],
+                  name_of: Callable[[Sighting], str | None]) -> None:
+    """Split, in place, each track whose faces the user put in different
+    places: a face moved into unknown/, or into a named folder other than the
+    one most of the track's placed faces are in, leaves the track with the
+    others put there (a new track id); the rest stays, and its unplaced faces
+    follow the main name or the cluster. So moving part of a track is
+    honoured, never undone by the rest of the track."""
+    ids = [s.track for ss in tracks.values() for s in ss if isinstance(s.track, int)]
+    fresh = itertools.count(max(ids, default=-1) + 1)
+    for t in sorted(tracks, key=str):
+        ss = tracks[t]
+        names = [name_of(s) for s in ss]
+        main = Counter(n for n in names if n not in (None, MOVED_TO_UNKNOWN))
+        top = _top(main) if main else None
+        parts: dict[str | None, list[Sighting]] = {}
+        for s, n in zip(ss, names):
+            parts.setdefault(top if n is None else n, []).append(s)
+        if len(parts) == 1:
+            continue
+        tracks[t] = parts.pop(top)  # the unplaced faces, or those under the main name
+        for n in sorted(parts, key=lambda n: n or ""):
+            new = next(fresh)
+            tracks[new] = [replace(s, track=new) for s in parts[n]]
+            cluster_of[new] = cluster_of[t]
+
+
 def _top(votes: Counter) -> str:
     """The most common name (ties: the first in sort order, for determinism)."""
     return min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
-def name_persons(persons: Sequence[Person], known: Sequence[KnownPerson] = ()) -> tuple[Person, ...]:
+def previous_numbers(dest: Path) -> dict[int, list[tuple[list[float], str]]]:
+    """Frame → (box, person_NNN) of each face the previous run's clusters.json
+    put in a numbered person: what keeps a person's number across re-runs."""
+    from .export import load_report
+
+    try:
+        old = load_report(dest)
+    except ClusterVideoError:
+        return {}
+    at: dict[int, list[tuple[list[float], str]]] = {}
+    for p in (old or {}).get("persons", []):
+        if GENERIC.fullmatch(p["id"]):
+            for f in p["faces"]:
+                at.setdefault(int(f["frame"]), []).append(([float(v) for v in f["box"]], p["id"]))
+    return at
+
+
+def name_persons(persons: Sequence[Person], known: Sequence[KnownPerson] = (),
+                 before: dict[int, list[tuple[list[float], str]]] | None = None) -> tuple[Person, ...]:
     """Persons with ids: a name they already carry (follow_user_folders), else
-    a known name, else person_NNN (numbered in order, most faces first)."""
+    a known name, else person_NNN. A person keeps the number of the previous
+    run's person (`before`, previous_numbers) that shared most of its faces
+    (most shared first, each number once); the others are numbered in order,
+    most faces first, with numbers neither in use nor used by the previous run."""
     names: list[str | None] = [None if GENERIC.fullmatch(p.id) else p.id for p in persons]
     used = {n for n in names if n}
     for i, name in enumerate(match_known(persons, known)):
         if name and names[i] is None and name not in used:
             names[i], used = name, used | {name}
+    before = before or {}
+    shared = []
+    for i, p in enumerate(persons):
+        if names[i] is None:
+            c = Counter(n for s in p.sightings for b, n in before.get(s.face.frame, ())
+                        if iou(s.face.box_xyxy, b) >= 0.5)
+            shared += [(-k, i, n) for n, k in c.items()]
+    for _, i, n in sorted(shared):
+        if names[i] is None and n not in used:
+            names[i], used = n, used | {n}
+    used |= {n for v in before.values() for _, n in v}
     out, k = [], 0
     for p, name in zip(persons, names):
         if name is None:

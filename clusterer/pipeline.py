@@ -21,7 +21,7 @@ from .errors import NoFacesFound, OutputError
 from .export import check_folder, export, output_dir
 from .faces import Face, FaceAnalyzer, box_iou, make_face
 from .fused import FusedClusterer
-from .names import follow_user_folders, load_known, name_persons
+from .names import follow_user_folders, load_known, name_persons, previous_numbers
 from .outdir import claim
 from .refine import ClothingRefiner
 from .result import Person, Result, Sighting, group
@@ -489,7 +489,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
             raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                                f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
         persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
-        persons = name_persons(persons, known_people)
+        persons = name_persons(persons, known_people, previous_numbers(dest))
         recorded = {**extraction, **clustering, "tool_version": __version__,
                     "known": str(known) if known else None}
         if embedder_name:
