@@ -52,10 +52,11 @@ def appearances_csv(report: dict[str, Any], merge_gap: float = default("merge_ga
     """appearances.csv: one row per continuous appearance of each person."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["person", "start", "end", "duration", "faces", "start_hms", "end_hms"])
+    w.writerow(["person", "start", "end", "duration", "faces", "start_hms", "end_hms", "video"])
+    video = report.get("video", {}).get("path", "")  # the source, as the run was given it
     for p in report["persons"]:
         for a, b, n in appearances([f["time"] for f in p["faces"]], _step(report), merge_gap):
-            w.writerow([p["id"], f"{a:.3f}", f"{b:.3f}", f"{b - a:.3f}", n, clock(a), clock(b)])
+            w.writerow([p["id"], f"{a:.3f}", f"{b:.3f}", f"{b - a:.3f}", n, clock(a), clock(b), video])
     return buf.getvalue()
 
 
