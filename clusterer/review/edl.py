@@ -5,6 +5,7 @@ DaVinci Resolve and Avid). Timecode is non-drop-frame at the video's frame
 rate rounded to a whole number (29.97 → 30, as NDF timecode counts)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,15 @@ REEL = "AX"
 
 
 def timecode(seconds: float, fps: int) -> str:
-    """HH:MM:SS:FF at `fps` frames a second (non-drop), rounded to the nearest frame."""
-    frames = int(round(seconds * fps))
+    """HH:MM:SS:FF at `fps` frames a second (non-drop), at the nearest frame (halves up)."""
+    frames = _frames(seconds, fps)
     ff = frames % fps
     s = frames // fps
     return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{ff:02d}"
+
+
+def _frames(seconds: float, fps: int) -> int:
+    return int(math.floor(seconds * fps + 0.5 + 1e-9))
 
 
 def edl(report: dict[str, Any], merge_gap: float = default("merge_gap")) -> str:
@@ -33,7 +38,7 @@ def edl(report: dict[str, Any], merge_gap: float = default("merge_gap")) -> str:
     for k, (person, a, b, _) in enumerate(rows(report, merge_gap), 1):
         src_in, src_out = timecode(a, fps), timecode(b, fps)
         rec_in = timecode(record, fps)
-        record += int(round(b * fps)) / fps - int(round(a * fps)) / fps
+        record += (_frames(b, fps) - _frames(a, fps)) / fps
         lines += [f"{k:03d}  {REEL:<8} V     C        {src_in} {src_out} {rec_in} {timecode(record, fps)}",
                   f"* FROM CLIP NAME: {name}",
                   f"* COMMENT: {person}",
