@@ -55,6 +55,13 @@ class ReviewServer(ThreadingHTTPServer):
         self.origins = {f"http://{h}" for h in self.hosts}
         self._enc: tuple[float, dict] | None = None
 
+    def handle_error(self, request, client_address) -> None:
+        """A browser that drops a connection (a video seek, a closed tab) is no error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/"
