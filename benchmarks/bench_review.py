@@ -5,11 +5,10 @@ persons, with the "same person?" suggestions and without them, counting
 every click, selection and typed name; and how long each action takes.
 
 The user, with suggestions: answers the first suggestion (Yes when both
-persons are one identity, giving a name where the page asks for one; No
-otherwise) until every person is right or none is left, then merges what is still split with the
+persons are one identity, No otherwise) until every person is right or none is left, then merges what is still split with the
 merge button. Without: for each identity split over several persons, merges
 the smaller ones into the largest with the merge button (select the target,
-click Merge, name it where asked) — the fewest actions a user who already
+click Merge) — the fewest actions a user who already
 knows every pair can take; finding the pairs by eye is not counted.
 BCubed F after each action is `cluster-video evaluate`'s.
 
@@ -60,10 +59,6 @@ def identities(dest: Path, gt_file: str) -> dict[str, str]:
     return out
 
 
-def label(identity: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", " ", str(identity)).strip().title() or "Someone"
-
-
 class User:
     """Drives the page; counts actions and times them."""
 
@@ -107,9 +102,7 @@ class User:
             into, src = pids[0], pids[-1]
             sec = self.page.locator(f'section.person[data-id="{src}"]')
             sec.locator("select.merge-into").select_option(into)
-            both_generic = all(re.fullmatch(r"person_\d+", p) for p in (src, into))
-            self.act(2, lambda: sec.locator("button.merge").click(), label(ident) if both_generic else None)
-            who[label(ident) if both_generic else into] = ident
+            self.act(2, lambda: sec.locator("button.merge").click())
             return True
         return False
 
@@ -121,11 +114,7 @@ class User:
             first = sug.first
             a, b = first.get_attribute("data-a"), first.get_attribute("data-b")
             if who.get(a) is not None and who.get(a) == who.get(b):
-                both_generic = all(re.fullmatch(r"person_\d+", p) for p in (a, b))
-                name = label(who[a]) if both_generic else None
-                self.act(1, lambda: first.locator("button.yes").click(), name)
-                if name:
-                    who[name] = who[a]
+                self.act(1, lambda: first.locator("button.yes").click())
             else:
                 self.act(1, lambda: first.locator("button.no").click())
 

@@ -15,11 +15,14 @@ the cache, gives the same crops), else by their file name in the previous
 clusters.json and then by frame and box. Each track with such faces goes to
 that name; all tracks of one name become one person (crops moved from
 person_005/ into Alice/ merge it into Alice); the other tracks of a cluster
-follow a name that holds more than half of its faces. A track whose faces were
-moved into another named folder leaves with them (split), and one moved into
-unknown/ goes to unknown (reason "moved-by-user"). Folder names of the form
-person_NNN carry no name and no constraint, so a new threshold still regroups
-them.
+follow a name that holds more than half of its faces. Faces moved into
+another named folder leave with their track, or, when only part of the track
+moved, split it there (_split_tracks); a face moved into unknown/ goes to
+unknown (reason "moved-by-user"), alone. Folders of the form person_NNN are
+the tool's numbering and carry no constraint, so a new threshold still
+regroups them, until the user moves a crop into one: from then on it acts as
+a named folder under that number (numbers stay with their person across
+runs: name_persons).
 """
 from __future__ import annotations
 
@@ -132,7 +135,8 @@ def match_known(persons: Sequence[Person], known: Sequence[KnownPerson]) -> list
 def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[float]] | None] = lambda b: None,
                       ) -> dict[str, list[tuple[int, list[float]]]]:
     """Name → (frame, box) of the faces whose crops lie in a folder the user
-    named (not person_NNN, unknown, cache or hidden); under MOVED_TO_UNKNOWN,
+    named (not unknown, cache or hidden; a person_NNN folder only once the
+    user moved a crop into it, _touched); under MOVED_TO_UNKNOWN,
     those the user moved into unknown/ from a person's folder. A crop is
     recognised by its bytes (`recognise`: this run's face with those very
     crop bytes, whatever the file is called), else by its file name in the
@@ -150,10 +154,13 @@ def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[f
         path = Path(rec["file"])
         # in unknown/ by the user's hand: moved there, or kept there by an earlier run for that reason
         by_hand = path.parent.name != "unknown" or rec.get("reason") == MOVED_BY_USER
-        by_file[path.name] = (int(rec["frame"]), [float(v) for v in rec["box"]], by_hand)
+        by_file[path.name] = (int(rec["frame"]), [float(v) for v in rec["box"]], by_hand, path.parent.name,
+                              rec.get("assigned") == "user")
     out: dict[str, list[tuple[int, list[float]]]] = {}
     for d in sorted(p for p in dest.iterdir() if p.is_dir()):
-        if d.name == "cache" or d.name.startswith(".") or GENERIC.fullmatch(d.name):
+        if d.name == "cache" or d.name.startswith("."):
+            continue
+        if GENERIC.fullmatch(d.name) and not _touched(d, by_file, recognise):
             continue
         moved = d.name == "unknown"
         faces = []
@@ -167,6 +174,22 @@ def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[f
         if faces:
             out[MOVED_TO_UNKNOWN if moved else d.name] = faces
     return out
+
+
+def _touched(folder: Path, by_file: dict, recognise) -> bool:
+    """Whether a person_NNN folder holds a crop the user put there: one the
+    previous run wrote into another folder (or under another name), or one
+    an earlier correction placed (assigned "user"). Such a folder is the
+    user's from then on, like a named one; an untouched one carries nothing."""
+    for f in folder.iterdir():
+        if f.suffix.lower() != ".jpg" or not f.is_file():
+            continue
+        rec = by_file.get(f.name)
+        if rec is not None and (rec[3] != folder.name or rec[4]):
+            return True
+        if rec is None and recognise(f.read_bytes()):
+            return True
+    return False
 
 
 def crop_digest(data: bytes) -> bytes:
@@ -309,7 +332,9 @@ def name_persons(persons: Sequence[Person], known: Sequence[KnownPerson] = (),
     run's person (`before`, previous_numbers) that shared most of its faces
     (most shared first, each number once); the others are numbered in order,
     most faces first, with numbers neither in use nor used by the previous run."""
-    names: list[str | None] = [None if GENERIC.fullmatch(p.id) else p.id for p in persons]
+    # a number is the tool's, unless the user's folders gave it (follow_user_folders: assigned "user")
+    names: list[str | None] = [None if GENERIC.fullmatch(p.id) and not any(s.how == "user" for s in p.sightings)
+                               else p.id for p in persons]
     used = {n for n in names if n}
     for i, name in enumerate(match_known(persons, known)):
         if name and names[i] is None and name not in used:

@@ -101,7 +101,10 @@ def test_refused_actions_change_nothing(result):
     cases = [("merge", {"person": b, "into": "Alice"}, "two faces of one frame"),  # on screen together
              ("merge", {"person": b, "into": b}, "itself"),
              ("move", {"files": ["Alice/nothing.jpg"], "to": "unknown"}, "no such face"),
-             ("move", {"track": biggest_track(report(result), "Alice")[0], "to": b}, "has no name"),
+             ("move", {"files": [], "to": "unknown"}, "no face to move"),
+             ("move", {"track": 10_000, "to": "unknown"}, "no face to move"),
+             ("move", {"files": [next(p for p in report(result)["persons"] if p["id"] == b)["faces"][0]["file"]],
+                       "to": "unknown", "colour": "red"}, "bad arguments"),
              ("rename", {"person": b, "name": "Alice"}, "exists"),
              ("rename", {"person": b, "name": "../x"}, "folder name"),
              ("rename", {"person": b, "name": "person_009"}, "the tool gives"),

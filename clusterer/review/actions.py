@@ -124,21 +124,20 @@ class Session:
         os.rename(self.dest / person, self.dest / name)
         return True
 
-    def merge(self, report, person: str, into: str, name: str | None = None) -> bool:
-        """All of `person`'s crops into `into`'s folder. Into a numbered person,
-        that person is named first (`name`); a named person is never merged
-        into a numbered one: the other way round."""
-        if GENERIC.fullmatch(into) and not GENERIC.fullmatch(person) and not name:
+    def merge(self, report, person: str, into: str) -> bool:
+        """All of `person`'s crops into `into`'s folder (a named person is
+        never merged into a numbered one: the other way round)."""
+        if GENERIC.fullmatch(into) and not GENERIC.fullmatch(person):
             person, into = into, person
         if person == into:
             raise Refused("a person cannot be merged into itself")
         files = [f["file"] for f in self._person(report, person)["faces"]]
-        return self.move(report, files=files, to=into, name=name)
+        return self.move(report, files=files, to=into)
 
-    def move(self, report, to: str, files: list[str] | None = None, track: int | None = None,
-             name: str | None = None) -> bool:
+    def move(self, report, to: str, files: list[str] | None = None, track: int | None = None) -> bool:
         """Move faces (their crop `files`, or every face of `track`) to person
-        `to`, to a new person `to` (a new name), or to "unknown"."""
+        `to`, to a new person `to` (a new name), or to "unknown". Into a
+        person_NNN folder too: a crop moved in makes it the user's (names.py)."""
         faces = _faces(report)
         if track is not None:
             files = [f for f, rec in faces.items() if rec.get("track") == track]
@@ -149,15 +148,7 @@ class Session:
                 raise Refused(f"{f}: no such face in {REPORT} (reload the page)")
         persons = {p["id"]: p for p in report["persons"]}
         if to != UNKNOWN:
-            if to in persons and GENERIC.fullmatch(to):
-                if not name:
-                    raise Refused(f"{to} has no name yet: give it one to move faces into it "
-                                  f"(a numbered folder is the tool's, and moves into it change nothing)")
-                name = check_name(name)
-                self.rename(report, to, name)
-                report, files = _renamed(report, to, name), [_refolder(f, to, name) for f in files]
-                persons, faces, to = {p["id"]: p for p in report["persons"]}, _faces(report), name
-            elif to not in persons:
+            if to not in persons:
                 to = check_name(to)
             moving = {faces[f]["frame"] for f in files}
             staying = {g["frame"] for g in persons.get(to, {"faces": []})["faces"] if g["file"] not in files}
@@ -218,16 +209,3 @@ class Session:
 def _faces(report) -> dict[str, dict[str, Any]]:
     """Crop file → its face record, for every face of the report."""
     return {f["file"]: f for f in [g for p in report["persons"] for g in p["faces"]] + report["unknown"]}
-
-
-def _refolder(file: str, old: str, new: str) -> str:
-    head, _, tail = file.partition("/")
-    return f"{new}/{tail}" if head == old else file
-
-
-def _renamed(report, old: str, new: str) -> dict[str, Any]:
-    """The report as it reads after renaming folder `old` to `new`."""
-    persons = [{**p, "id": new if p["id"] == old else p["id"],
-                "faces": [{**f, "file": _refolder(f["file"], old, new)} for f in p["faces"]]}
-               for p in report["persons"]]
-    return {**report, "persons": persons}
