@@ -215,6 +215,9 @@ def main() -> int:
             lines.append(f"| {k} | {'with' if r['suggestions'] else 'without'} | {r['persons']} | {r['f']:.4f} | "
                          f"{r['actions']} | {r['final_f']} | {r['final_persons']} | "
                          f"{r['round_trip_median']} / {r['round_trip_max']} | {r['server_median']} / {r['server_max']} |")
+        for r in rows[:2]:
+            lines.append(f"\nBCubed F after each action, {'with' if r['suggestions'] else 'without'} suggestions "
+                         f"(actions so far: F): " + ", ".join(f"{n}: {f:.4f}" for n, f in r["trace"]))
         lines += ["", "Action latency (`Session.apply`: the folder change, re-clustering from the cache, "
                       "writing every file; 5 of each, seconds):", "",
                   "| action | median | max |", "| --- | --- | --- |"]
