@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 from clusterer.evaluate import evaluate_output, load_ground_truth, load_prediction  # noqa: E402
 from clusterer.export import output_dir  # noqa: E402
 from clusterer.faces import box_iou  # noqa: E402
-from clusterer.pipeline import run  # noqa: E402
 from clusterer.review.actions import Session  # noqa: E402
 from clusterer.review.server import ReviewServer  # noqa: E402
 

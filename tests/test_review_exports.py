@@ -1,4 +1,4 @@
-"""Exports for editing software: OpenTimelineIO markers and a CMX 3600 EDL."""
+"""Exports for editing software (OpenTimelineIO markers, a CMX 3600 EDL) and the static page's time axis."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +12,7 @@ from clusterer.export import export
 from clusterer.faces import Face
 from clusterer.report import appearances_csv
 from clusterer.result import Person, Result, Sighting
-from clusterer.review import edl, otio
+from clusterer.review import edl
 from clusterer.sampling import VideoInfo
 
 # a known clip: 25 fps, 20 s, sampled at 2 fps; Alice on screen 1.0–2.5 s and
@@ -89,3 +89,14 @@ def test_export_command_refuses_to_replace_and_unknown_kinds(folder, tmp_path, c
     assert mine.read_text() == "my own edit"
     assert main(["export", str(dest), "-o", str(tmp_path / "ok.edl")]) == 0
     assert "3 appearances of 2 persons" in capsys.readouterr().out
+
+
+def test_the_static_page_has_a_time_axis(folder):
+    from clusterer.report import time_axis
+
+    dest, _ = folder
+    html = (dest / "index.html").read_text()
+    assert html.count('<div class="axis">') == 2  # one a person
+    assert [t["label"] for t in time_axis(20.0)] == ["0:00", "0:05", "0:10", "0:15", "0:20"]
+    assert [t["left"] for t in time_axis(20.0)][:2] == [0.0, 25.0]
+    assert time_axis(5400.0)[1]["label"] == "0:15:00" and len(time_axis(5400.0)) == 7
