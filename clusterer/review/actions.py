@@ -65,7 +65,8 @@ class Session:
         report = self.report()
         self.video = Path(video or report["video"]["path"]).expanduser().resolve()
         if not self.video.is_file():
-            raise ClusterVideoError(f"{self.video}: the video of {self.dest} is not there (give it with --video)")
+            raise ClusterVideoError(f"{self.video}: no such video" if video else
+                                    f"{self.video}: the video of {self.dest} is not there (give it with --video)")
         if output_dir(self.dest.parent, self.video) != self.dest:
             raise ClusterVideoError(f"{self.dest}: a run of {self.video.name} writes into "
                                     f"{output_dir(self.dest.parent, self.video)}; review that folder")
