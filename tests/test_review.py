@@ -188,6 +188,8 @@ def test_server_refuses_other_sites_and_rebinding(result):
         for headers in refused:
             status, data, _ = ask(srv, "POST", "/api/rename", body, **headers)
             assert status == 403, (headers, data)
+        for length in ("-1", "x", str(2 << 20)):  # a body length to make it wait or fill memory: refused
+            assert ask(srv, "POST", "/api/rename", body, **{**good, "Content_Length": length})[0] == 400
         assert listing(result) == before
         # reading is refused to a rebinding page and to other sites too
         for headers in ({"Host": f"attacker.example:{port}"}, {**here, "Sec_Fetch_Site": "cross-site"}):

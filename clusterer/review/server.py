@@ -162,9 +162,15 @@ class Handler(BaseHTTPRequestHandler):
         if why:
             return self._forbidden(why)
         m = re.fullmatch(r"/api/([a-z-]+)", urlsplit(self.path).path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if not m or length > MAX_BODY:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not m:
             return self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+        if not 0 <= length <= MAX_BODY:
+            self.close_connection = True
+            return self._json(HTTPStatus.BAD_REQUEST, {"error": "bad request (body length)"})
         try:
             args = json.loads(self.rfile.read(length) or b"{}")
             if not isinstance(args, dict):
