@@ -5,11 +5,16 @@ persons, with the "same person?" suggestions and without them, counting
 every click, selection and typed name; and how long each action takes.
 
 The user, with suggestions: answers the first suggestion (Yes when both
-persons are one identity, No otherwise) until every person is right or none is left, then merges what is still split with the
-merge button. Without: for each identity split over several persons, merges
-the smaller ones into the largest with the merge button (select the target,
-click Merge) — the fewest actions a user who already
-knows every pair can take; finding the pairs by eye is not counted.
+persons are one identity, No otherwise) until every person is right or none
+is left. Without: for each identity split over several persons, merges the
+smaller ones into the largest with the merge button (select the target,
+click Merge): the fewest actions a user who already knows every pair can
+take; finding the pairs by eye is not counted. Then, in both, what is still
+split is merged with the merge button, and each face in a person of another
+identity is moved (click the face, pick the target, Move face, or Move its
+track when the whole track is that identity) to its identity's person, a new
+person (its name typed), or unknown (no face there); a face in unknown
+with an identity, to that identity's person.
 BCubed F after each action is `cluster-video evaluate`'s.
 
     python benchmarks/bench_review.py RESULT_DIR GT.json [--append]
@@ -43,19 +48,23 @@ from clusterer.review.actions import Session  # noqa: E402
 from clusterer.review.server import ReviewServer  # noqa: E402
 
 
-def identities(dest: Path, gt_file: str) -> dict[str, str]:
-    """Person id → the ground-truth identity of most of its faces."""
+def face_identities(dest: Path, gt_file: str) -> dict[str, str | None]:
+    """Crop file → the ground-truth identity of its face (None: no face there)."""
     pred, sampled, fps = load_prediction(dest)
     gt = load_ground_truth(gt_file, sampled, fps)
     report = json.loads((dest / "clusters.json").read_text())
     out = {}
-    for p in report["persons"]:
-        c = Counter()
-        for f in p["faces"]:
-            best = max(((box_iou(f["box"], g[2]), g[1]) for g in gt if g[0] == f["frame"]), default=(0, None))
-            c[best[1] if best[0] >= 0.3 else None] += 1
-        out[p["id"]] = c.most_common(1)[0][0]
+    for f in [g for p in report["persons"] for g in p["faces"]] + report["unknown"]:
+        best = max(((box_iou(f["box"], g[2]), g[1]) for g in gt if g[0] == f["frame"]), default=(0, None))
+        out[f["file"]] = best[1] if best[0] >= 0.3 else None
     return out
+
+
+def identities(dest: Path, gt_file: str) -> dict[str, str]:
+    """Person id → the ground-truth identity of most of its faces."""
+    ident = face_identities(dest, gt_file)
+    report = json.loads((dest / "clusters.json").read_text())
+    return {p["id"]: Counter(ident[f["file"]] for f in p["faces"]).most_common(1)[0][0] for p in report["persons"]}
 
 
 class User:
@@ -67,6 +76,7 @@ class User:
         self.round_trips: list[float] = []
         self.server: list[float] = []
         self.trace: list[tuple[int, float]] = []
+        self.tried: set[tuple[str, str]] = set()
 
     def f(self) -> float:
         return float(evaluate_output(self.dest, self.gt, 0.3)["bcubed_f"])
@@ -105,8 +115,39 @@ class User:
             return True
         return False
 
+    def split_one(self) -> bool:
+        """Move one face (or its whole track, when the track is all that
+        identity) out of a person of another identity, to the person of its
+        own identity, a new person, or unknown (no face). False when none is left."""
+        report = json.loads((self.dest / "clusters.json").read_text())
+        ident = face_identities(self.dest, self.gt)
+        maj = {p["id"]: Counter(ident[f["file"]] for f in p["faces"]).most_common(1)[0][0] for p in report["persons"]}
+        owner: dict[str | None, str] = {}
+        for p in sorted(report["persons"], key=lambda p: -len(p["faces"])):
+            owner.setdefault(maj[p["id"]], p["id"])
+        maj["unknown"] = None
+        for p in report["persons"] + [{"id": "unknown", "faces": report["unknown"]}]:
+            for f in p["faces"]:
+                j = ident[f["file"]]
+                if j == maj[p["id"]]:
+                    continue
+                target = "unknown" if j is None else owner.get(j, "")
+                if (f["file"], target) in self.tried:
+                    continue
+                self.tried.add((f["file"], target))
+                whole = all(ident[g["file"]] == j for g in p["faces"] if g["track"] == f["track"])
+                sec = self.page.locator(f'section.person[data-id="{p["id"]}"]')
+                sec.locator(f'img.face[data-file="{f["file"]}"]').click()
+                sec.locator("select.move-to").select_option(target)
+                button = sec.locator("button.move-track" if whole else "button.move-face")
+                name = re.sub(r"[^A-Za-z0-9]+", " ", str(j)).strip().title() if target == "" else None
+                self.act(3, lambda: button.click(), name)  # the face, the target, the button
+                return True
+        return False
+
     def answer_suggestions(self, who: dict[str, str]) -> None:
         while self.f() < 1.0:  # the user stops once every person is right
+            who.update(identities(self.dest, self.gt))
             sug = self.page.locator(".suggestion")
             if not sug.count():
                 return
@@ -136,7 +177,7 @@ def session(browser, base: Path, gt: str, suggestions: bool, work: Path) -> dict
         user = User(page, dest, gt)
         if suggestions:
             user.answer_suggestions(who)
-        while user.f() < 1.0 and user.merge_button(who):
+        while user.f() < 1.0 and (user.merge_button(identities(dest, gt)) or user.split_one()):
             pass
         end = evaluate_output(dest, gt, 0.3)
         page.close()
