@@ -14,7 +14,7 @@ from .evaluate import load_ground_truth
 from .extraction import extract
 from .faces.analyzer import FaceAnalyzer
 from .grouping.persons import cluster
-from .naming.folders import follow_user_folders, load_known, name_persons
+from .naming.folders import follow_user_folders, load_known, name_persons, previous_numbers
 from .output.export import check_folder, export, output_dir
 from .output.outdir import claim
 from .settings import default, split_settings
@@ -51,7 +51,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
             raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                                f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
         persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
-        persons = name_persons(persons, known_people)
+        persons = name_persons(persons, known_people, previous_numbers(dest))
         recorded = {**extraction, **clustering, "tool_version": __version__,
                     "known": str(known) if known else None}
         if embedder_name:

@@ -15,6 +15,7 @@ from .app import run, tune
 from .errors import ClusterVideoError, SettingsError
 from .evaluate import evaluate_output
 from .naming.labels import write as write_labels
+from .review import cli as review_cli
 from .settings import SETTINGS
 from .sheets import write_sheets
 from .tuning import format_rows, parse_sweep
@@ -66,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "per person plus an 'unknown' folder, with a clusters.json report.",
         epilog=f"Score a result against ground truth: {PROG} evaluate OUTPUT_DIR GT_FILE. "
                f"Export corrected folders as ground truth: {PROG} labels OUTPUT_DIR -o truth.csv. "
-               f"Contact sheets of every folder: {PROG} sheet OUTPUT_DIR -o SHEETS_DIR")
+               f"Contact sheets of every folder: {PROG} sheet OUTPUT_DIR -o SHEETS_DIR. "
+               f"Review in the browser: {PROG} review OUTPUT_DIR. "
+               f"Markers for editors: {PROG} export OUTPUT_DIR -o FILE.otio|.edl")
     p.add_argument("video", help="input video (any format OpenCV's FFmpeg backend reads)")
     for title, names in GROUPS.items():
         g = p.add_argument_group(title)
@@ -239,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             return _labels(argv[1:])
         if argv[:1] == ["sheet"]:
             return _sheet(argv[1:])
+        if argv[:1] in (["review"], ["export"]):
+            return getattr(review_cli, argv[0])(argv[1:])
         return _main(argv)
     except ClusterVideoError as e:
         if os.environ.get("CLUSTER_VIDEO_TRACEBACK"):

@@ -15,11 +15,14 @@ the cache, gives the same crops), else by their file name in the previous
 clusters.json and then by frame and box. Each track with such faces goes to
 that name; all tracks of one name become one person (crops moved from
 person_005/ into Alice/ merge it into Alice); the other tracks of a cluster
-follow a name that holds more than half of its faces. A track whose faces were
-moved into another named folder leaves with them (split), and one moved into
-unknown/ goes to unknown (reason "moved-by-user"). Folder names of the form
-person_NNN carry no name and no constraint, so a new threshold still regroups
-them.
+follow a name that holds more than half of its faces. Faces moved into
+another named folder leave with their track, or, when only part of the track
+moved, split it there (_split_tracks); a face moved into unknown/ goes to
+unknown (reason "moved-by-user"), alone. Folders of the form person_NNN are
+the tool's numbering and carry no constraint, so a new threshold still
+regroups them, until the user moves a crop into one: from then on it acts as
+a named folder under that number (numbers stay with their person across
+runs: name_persons).
 """
 from __future__ import annotations
 
@@ -128,7 +131,8 @@ def match_known(persons: Sequence[Person], known: Sequence[KnownPerson]) -> list
 def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[float]] | None] = lambda b: None,
                       ) -> dict[str, list[tuple[int, list[float]]]]:
     """Name → (frame, box) of the faces whose crops lie in a folder the user
-    named (not person_NNN, unknown, cache or hidden); under MOVED_TO_UNKNOWN,
+    named (not unknown, cache or hidden; a person_NNN folder only once the
+    user moved a crop into it, _touched); under MOVED_TO_UNKNOWN,
     those the user moved into unknown/ from a person's folder. A crop is
     recognised by its bytes (`recognise`: this run's face with those very
     crop bytes, whatever the file is called), else by its file name in the
@@ -144,10 +148,13 @@ def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[f
         path = Path(rec["file"])
         # in unknown/ by the user's hand: moved there, or kept there by an earlier run for that reason
         by_hand = path.parent.name != "unknown" or rec.get("reason") == MOVED_BY_USER
-        by_file[path.name] = (int(rec["frame"]), [float(v) for v in rec["box"]], by_hand)
+        by_file[path.name] = (int(rec["frame"]), [float(v) for v in rec["box"]], by_hand, path.parent.name,
+                              rec.get("assigned") == "user")
     out: dict[str, list[tuple[int, list[float]]]] = {}
     for d in sorted(p for p in dest.iterdir() if p.is_dir()):
-        if d.name == "cache" or d.name.startswith(".") or GENERIC.fullmatch(d.name):
+        if d.name == "cache" or d.name.startswith("."):
+            continue
+        if GENERIC.fullmatch(d.name) and not _touched(d, by_file, recognise):
             continue
         moved = d.name == "unknown"
         faces = []
@@ -161,6 +168,22 @@ def user_placed_faces(dest: Path, recognise: Callable[[bytes], tuple[int, list[f
         if faces:
             out[MOVED_TO_UNKNOWN if moved else d.name] = faces
     return out
+
+
+def _touched(folder: Path, by_file: dict, recognise) -> bool:
+    """Whether a person_NNN folder holds a crop the user put there: one the
+    previous run wrote into another folder (or under another name), or one
+    an earlier correction placed (assigned "user"). Such a folder is the
+    user's from then on, like a named one; an untouched one carries nothing."""
+    for f in folder.iterdir():
+        if f.suffix.lower() != ".jpg" or not f.is_file():
+            continue
+        rec = by_file.get(f.name)
+        if rec is not None and (rec[3] != folder.name or rec[4]):
+            return True
+        if rec is None and recognise(f.read_bytes()):
+            return True
+    return False
 
 
 def crop_digest(data: bytes) -> bytes:
@@ -208,6 +231,7 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
             key = s.track if s.track is not None else id(s)
             tracks.setdefault(key, []).append(s)
             cluster_of[key] = k
+    _split_tracks(tracks, cluster_of, name_of)
     votes = {t: Counter(n for n in map(name_of, ss) if n is not None) for t, ss in tracks.items()}
     own = {t: _top(c) for t, c in votes.items() if c}
     follow: dict[int, str] = {}
@@ -246,19 +270,78 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
     return tuple(out), in_time_order(left)
 
 
+def _split_tracks(tracks: dict[object, list[Sighting]], cluster_of: dict[object, int],
+                  name_of: Callable[[Sighting], str | None]) -> None:
+    """Split, in place, each track whose faces the user put in different
+    places: a face moved into unknown/, or into a named folder other than the
+    one most of the track's placed faces are in, leaves the track with the
+    others put there (a new track id); the rest stays, and its unplaced faces
+    follow the main name or the cluster. So moving part of a track is
+    honoured, never undone by the rest of the track."""
+    ids = [s.track for ss in tracks.values() for s in ss if isinstance(s.track, int)]
+    fresh = itertools.count(max(ids, default=-1) + 1)
+    for t in sorted(tracks, key=str):
+        ss = tracks[t]
+        names = [name_of(s) for s in ss]
+        main = Counter(n for n in names if n not in (None, MOVED_TO_UNKNOWN))
+        top = _top(main) if main else None
+        parts: dict[str | None, list[Sighting]] = {}
+        for s, n in zip(ss, names):
+            parts.setdefault(top if n is None else n, []).append(s)
+        if len(parts) == 1:
+            continue
+        tracks[t] = parts.pop(top)  # the unplaced faces, or those under the main name
+        for n in sorted(parts, key=lambda n: n or ""):
+            new = next(fresh)
+            tracks[new] = [replace(s, track=new) for s in parts[n]]
+            cluster_of[new] = cluster_of[t]
+
+
 def _top(votes: Counter) -> str:
     """The most common name (ties: the first in sort order, for determinism)."""
     return min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
-def name_persons(persons: Sequence[Person], known: Sequence[KnownPerson] = ()) -> tuple[Person, ...]:
+def previous_numbers(dest: Path) -> dict[int, list[tuple[list[float], str]]]:
+    """Frame → (box, person_NNN) of each face the previous run's clusters.json
+    put in a numbered person: what keeps a person's number across re-runs."""
+    try:
+        old = load_report(dest)
+    except ClusterVideoError:
+        return {}
+    at: dict[int, list[tuple[list[float], str]]] = {}
+    for p in (old or {}).get("persons", []):
+        if GENERIC.fullmatch(p["id"]):
+            for f in p["faces"]:
+                at.setdefault(int(f["frame"]), []).append(([float(v) for v in f["box"]], p["id"]))
+    return at
+
+
+def name_persons(persons: Sequence[Person], known: Sequence[KnownPerson] = (),
+                 before: dict[int, list[tuple[list[float], str]]] | None = None) -> tuple[Person, ...]:
     """Persons with ids: a name they already carry (follow_user_folders), else
-    a known name, else person_NNN (numbered in order, most faces first)."""
-    names: list[str | None] = [None if GENERIC.fullmatch(p.id) else p.id for p in persons]
+    a known name, else person_NNN. A person keeps the number of the previous
+    run's person (`before`, previous_numbers) that shared most of its faces
+    (most shared first, each number once); the others are numbered in order,
+    most faces first, with numbers neither in use nor used by the previous run."""
+    # a number is the tool's, unless the user's folders gave it (follow_user_folders: assigned "user")
+    names: list[str | None] = [None if GENERIC.fullmatch(p.id) and not any(s.how == "user" for s in p.sightings)
+                               else p.id for p in persons]
     used = {n for n in names if n}
     for i, name in enumerate(match_known(persons, known)):
         if name and names[i] is None and name not in used:
             names[i], used = name, used | {name}
+    before = before or {}
+    shared = []
+    for i, p in enumerate(persons):
+        if names[i] is None:
+            c = Counter(n for s in p.sightings for b, n in before.get(s.face.frame, ())
+                        if iou(s.face.box_xyxy, b) >= 0.5)
+            shared += [(-k, i, n) for n, k in c.items()]
+    for _, i, n in sorted(shared):
+        if names[i] is None and n not in used:
+            names[i], used = n, used | {n}
+    used |= {n for v in before.values() for _, n in v}
     out, k = [], 0
     for p, name in zip(persons, names):
         if name is None:

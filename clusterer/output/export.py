@@ -5,18 +5,21 @@ folder unless told to overwrite, and then replaces only the files listed in
 the previous run's `clusters.json` ("written"); anything a user added stays.
 A folder whose clusters.json this tool did not write, or that holds a
 gallery, CSV or feature cache no clusters.json lists, is refused. Files in
-named folders (not person_NNN or unknown) are never removed, and a file the
-tool did not write is never replaced: the new crop takes another name.
+named folders (not person_NNN or unknown) are never removed (but for the
+tool's own copy of a crop now written elsewhere), and a file the tool did
+not write is never replaced: the new crop takes another name.
 Everything is staged and then moved into place, `clusters.json` last
 (outdir.py: links refused, one run at a time, interrupted runs recovered).
 """
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import re
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -39,7 +42,7 @@ REPORT = "clusters.json"
 UNKNOWN = "unknown"
 """Folder of faces that belong to no person."""
 
-_OWN_FILE = re.compile(r"[^/]+/(clothing/)?t[0-9.]+_f[0-9]+(_[0-9]+)?\.jpg|cache/features\.(npz|json)")
+_OWN_FILE = re.compile(r"[^/]+/(clothing/)?t[0-9.]+_f[0-9]+(_x-?[0-9]+y-?[0-9]+)?(_[0-9]+)?\.jpg|cache/features\.(npz|json)")
 _DISPOSABLE = re.compile(r"person_\d+|unknown|cache")
 """Folders whose stale files an overwrite may remove: the generic ones. A
 folder with a name (the user's, or a known person's) is never emptied."""
@@ -147,11 +150,16 @@ def previous_files(dest: Path, report: dict[str, Any] | None = None) -> set[str]
     return own | {REPORT, GALLERY, APPEARANCES}
 
 
-def face_name(face: Face, taken: set[str], folder: str, free=lambda name: True) -> str:
-    """`folder/t0012.48_f000312.jpg`, with a suffix if that file name is in
-    `taken` (file names, not paths: the next run finds a crop a user moved
-    by its file name, naming/folders.py) or the path is not `free`; adds it to taken."""
+def face_name(face: Face, taken: set[str], folder: str, free=lambda name: True, shared: bool = False) -> str:
+    """`folder/t0012.48_f000312.jpg`: the face's own name, the same in every
+    run that finds it (naming/folders.py finds a crop a user moved by its file name).
+    A face that `shared` its frame with another adds its box's corner
+    (`_x540y120`), so that no name depends on the order of faces or persons.
+    Only a name in `taken` (file names, not paths) or a path that is not
+    `free` (a file the tool did not write) gets a `_2` suffix; adds it to taken."""
     stem = f"t{face.time:07.2f}_f{face.frame:06d}"
+    if shared:
+        stem += f"_x{int(face.box_xyxy[0])}y{int(face.box_xyxy[1])}"
     file, k = f"{stem}.jpg", 1
     while file in taken or not free(f"{folder}/{file}"):
         k += 1
@@ -247,6 +255,8 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     taken: set[str] = set()  # paths this run writes
     files: set[str] = set()  # face crops' file names, unique across folders
     plan: list[tuple[str, bytes]] = []
+    per_frame = Counter(s.face.frame for s in itertools.chain(*(p.sightings for p in result.persons),
+                                                              result.unknown))
 
     def free(name: str, data: bytes) -> bool:
         """A name we may use: new, ours from the last run, or already holding these
@@ -257,7 +267,8 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     def records(folder: str, sightings) -> list[dict[str, Any]]:
         recs = []
         for s in sightings:
-            name = face_name(s.face, files, folder, lambda n: free(n, s.face.crop_jpeg))
+            name = face_name(s.face, files, folder, lambda n: free(n, s.face.crop_jpeg),
+                             shared=per_frame[s.face.frame] > 1)
             taken.add(name)
             plan.append((name, s.face.crop_jpeg))
             cloth_name = None
@@ -265,7 +276,8 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
                 cloth_name = f"{folder}/{CLOTHING}/{name.split('/', 1)[1]}"
                 if cloth_name in taken or not free(cloth_name, s.clothing.crop_jpeg):
                     cloth_name = face_name(s.face, set(files), f"{folder}/{CLOTHING}",
-                                           lambda n: n not in taken and free(n, s.clothing.crop_jpeg))
+                                           lambda n: n not in taken and free(n, s.clothing.crop_jpeg),
+                                           shared=per_frame[s.face.frame] > 1)
                 taken.add(cloth_name)
                 plan.append((cloth_name, s.clothing.crop_jpeg))
             recs.append(sighting_record(s, name, cloth_name))
@@ -299,12 +311,32 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
         stage.write(GALLERY, gallery_html(report, merge_gap).encode())
         stage.write(REPORT, _json(report).encode())
         # the earlier run's leftovers, ours only, and never in a folder the user named
-        stale = [n for n in sorted(old - taken - set(extra) - {REPORT, GALLERY, APPEARANCES})
-                 if _DISPOSABLE.fullmatch(n.split("/")[0])]
+        gone = sorted(old - taken - set(extra) - {REPORT, GALLERY, APPEARANCES})
+        stale = [n for n in gone if _DISPOSABLE.fullmatch(n.split("/")[0])]
+        stale += _duplicates(dest, [n for n in gone if n not in stale], [d for _, d in plan])
         stage.commit(last=REPORT, delete=stale)
     except OSError as e:
         raise OutputError(f"{dest}: cannot write results ({e.strerror or e})") from None
     return report
+
+
+def _duplicates(dest: Path, names: Sequence[str], crops: Sequence[bytes]) -> list[str]:
+    """Of `names` (files the previous run wrote into folders a user named,
+    that this run does not write there), those still holding the very bytes
+    of a crop this run writes elsewhere: the face moved (a correction) and a
+    copy left behind would be a duplicate. Nothing else there is removed."""
+    import hashlib
+
+    def digest(data: bytes) -> bytes:
+        return hashlib.blake2b(data, digest_size=16).digest()
+
+    now = {digest(d) for d in crops}
+    out = []
+    for n in names:
+        path = dest / n
+        if path.is_file() and not path.is_symlink() and digest(path.read_bytes()) in now:
+            out.append(n)
+    return out
 
 
 def _json(report: dict[str, Any]) -> str:

@@ -52,11 +52,26 @@ def appearances_csv(report: dict[str, Any], merge_gap: float = default("merge_ga
     """appearances.csv: one row per continuous appearance of each person."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["person", "start", "end", "duration", "faces", "start_hms", "end_hms"])
+    w.writerow(["person", "start", "end", "duration", "faces", "start_hms", "end_hms", "video"])
+    video = report.get("video", {}).get("path", "")  # the source, as the run was given it
     for p in report["persons"]:
         for a, b, n in appearances([f["time"] for f in p["faces"]], _step(report), merge_gap):
-            w.writerow([p["id"], f"{a:.3f}", f"{b:.3f}", f"{b - a:.3f}", n, clock(a), clock(b)])
+            w.writerow([p["id"], f"{a:.3f}", f"{b:.3f}", f"{b - a:.3f}", n, clock(a), clock(b), video])
     return buf.getvalue()
+
+
+def time_axis(duration: float, most: int = 8) -> list[dict[str, Any]]:
+    """Ticks under each timeline: at most `most` + 1 round times, as % of the
+    video and as M:SS (H:MM:SS past an hour)."""
+    step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+                 if duration / s <= most), 7200)
+    out = []
+    for k in range(int(duration // step) + 1):
+        t = k * step
+        h, rest = divmod(int(t), 3600)
+        label = f"{h}:{rest // 60:02d}:{rest % 60:02d}" if duration >= 3600 else f"{rest // 60}:{rest % 60:02d}"
+        out.append({"left": round(100 * t / duration, 3), "label": label})
+    return out
 
 
 def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap")) -> str:
@@ -93,5 +108,6 @@ def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap")
     return env.get_template("index.html").render(
         title=report["video"]["path"].replace("\\", "/").split("/")[-1], video=report["video"],
         settings=report["settings"], persons=persons, n_faces=n_faces, n_sampled=len(report["sampled"]),
+        ticks=time_axis(duration),
         unknown={"faces": report["unknown"], "shown": shown, "hidden": hidden,
                  "reasons": sorted(reasons.items())})

@@ -159,13 +159,24 @@ def test_a_renamed_crop_is_recognised_by_its_bytes(demo_video, demo_faces_copy):
     assert other["frame"] not in frames
 
 
-def test_generic_folders_set_no_constraint(demo_video, demo_faces_copy):
-    """Crops moved between person_NNN folders are the tool's numbering, not a
-    user's name: the next run groups as before."""
-    r1, dest = demo_faces_copy
-    out = dest.parent
-    report = json.loads((dest / "clusters.json").read_text())
-    _move_track(dest, report, report["persons"][0]["faces"][0]["track"], report["persons"][1]["id"])
-    r2, _ = run(demo_video, out=out, mode="faces", overwrite=True)
+def test_generic_folders_set_no_constraint_until_a_crop_moves_in(tmp_path, demo_video):
+    """person_NNN folders are the tool's numbering: a new setting regroups
+    them. A crop moved into one makes it the user's, like a named folder:
+    its track joins that person, in this run and the next."""
+    out = tmp_path / "out"
+    r1, dest = run(demo_video, out=out, mode="faces")
+    r2, _ = run(demo_video, out=out, mode="two-stage", threshold=0.3, overwrite=True)
     assert [sorted(s.face.frame for s in p.sightings) for p in r2.persons] == \
         [sorted(s.face.frame for s in p.sightings) for p in r1.persons]
+    assert all(s.how != "user" for p in r2.persons for s in p.sightings)
+    report = json.loads((dest / "clusters.json").read_text())
+    a, b = report["persons"]
+    b_frames = {f["frame"] for f in b["faces"]}
+    alone = next(t for t in dict.fromkeys(f["track"] for f in a["faces"])
+                 if not {f["frame"] for f in a["faces"] if f["track"] == t} & b_frames)
+    moved = _move_track(dest, report, alone, b["id"])
+    for _ in range(2):
+        r, _ = run(demo_video, out=out, mode="faces", overwrite=True)
+        assert _frames_of(r, b["id"]) == b_frames | moved
+        assert _frames_of(r, a["id"]) == {f["frame"] for f in a["faces"]} - moved
+

@@ -23,14 +23,14 @@ def test_appearances_merge_short_gaps():
 
 
 def test_appearances_csv_rows():
-    report = {"settings": {"fps": 2.0},
+    report = {"settings": {"fps": 2.0}, "video": {"path": "clips/in.mp4"},
               "persons": [{"id": "Alice", "faces": [{"time": t} for t in (0.0, 0.5, 3661.0)]},
                           {"id": "person_002", "faces": [{"time": 5.0}]}]}
     rows = list(csv.reader(io.StringIO(appearances_csv(report, merge_gap=2.0))))
-    assert rows[0] == ["person", "start", "end", "duration", "faces", "start_hms", "end_hms"]
-    assert rows[1:] == [["Alice", "0.000", "1.000", "1.000", "2", "00:00:00.000", "00:00:01.000"],
-                        ["Alice", "3661.000", "3661.500", "0.500", "1", "01:01:01.000", "01:01:01.500"],
-                        ["person_002", "5.000", "5.500", "0.500", "1", "00:00:05.000", "00:00:05.500"]]
+    assert rows[0] == ["person", "start", "end", "duration", "faces", "start_hms", "end_hms", "video"]
+    assert rows[1:] == [["Alice", "0.000", "1.000", "1.000", "2", "00:00:00.000", "00:00:01.000", "clips/in.mp4"],
+                        ["Alice", "3661.000", "3661.500", "0.500", "1", "01:01:01.000", "01:01:01.500", "clips/in.mp4"],
+                        ["person_002", "5.000", "5.500", "0.500", "1", "00:00:05.000", "00:00:05.500", "clips/in.mp4"]]
     assert clock(59.9995) == "00:01:00.000"
 
 
