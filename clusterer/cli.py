@@ -245,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
             return _labels(argv[1:])
         if argv[:1] == ["sheet"]:
             return _sheet(argv[1:])
+        if argv[:1] == ["library"]:
+            from .library.cli import main as library_main
+
+            return library_main(argv[1:])
         return _main(argv)
     except (ClusterVideoError, ValueError) as e:
         if os.environ.get("CLUSTER_VIDEO_TRACEBACK"):

@@ -467,14 +467,16 @@ def split_settings(settings: dict) -> tuple[dict, dict]:
 def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), overwrite: bool = False,
         known: str | os.PathLike | None = None,
         progress: Callable[[VideoInfo], Callable[[float], None]] | None = None,
-        timings: dict[str, float] | None = None, **settings) -> tuple[Result, Path]:
+        timings: dict[str, float] | None = None,
+        rename: Callable[[tuple[Person, ...]], tuple[Person, ...]] | None = None, **settings) -> tuple[Result, Path]:
     """Cluster the people of `video`; write OUT/<video name>/; return the result and that folder.
 
     settings: any of the names in defaults.SETTINGS (threshold=0.4, mode="fused", …);
     the rest keep their defaults. known: a folder of known people (names.py);
     names a user gave to earlier result folders are kept. progress, if given, is called once with the
     video's info and returns a callback that receives the time of each sampled frame;
-    timings, if given, receives seconds per extraction stage (see extract).
+    timings, if given, receives seconds per extraction stage (see extract);
+    rename, if given, may give persons other ids after naming (the library's names).
     """
     extraction, clustering = split_settings(settings)
     info = probe(video)
@@ -490,6 +492,8 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
                                f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
         persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
         persons = name_persons(persons, known_people)
+        if rename is not None:
+            persons = rename(persons)
         recorded = {**extraction, **clustering, "tool_version": __version__,
                     "known": str(known) if known else None}
         if embedder_name:

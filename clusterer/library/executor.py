@@ -1,0 +1,123 @@
+"""Where videos are processed: in this process one after another (serial,
+the default), or one Ray task a video (a local Ray when no address is
+given). A task runs the video as `cluster-video` does, into its own result
+folder with its feature cache (on storage every worker and the driver
+share), and returns only the video's summary (store.Video: a few KB), so
+that the driver holds no frames, crops or features. Results do not depend
+on the executor: each video's result is computed by the same code from the
+same file, and the driver links the summaries in library order.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import ClusterVideoError
+from .settings import check, default
+
+RETRIES = 2
+"""Times Ray runs a video's task again after its worker died (a lost node,
+out of memory); a video that fails by itself (unreadable) is not retried."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One video to run: its file, the folder its result goes under (LIB/videos),
+    the run settings, --known, crops a unit keeps, and names to give by track."""
+
+    video: str
+    out: str
+    settings: dict[str, Any]
+    known: str | None
+    crops: int
+    rename: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        from ..export import output_dir
+
+        return output_dir(self.out, self.video).name
+
+
+def process(job: Job):
+    """Run one video (from its cache when it has one) and summarise it."""
+    from ..pipeline import run
+    from .store import summarise
+
+    result, dest = run(job.video, out=job.out, overwrite=True, known=job.known,
+                       rename=_renamer(job.rename) if job.rename else None, **job.settings)
+    return summarise(dest, job.video, job.settings, job.known, job.crops)
+
+
+def _renamer(by_track: dict[int, str]):
+    """persons → persons, a person without a name of its own named after the
+    library person of most of its faces' tracks (never two persons one name)."""
+    from collections import Counter
+    from dataclasses import replace
+
+    from ..names import GENERIC
+
+    def rename(persons):
+        taken = {p.id for p in persons if not GENERIC.fullmatch(p.id)}
+        out = []
+        for p in persons:
+            votes = Counter(by_track[s.track] for s in p.sightings if s.track in by_track)
+            name = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0] if votes else None
+            if GENERIC.fullmatch(p.id) and name and name not in taken and 2 * votes[name] > len(p.sightings):
+                taken.add(name)
+                p = replace(p, id=name)
+            out.append(p)
+        return tuple(out)
+    return rename
+
+
+class Serial:
+    """Each video in this process, in order."""
+
+    def map(self, jobs: Sequence[Job]) -> list:
+        return [process(j) for j in jobs]
+
+
+class RayExecutor:
+    """One Ray task a video (one CPU each); `address` an existing cluster, else a local Ray."""
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+        self.address, self.num_cpus = address, num_cpus
+
+    def map(self, jobs: Sequence[Job]) -> list:
+        if not jobs:
+            return []
+        import ray
+
+        if not ray.is_initialized():
+            here = str(Path(__file__).resolve().parents[2])  # the workers import this very package
+            env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}}
+            ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
+                     runtime_env=env, include_dashboard=False, log_to_driver=False,
+                     logging_level="ERROR")
+        task = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)(_guarded)
+        out = []
+        for job, got in zip(jobs, ray.get([task.remote(j) for j in jobs])):
+            if isinstance(got, str):  # the video failed by itself: say which, as the serial path would
+                raise ClusterVideoError(f"{job.video}: {got}")
+            out.append(got)
+        return out
+
+
+def _guarded(job: Job):
+    """process(job), a user error as its message (the worker stays healthy, no retry)."""
+    try:
+        return process(job)
+    except (ClusterVideoError, ValueError) as e:
+        return str(e)
+
+
+def make_executor(kind: str = default("executor"), address: str | None = None):
+    check("executor", kind)
+    if kind == "serial":
+        if address:
+            raise ValueError("--ray-address goes with --executor ray")
+        return Serial()
+    return RayExecutor(address)

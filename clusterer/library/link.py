@@ -1,0 +1,197 @@
+"""Linking the persons of many videos into library persons, by face.
+
+A unit is one person of one video (the video's own clustering, which the
+user may have corrected in its folder), as the mean of its tracks' face
+encodings (weighted by faces): clothes change between episodes, so only
+faces link. Units are linked with the same care as tracks inside a video:
+
+- centroid linkage, closest pair first, while the means are under the
+  link threshold (clustering.constrained_centroid_linkage's rule), with
+  candidate pairs from a faiss k-nearest-neighbour graph instead of all
+  pairs, so that it scales to tens of thousands of units; a merged cluster's
+  candidates are its members' neighbours;
+- never two faces of one frame in a person: two units of one video that
+  share a frame share a conflict token, and clusters with a common token
+  never merge (so a video's two on-screen-together persons stay apart);
+- then clustering.join_unambiguous, at the looser join threshold, for
+  clusters that are clearly each other's nearest; and attach_smaller, for a
+  smaller cluster (a person seen briefly, or in one pose, in one video) whose
+  nearest is a larger one, under the join threshold and clearly nearer than
+  the next (a person's turned or dark faces lie far from their mean, but
+  nearer to it than to anyone else's; a face between two people is near both);
+- names decide: units with one name start as one cluster, and two names
+  never merge (a token per pair of names).
+
+Deterministic for a given unit order (the library sorts videos by name).
+"""
+from __future__ import annotations
+
+import heapq
+from itertools import combinations
+from typing import Hashable, Sequence
+
+import numpy as np
+
+from ..clustering import join_unambiguous, number_clusters
+from . import index
+from .settings import default
+
+NEIGHBOURS = 16
+"""Candidate neighbours per unit from the faiss search."""
+
+
+def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable]],
+         names: Sequence[str | None], *, threshold: float = default("link_threshold"),
+         join_threshold: float = default("link_join_threshold"),
+         join_ratio: float = default("link_join_ratio"), attach_ratio: float = default("link_attach_ratio"),
+         min_faces: int = default("link_min_faces"), k: int = NEIGHBOURS) -> np.ndarray:
+    """Library person of each unit: labels 0, 1, … (most faces first, then
+    earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
+    tokens: each unit's conflict tokens; names: a unit's forced name or None."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    w = np.asarray(weights, dtype=np.float64)
+    spans = _with_name_tokens(tokens, names)
+    groups = _start_groups(names)
+    small = {g[0] for g in groups if len(g) == 1 and w[g[0]] < min_faces and not names[g[0]]}
+    big = [g for g in groups if g[0] not in small]
+    labels = np.full(n, -1)
+    if big:
+        sub = np.array(sorted(i for g in big for i in g))
+        at = {int(u): j for j, u in enumerate(sub)}
+        clusters = _graph_linkage(x[sub], w[sub], [spans[i] for i in sub], [[at[i] for i in g] for g in big],
+                                  threshold, k)
+        for c, members in enumerate(clusters):
+            labels[sub[members]] = c
+    for i in sorted(small):  # alone: only a clear nearest takes them (attach_smaller)
+        labels[i] = labels.max() + 1
+    if join_threshold > threshold:
+        labels = join_unambiguous(labels, x, spans, join_threshold, join_ratio, w)
+        labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w)
+    final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    return number_clusters(final, w, np.arange(n), 0, n)
+
+
+def _with_name_tokens(tokens, names) -> list[frozenset]:
+    """Conflict tokens plus one per pair of distinct names, held by every unit of either name."""
+    distinct = sorted({nm for nm in names if nm})
+    by_name = {nm: set() for nm in distinct}
+    for a, b in combinations(distinct, 2):
+        by_name[a].add(("name", a, b))
+        by_name[b].add(("name", a, b))
+    return [frozenset(t) | frozenset(by_name.get(nm, ())) for t, nm in zip(tokens, names)]
+
+
+def _start_groups(names) -> list[list[int]]:
+    """Units of one name together, the others alone; in unit order."""
+    first: dict[str, list[int]] = {}
+    out: list[list[int]] = []
+    for i, nm in enumerate(names):
+        if nm and nm in first:
+            first[nm].append(i)
+            continue
+        out.append([i])
+        if nm:
+            first[nm] = out[-1]
+    return out
+
+
+def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups: list[list[int]],
+                   threshold: float, k: int) -> list[list[int]]:
+    """constrained_centroid_linkage's merges over the candidate graph: the
+    units' k nearest neighbours, mapped to their clusters. With k >= n - 1 the
+    graph is complete and the result is the same as the all-pairs linkage."""
+    n = len(x)
+    g = len(groups)
+    cap = 2 * g
+    cent, sq, mass = np.zeros((cap, x.shape[1])), np.zeros(cap), np.zeros(cap)
+    alive = np.zeros(cap, dtype=bool)
+    members: dict[int, list[int]] = {}
+    frames: dict[int, frozenset] = {}
+    key = [0] * cap
+    of_unit = np.zeros(n, dtype=int)
+    for c, m in enumerate(groups):
+        mass[c] = w[m].sum()
+        cent[c] = (x[m] * w[m, None]).sum(0) / max(mass[c], 1e-12)
+        sq[c] = cent[c] @ cent[c]
+        members[c], frames[c], key[c], alive[c] = list(m), frozenset().union(*(spans[i] for i in m)), m[0], True
+        of_unit[m] = c
+    _, nb_units = index.knn(x, min(k, n - 1))
+    nbrs: dict[int, set[int]] = {c: set() for c in range(g)}
+    for u in range(n):
+        for v in nb_units[u]:
+            if v >= 0 and of_unit[u] != of_unit[v]:
+                nbrs[of_unit[u]].add(int(of_unit[v]))
+                nbrs[of_unit[v]].add(int(of_unit[u]))
+    heap = []
+
+    def push(a: int, others) -> None:
+        others = [o for o in others if alive[o]]
+        if not others:
+            return
+        oo = np.array(others)
+        d = np.sqrt(np.maximum(sq[oo] + sq[a] - 2.0 * (cent[oo] @ cent[a]), 0.0))
+        for o, dist in zip(oo[d < threshold].tolist(), d[d < threshold].tolist()):
+            if not frames[o] & frames[a]:
+                heapq.heappush(heap, (dist, min(key[a], key[o]), max(key[a], key[o]), min(a, o), max(a, o)))
+
+    for a in range(g):
+        push(a, [o for o in nbrs[a] if o > a])
+    c = g
+    while heap:
+        _, _, _, a, b = heapq.heappop(heap)
+        if not (alive[a] and alive[b]) or frames[a] & frames[b]:
+            continue
+        if c == cap:  # grow: names may have merged fewer than 2g clusters' worth up front
+            cent, sq, mass, alive = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq, mass, alive))
+            key += [0] * cap
+            cap *= 2
+        alive[a] = alive[b] = False
+        mass[c] = mass[a] + mass[b]
+        cent[c] = (cent[a] * mass[a] + cent[b] * mass[b]) / mass[c]
+        sq[c] = cent[c] @ cent[c]
+        members[c] = members.pop(a) + members.pop(b)
+        frames[c] = frames.pop(a) | frames.pop(b)
+        key[c] = min(key[a], key[b])
+        nbrs[c] = (nbrs.pop(a) | nbrs.pop(b)) - {a, b}
+        for o in nbrs[c]:
+            nbrs[o] -= {a, b}
+            nbrs[o].add(c)
+        alive[c] = True
+        push(c, nbrs[c])
+        c += 1
+    return [sorted(m) for m in members.values()]
+
+
+def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset], threshold: float,
+                   ratio: float, weights: np.ndarray) -> np.ndarray:
+    """Labels after each cluster joins its nearest cluster (by weighted mean)
+    when that one is larger, closer than `threshold`, at most `ratio` × the
+    next nearest cluster's distance, and shares no conflict token. In rounds:
+    every cluster that may attach does so to one that does not attach in that
+    round; means are recomputed between rounds."""
+    labels = np.asarray(labels).copy()
+    while True:
+        ks = np.unique(labels[labels >= 0])
+        if len(ks) < 3:
+            return labels
+        groups = [np.flatnonzero(labels == k) for k in ks]
+        mass = np.array([weights[g].sum() for g in groups])
+        cent = np.stack([np.average(x[g], axis=0, weights=weights[g]) for g in groups])
+        toks = [frozenset().union(*(spans[i] for i in g)) for g in groups]
+        dist, near = index.knn(cent, min(NEIGHBOURS, len(ks) - 1))
+        moves = {}
+        for a in np.argsort(mass, kind="stable"):  # smallest first
+            nb = [(d, b) for d, b in zip(dist[a], near[a]) if b >= 0]
+            if len(nb) < 2:
+                continue
+            (d1, b), (d2, _) = nb[0], nb[1]
+            if (d1 < threshold and d1 <= ratio * d2 and mass[b] > mass[a] and not toks[a] & toks[b]
+                    and b not in moves and a not in set(moves.values())):
+                moves[a] = b
+        if not moves:
+            return labels
+        for a, b in moves.items():
+            labels[labels == ks[a]] = ks[b]
