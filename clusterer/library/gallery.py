@@ -7,6 +7,10 @@ from typing import Any
 
 from ..report import clock
 
+PAGE_MAX = 400
+"""Library persons shown on the page (most faces first); library.json and
+people/ hold them all. Keeps a page over thousands of hours light."""
+
 
 def gallery_html(lib: dict[str, Any]) -> str:
     import jinja2
@@ -15,7 +19,7 @@ def gallery_html(lib: dict[str, Any]) -> str:
                              autoescape=jinja2.select_autoescape(["html"]))
     span = {v["name"]: max([u["last"] for u in v["units"]] or [0.0]) for v in lib["videos"]}
     persons = []
-    for p in lib["persons"]:
+    for p in lib["persons"][:PAGE_MAX]:
         rows = []
         for a in p["videos"]:
             total = max(span.get(a["video"], 0.0), 1e-6)
@@ -25,4 +29,4 @@ def gallery_html(lib: dict[str, Any]) -> str:
         persons.append({"id": p["id"], "faces": p["faces"], "videos": rows,
                         "rep": next((c for a in p["videos"] for c in a["crops"]), None)})
     return env.get_template("library.html").render(persons=persons, videos=lib["videos"],
-                                                   settings=lib["settings"])
+                                                   settings=lib["settings"], total=len(lib["persons"]))

@@ -36,6 +36,12 @@ from ..clustering import join_unambiguous, number_clusters
 from . import index
 from .settings import default
 
+ATTACH_FACTOR = 3
+"""attach_smaller moves only clusters of fewer than this × min_faces faces:
+it is for a person seen briefly; larger clusters link by the linkage and
+the mutual join alone (in high dimensions distances crowd together, so a
+ratio test between two large clusters says little)."""
+
 NEIGHBOURS = 16
 """Candidate neighbours per unit from the faiss search."""
 
@@ -65,11 +71,12 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
                                   threshold, k)
         for c, members in enumerate(clusters):
             labels[sub[members]] = c
-    for i in sorted(small):  # alone: only a clear nearest takes them (attach_smaller)
-        labels[i] = labels.max() + 1
     if join_threshold > threshold:
         labels = join_unambiguous(labels, x, spans, join_threshold, join_ratio, w)
-        labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w)
+    for i in sorted(small):  # alone: only a clear nearest takes them
+        labels[i] = labels.max() + 1
+    if join_threshold > threshold:
+        labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)
 
@@ -119,13 +126,23 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
         members[c], frames[c], key[c], alive[c] = list(m), frozenset().union(*(spans[i] for i in m)), m[0], True
         of_unit[m] = c
     _, nb_units = index.knn(x, min(k, n - 1))
+    uu = np.repeat(np.arange(n), nb_units.shape[1])
+    vv = nb_units.ravel()
+    ok = vv >= 0
+    ca, cb = of_unit[uu[ok]], of_unit[vv[ok]]
+    lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
+    pair = np.unique(lo[lo != hi].astype(np.int64) * g + hi[lo != hi])
+    pa, pb = pair // g, pair % g
     nbrs: dict[int, set[int]] = {c: set() for c in range(g)}
-    for u in range(n):
-        for v in nb_units[u]:
-            if v >= 0 and of_unit[u] != of_unit[v]:
-                nbrs[of_unit[u]].add(int(of_unit[v]))
-                nbrs[of_unit[v]].add(int(of_unit[u]))
-    heap = []
+    for a, b in zip(pa.tolist(), pb.tolist()):
+        nbrs[a].add(b)
+        nbrs[b].add(a)
+    d0 = np.sqrt(np.maximum(sq[pa] + sq[pb] - 2.0 * np.einsum("ij,ij->i", cent[pa], cent[pb]), 0.0))
+    close = d0 < threshold
+    heap = [(dist, min(key[a], key[b]), max(key[a], key[b]), a, b)
+            for dist, a, b in zip(d0[close].tolist(), pa[close].tolist(), pb[close].tolist())
+            if not frames[a] & frames[b]]
+    heapq.heapify(heap)
 
     def push(a: int, others) -> None:
         others = [o for o in others if alive[o]]
@@ -137,8 +154,6 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
             if not frames[o] & frames[a]:
                 heapq.heappush(heap, (dist, min(key[a], key[o]), max(key[a], key[o]), min(a, o), max(a, o)))
 
-    for a in range(g):
-        push(a, [o for o in nbrs[a] if o > a])
     c = g
     while heap:
         _, _, _, a, b = heapq.heappop(heap)
@@ -166,32 +181,39 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
 
 
 def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset], threshold: float,
-                   ratio: float, weights: np.ndarray) -> np.ndarray:
+                   ratio: float, weights: np.ndarray, max_faces: float = np.inf) -> np.ndarray:
     """Labels after each cluster joins its nearest cluster (by weighted mean)
     when that one is larger, closer than `threshold`, at most `ratio` × the
     next nearest cluster's distance, and shares no conflict token. In rounds:
     every cluster that may attach does so to one that does not attach in that
     round; means are recomputed between rounds."""
     labels = np.asarray(labels).copy()
+    w = np.asarray(weights, dtype=np.float64)
     while True:
-        ks = np.unique(labels[labels >= 0])
-        if len(ks) < 3:
+        ks, inv = np.unique(labels, return_inverse=True)
+        if len(ks) < 3 or ks[0] < 0:
             return labels
-        groups = [np.flatnonzero(labels == k) for k in ks]
-        mass = np.array([weights[g].sum() for g in groups])
-        cent = np.stack([np.average(x[g], axis=0, weights=weights[g]) for g in groups])
-        toks = [frozenset().union(*(spans[i] for i in g)) for g in groups]
+        order = np.argsort(inv, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(inv[order]) != 0])
+        mass = np.add.reduceat(w[order], starts)
+        cent = np.add.reduceat(x[order] * w[order, None], starts) / mass[:, None]
+        members = np.split(order, starts[1:])
         dist, near = index.knn(cent, min(NEIGHBOURS, len(ks) - 1))
-        moves = {}
-        for a in np.argsort(mass, kind="stable"):  # smallest first
-            nb = [(d, b) for d, b in zip(dist[a], near[a]) if b >= 0]
-            if len(nb) < 2:
+        d1, d2, b = dist[:, 0], dist[:, 1], near[:, 0]
+        may = np.flatnonzero((d1 < threshold) & (d1 <= ratio * d2) & (b >= 0) & (mass[b] > mass)
+                             & (mass < max_faces))
+        moves: dict[int, int] = {}
+        for a in may[np.argsort(mass[may], kind="stable")].tolist():  # smallest first
+            t = int(b[a])
+            if t in moves or a in moves.values():
                 continue
-            (d1, b), (d2, _) = nb[0], nb[1]
-            if (d1 < threshold and d1 <= ratio * d2 and mass[b] > mass[a] and not toks[a] & toks[b]
-                    and b not in moves and a not in set(moves.values())):
-                moves[a] = b
+            ta = frozenset().union(*(spans[i] for i in members[a]))
+            if ta and ta & frozenset().union(*(spans[i] for i in members[t])):
+                continue
+            moves[a] = t
         if not moves:
             return labels
-        for a, b in moves.items():
-            labels[labels == ks[a]] = ks[b]
+        new = np.arange(len(ks))
+        for a, t in moves.items():
+            new[a] = t
+        labels = ks[new[inv]]

@@ -1,0 +1,223 @@
+"""The library: videos added, listed and removed; linking by face across
+videos; names carried both ways; corrections in people/ followed; the
+executors; the faiss search. Videos are copies of the demo clip (two people),
+their feature cache computed once."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clusterer.clustering import FaceClusterer
+from clusterer.library import ops, store
+from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
+from clusterer.library.index import brute_knn, knn
+from clusterer.library.link import link
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory, demo_video) -> Path:
+    """The demo clip's feature cache (one run for the whole session)."""
+    from clusterer.pipeline import run
+
+    out = tmp_path_factory.mktemp("demo-run")
+    _, dest = run(demo_video, out=out)
+    return dest / "cache"
+
+
+@pytest.fixture(scope="session")
+def demo_video() -> Path:
+    return ROOT / "samples" / "demo.mp4"
+
+
+def videos(tmp_path: Path, lib: Path, cache: Path, *names: str) -> list[Path]:
+    """Copies of the demo clip named `names` (same bytes and mtime, so the same
+    cache key), their caches put where the library runs them."""
+    out = []
+    for n in names:
+        v = tmp_path / "media" / f"{n}.mp4"
+        v.parent.mkdir(exist_ok=True)
+        if not v.exists():
+            shutil.copy2(ROOT / "samples" / "demo.mp4", v)
+        if not (lib / "videos" / n / "cache").exists():
+            shutil.copytree(cache, lib / "videos" / n / "cache")
+        out.append(v)
+    return out
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clusterer.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT)
+
+
+def people(lib: Path) -> dict[str, set[str]]:
+    data = json.loads((lib / "library.json").read_text())
+    return {p["id"]: {a["video"] for a in p["videos"]} for p in data["persons"]}
+
+
+def test_add_list_remove(tmp_path, demo_cache):
+    lib = tmp_path / "lib"
+    a, b = videos(tmp_path, lib, demo_cache, "ep1", "ep2")
+    ran, kept, data = ops.add(lib, [a, b])
+    assert sorted(ran) == ["ep1", "ep2"] and kept == []
+    # the demo's two people, each linked across both copies
+    assert people(lib) == {"person_0001": {"ep1", "ep2"}, "person_0002": {"ep1", "ep2"}}
+    for p in data["persons"]:
+        crops = [c for a in p["videos"] for c in a["crops"]]
+        assert {c.split("/")[1] for c in crops} == {p["id"]}
+        assert all((lib / c).is_file() for c in crops)
+        assert {Path(c).name.split("__")[0] for c in crops} == {"ep1", "ep2"}
+    assert (lib / "index.html").read_text().count('href="videos/ep2/index.html"') >= 2
+    r = cli("library", lib, "list")
+    assert r.returncode == 0 and "ep1" in r.stdout and "person_0002" in r.stdout
+    data = ops.remove(lib, ["ep2"])
+    assert [v["name"] for v in data["videos"]] == ["ep1"]
+    assert people(lib) == {"person_0001": {"ep1"}, "person_0002": {"ep1"}}
+    assert not list((lib / "people").glob("*/ep2__*"))  # its crops left the library …
+    assert (lib / "videos" / "ep2" / "clusters.json").is_file()  # … its own result stays
+
+
+def test_incremental_add_runs_only_the_new_video(tmp_path, demo_cache, monkeypatch):
+    lib = tmp_path / "lib"
+    a, b = videos(tmp_path, lib, demo_cache, "ep1", "ep2")
+    ops.add(lib, [a])
+    before = {p: p.stat().st_mtime_ns for p in (lib / "videos" / "ep1").rglob("*") if p.is_file()}
+    ran_jobs = []
+    real = Serial.map
+    monkeypatch.setattr(Serial, "map", lambda self, jobs: ran_jobs.extend(jobs) or real(self, jobs))
+    ran, kept, _ = ops.add(lib, [a, b])
+    assert (ran, kept) == (["ep2"], ["ep1"])
+    assert [Path(j.video).stem for j in ran_jobs] == ["ep2"]
+    after = {p: p.stat().st_mtime_ns for p in (lib / "videos" / "ep1").rglob("*") if p.is_file()}
+    assert after == before  # ep1 neither extracted nor re-exported
+    assert people(lib) == {"person_0001": {"ep1", "ep2"}, "person_0002": {"ep1", "ep2"}}
+
+
+def test_a_name_given_in_one_video_names_the_library_and_the_others(tmp_path, demo_cache):
+    lib = tmp_path / "lib"
+    ops.add(lib, videos(tmp_path, lib, demo_cache, "ep1", "ep2"))
+    (lib / "videos" / "ep1" / "person_002").rename(lib / "videos" / "ep1" / "Grace")
+    ops.relink(lib)
+    assert people(lib) == {"Grace": {"ep1", "ep2"}, "person_0001": {"ep1", "ep2"}}
+    other = json.loads((lib / "videos" / "ep2" / "clusters.json").read_text())
+    assert sorted(p["id"] for p in other["persons"]) == ["Grace", "person_001"]
+    assert (lib / "videos" / "ep2" / "Grace").is_dir()
+    assert (lib / "people" / "Grace").is_dir()
+
+
+def test_a_correction_in_the_library_is_followed(tmp_path, demo_cache):
+    lib = tmp_path / "lib"
+    ops.add(lib, videos(tmp_path, lib, demo_cache, "ep1", "ep2"))
+    (lib / "people" / "person_0001").rename(lib / "people" / "Alice")  # name it
+    ops.relink(lib)
+    assert people(lib)["Alice"] == {"ep1", "ep2"}
+    # split: ep2's crops of Alice into a folder of their own
+    (lib / "people" / "Bob").mkdir()
+    for f in (lib / "people" / "Alice").glob("ep2__*"):
+        f.rename(lib / "people" / "Bob" / f.name)
+    ops.relink(lib)
+    got = people(lib)
+    assert got["Alice"] == {"ep1"} and got["Bob"] == {"ep2"}
+    ops.relink(lib)  # and it stays so
+    assert people(lib) == got
+
+
+def test_executor_interface():
+    assert Serial().map([]) == []
+    assert RayExecutor().map([]) == []  # nothing to run: Ray is not even started
+    assert isinstance(make_executor("ray", "ray://head:10001"), RayExecutor)
+    with pytest.raises(ValueError, match="goes with --executor ray"):
+        make_executor("serial", "ray://head:10001")
+    with pytest.raises(ValueError, match="executor must be one of"):
+        make_executor("spark")
+    assert Job("/v/ep 1.mp4", "/lib/videos", {}, None, 4).name == "ep 1"
+
+
+@pytest.mark.slow
+def test_ray_gives_the_serial_library(tmp_path, demo_cache):
+    pytest.importorskip("ray")
+    import ray
+
+    libs = []
+    for kind in ("serial", "ray"):
+        lib = tmp_path / kind
+        ops.add(lib, videos(tmp_path, lib, demo_cache, "ep1", "ep2"), executor=kind)
+        libs.append(lib)
+    ray.shutdown()
+    a, b = (json.loads((lib / "library.json").read_text()) for lib in libs)
+    for d in (a, b):
+        for v in d["videos"]:
+            v["path"] = Path(v["path"]).name
+    assert a["persons"] == b["persons"] and a["videos"] == b["videos"]
+    assert (libs[0] / "units.npz").read_bytes() == (libs[1] / "units.npz").read_bytes()
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    (tmp_path / "notalib").mkdir()
+    (tmp_path / "notalib" / "mine.txt").write_text("x")
+    for args, needle in [(("list",), "library.json"), (("link",), "library.json"),
+                         (("add", tmp_path / "missing.mp4"), "no such file"),
+                         (("remove", "ep9"), "library.json")]:
+        r = cli("library", tmp_path / "notalib", *args)
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith("cluster-video: error:") and needle in r.stderr
+    assert (tmp_path / "notalib" / "mine.txt").read_text() == "x"
+
+
+def test_faiss_search_equals_brute_force():
+    x = np.random.default_rng(1).normal(size=(300, 128)).astype(np.float32)
+    (d1, i1), (d2, i2) = knn(x, 10), brute_knn(x, 10)
+    assert (i1 == i2).all()
+    assert np.allclose(d1, d2, atol=1e-4)
+    d, i = knn(x[:3], 10)  # fewer rows than neighbours asked for
+    assert (i[:, 2:] == -1).all() and np.isinf(d[:, 2:]).all() and set(i[0, :2]) == {1, 2}
+
+
+def _blobs(n_people=12, per=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_people, 128)) * 0.05
+    x = np.concatenate([c + rng.normal(size=(per, 128)) * 0.012 for c in centres])
+    return x, np.repeat(np.arange(n_people), per)
+
+
+def test_graph_linkage_equals_the_all_pairs_linkage():
+    x, _ = _blobs()
+    n = len(x)
+    got = link(x, np.ones(n) * 20, [frozenset()] * n, [None] * n, threshold=0.45, join_threshold=0.0,
+               min_faces=0, k=n - 1)
+    ref = FaceClusterer(0.45, min_faces=1).fit_predict(x, [frozenset([i]) for i in range(n)], np.ones(n) * 20)
+    assert len(set(got)) == len(set(ref)) > 1
+    pairs = lambda lab: {(i, j) for i in range(n) for j in range(n) if lab[i] == lab[j]}  # noqa: E731
+    assert pairs(got) == pairs(ref)
+
+
+def test_linking_keeps_people_of_one_frame_and_of_two_names_apart():
+    x, truth = _blobs(n_people=3, per=4)
+    n = len(x)
+    free = link(x, np.full(n, 20), [frozenset()] * n, [None] * n)
+    assert len(set(free)) == 3 and all(len(set(truth[free == c])) == 1 for c in set(free))
+    tokens = [frozenset()] * n
+    tokens[0] = tokens[1] = frozenset({("v", 0, 1)})  # units 0 and 1 share a frame
+    names = [None] * n
+    names[4], names[5] = "Ann", "Bea"  # one person, two names
+    apart = link(x, np.full(n, 20), tokens, names)
+    assert apart[0] != apart[1] and apart[4] != apart[5]
+
+
+def test_a_brief_person_joins_only_a_clear_nearest():
+    x, truth = _blobs(n_people=2, per=5)
+    n = len(x)
+    w = np.full(n, 20)
+    w[0] = 3  # a unit of three faces takes no part in the linkage …
+    lab = link(x, w, [frozenset()] * n, [None] * n)
+    assert lab[0] == lab[1]  # … and joins its clear nearest
+    between = (x[:5].mean(0) + x[5:].mean(0)) / 2  # halfway between two people: near both
+    lab = link(np.vstack([x, between]), np.append(w, 3), [frozenset()] * (n + 1), [None] * (n + 1))
+    assert lab[-1] not in (lab[1], lab[6])
