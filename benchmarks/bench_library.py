@@ -113,9 +113,10 @@ def scale(work: Path, hours: int, cast: int) -> dict:
     lib = work / f"lib-{hours}h"
     shutil.rmtree(lib, ignore_errors=True)
     n = synthetic_library(lib, hours, cast)
-    code = ("import json,resource,sys,time;t=time.perf_counter();from clusterer.library import ops;"
+    code = ("import json,resource,sys,time;from clusterer.library import ops;import faiss;t=time.perf_counter();"
             f"d=ops.relink({str(lib)!r});t=time.perf_counter()-t;"
             "print(json.dumps({'relink_s':round(t,2),'persons':len(d['persons']),"
+            "'cpu_s':round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),2),"
             "'peak_rss_mb':round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

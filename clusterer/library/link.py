@@ -133,10 +133,11 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
     pair = np.unique(lo[lo != hi].astype(np.int64) * g + hi[lo != hi])
     pa, pb = pair // g, pair % g
-    nbrs: dict[int, set[int]] = {c: set() for c in range(g)}
-    for a, b in zip(pa.tolist(), pb.tolist()):
-        nbrs[a].add(b)
-        nbrs[b].add(a)
+    src, dst = np.concatenate([pa, pb]), np.concatenate([pb, pa])
+    order = np.argsort(src, kind="stable")
+    cuts = np.searchsorted(src[order], np.arange(g + 1))
+    dst_sorted = dst[order].tolist()
+    nbrs: dict[int, set[int]] = {c: set(dst_sorted[cuts[c]:cuts[c + 1]]) for c in range(g)}
     d0 = np.sqrt(np.maximum(sq[pa] + sq[pb] - 2.0 * np.einsum("ij,ij->i", cent[pa], cent[pb]), 0.0))
     close = d0 < threshold
     heap = [(dist, min(key[a], key[b]), max(key[a], key[b]), a, b)
@@ -144,11 +145,10 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
             if not frames[a] & frames[b]]
     heapq.heapify(heap)
 
-    def push(a: int, others) -> None:
-        others = [o for o in others if alive[o]]
+    def push(a: int, others: set[int]) -> None:
         if not others:
             return
-        oo = np.array(others)
+        oo = np.fromiter(others, dtype=np.int64, count=len(others))
         d = np.sqrt(np.maximum(sq[oo] + sq[a] - 2.0 * (cent[oo] @ cent[a]), 0.0))
         for o, dist in zip(oo[d < threshold].tolist(), d[d < threshold].tolist()):
             if not frames[o] & frames[a]:
@@ -172,8 +172,10 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
         key[c] = min(key[a], key[b])
         nbrs[c] = (nbrs.pop(a) | nbrs.pop(b)) - {a, b}
         for o in nbrs[c]:
-            nbrs[o] -= {a, b}
-            nbrs[o].add(c)
+            no = nbrs[o]
+            no.discard(a)
+            no.discard(b)
+            no.add(c)
         alive[c] = True
         push(c, nbrs[c])
         c += 1

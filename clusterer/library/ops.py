@@ -312,7 +312,7 @@ def write(root: Path, stage, data: dict[str, Any], videos: list[store.Video], li
         p["faces"] += u.faces
         p["videos"].append({"video": v.name, "person": u.person, "faces": u.faces, "first": u.first,
                             "last": u.last, "appearances": [list(a) for a in u.appearances],
-                            "tracks": list(u.tracks), "crops": lib_crops})
+                            "crops": lib_crops})
     out_persons = [persons[k] for k in sorted(persons)]
     written |= {store.UNITS, store.GALLERY, store.LIBRARY}
     out = {"format": store.FORMAT, "tool_version": __version__, "settings": settings,

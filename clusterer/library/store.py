@@ -4,8 +4,9 @@
                          persons as units), the library persons (person →
                          videos → appearances, with times, and crops), and
                          every file the library wrote ("written")
-    LIB/units.npz        each unit's face encoding, (n, 128) float32, in the
-                         order of library.json's videos and their units
+    LIB/units.npz        each unit's face encoding, (n, 128) float32, and its
+                         track ids (track_ids, track_offsets), in the order
+                         of library.json's videos and their units
     LIB/people/<id>/     the best crops of each person from each video
                          (<video>__<crop file name>), id a name or person_NNNN
     LIB/index.html       the library gallery
@@ -71,7 +72,7 @@ class Video:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "identity": self.identity, "settings": self.settings,
                 "known": self.known, "conflicts": [list(c) for c in self.conflicts],
-                "units": [{"person": u.person, "tracks": list(u.tracks), "faces": u.faces, "first": u.first,
+                "units": [{"person": u.person, "faces": u.faces, "first": u.first,
                            "last": u.last, "appearances": [list(a) for a in u.appearances],
                            "crops": list(u.crops)} for u in self.units]}
 
@@ -127,8 +128,8 @@ def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
             raise ValueError("not a library.json of this version")
         n = sum(len(v["units"]) for v in data["videos"])
         with np.load(io.BytesIO((root / UNITS).read_bytes()), allow_pickle=False) as npz:
-            enc = npz["encoding"]
-        if enc.shape != (n, 128):
+            enc, tracks, offsets = npz["encoding"], npz["track_ids"].tolist(), npz["track_offsets"].tolist()
+        if enc.shape != (n, 128) or len(offsets) != n + 1:
             raise ValueError(f"units.npz holds {enc.shape[0]} units for {n}")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise OutputError(f"{root}: not a library cluster-video wrote ({e}); choose another folder") from None
@@ -136,7 +137,8 @@ def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
     for v in data["videos"]:
         units = []
         for u in v["units"]:
-            units.append(Unit(u["person"], tuple(u["tracks"]), int(u["faces"]), float(u["first"]), float(u["last"]),
+            units.append(Unit(u["person"], tuple(tracks[offsets[k]:offsets[k + 1]]), int(u["faces"]),
+                              float(u["first"]), float(u["last"]),
                               tuple(tuple(a) for a in u["appearances"]), tuple(u["crops"]), enc[k]))
             k += 1
         videos.append(Video(v["name"], v["path"], v["identity"], v["settings"], v.get("known"), tuple(units),
@@ -151,8 +153,11 @@ def encodings(videos: list[Video]) -> np.ndarray:
 
 
 def units_npz(videos: list[Video]) -> bytes:
+    """units.npz: encodings (n, 128), and each unit's track ids (flat, with offsets)."""
+    tracks = [u.tracks for v in videos for u in v.units]
     buf = io.BytesIO()
-    np.savez(buf, encoding=encodings(videos))
+    np.savez(buf, encoding=encodings(videos), track_ids=np.array([t for ts in tracks for t in ts], dtype=np.int64),
+             track_offsets=np.cumsum([0] + [len(ts) for ts in tracks]).astype(np.int64))
     return buf.getvalue()
 
 
