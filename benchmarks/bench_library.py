@@ -152,7 +152,11 @@ def ray_vs_serial(work: Path, bench: Path, cpus: int) -> dict:
     row["identical_persons"] = a["persons"] == b["persons"]
     row["identical_videos"] = a["videos"] == b["videos"]
     row["identical_units_npz"] = (libs["serial"] / store.UNITS).read_bytes() == (libs["ray"] / store.UNITS).read_bytes()
-    row["summary_bytes_per_video"] = round(np.mean([len(json.dumps(v)) for v in a["videos"]]))
+    import pickle
+
+    _, vs = store.load(libs["ray"])
+    row["task_result_bytes_per_video"] = round(np.mean([len(pickle.dumps(v)) for v in vs]))  # what a task returns
+    row["task_args_bytes"] = len(pickle.dumps(ops.Job(str(vids[0]), str(libs["ray"] / "videos"), {}, None, 4)))
     row["cpus"] = cpus
     print(json.dumps(row), flush=True)
     return row

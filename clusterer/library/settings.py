@@ -8,7 +8,7 @@ from ..defaults import Setting
 
 SETTINGS: dict[str, Setting] = {
     "link_threshold": Setting(
-        0.45,
+        0.42,
         "face distance between two videos' persons (their track encodings' mean) below which "
         "they are one library person. Lower it if different people share a library person; "
         "raise it if one person is split over several.",
@@ -24,7 +24,7 @@ SETTINGS: dict[str, Setting] = {
         "Lower it if different people join.",
         min=0.0, max=1.0),
     "link_attach_ratio": Setting(
-        0.92,
+        0.85,
         "a smaller library person joins its nearest larger one (under --link-join-threshold) when "
         "that one is nearer than this share of the next nearest. Lower it if a person seen briefly "
         "is put with someone else; raise it if they stay apart.",
