@@ -221,3 +221,60 @@ def test_a_brief_person_joins_only_a_clear_nearest():
     between = (x[:5].mean(0) + x[5:].mean(0)) / 2  # halfway between two people: near both
     lab = link(np.vstack([x, between]), np.append(w, 3), [frozenset()] * (n + 1), [None] * (n + 1))
     assert lab[-1] not in (lab[1], lab[6])
+
+
+def _synthetic_parts():
+    """Two people over 10 samples, one of them on screen throughout, split at
+    sample 5 as two chunk extractions would give it (ids and indices their own)."""
+    from clusterer.faces import Face
+    from clusterer.pipeline import Extraction
+    from clusterer.tracking import Track
+
+    enc = np.zeros(128)
+
+    def part(samples, who):
+        faces, tracks = [], []
+        for t_id, (box, frames) in enumerate(who):
+            items = []
+            for f in frames:
+                faces.append(Face(f * 12, f / 2, box, 1.0, enc, b"jpg", 0.8))
+                items.append(len(faces) - 1)
+            tracks.append(Track(t_id, 0, tuple(items)))
+        return Extraction(tuple(faces), None, tuple(f * 12 for f in samples), (), tuple(tracks))
+
+    a, b = (10, 10, 60, 60), (200, 10, 250, 60)
+    first = part(range(5), [(a, range(5)), (b, range(1, 4))])  # b leaves before the border
+    second = part(range(5, 10), [(b, range(5, 8)), (a, range(5, 10))])  # b back, beside a
+    return first, second, a, b
+
+
+def test_stitch_continues_tracks_across_a_chunk_border():
+    from clusterer.library.chunks import bounds, stitch
+
+    first, second, a, b = _synthetic_parts()
+    ex = stitch([first, second], track_iou=0.3)
+    got = sorted(sorted((ex.faces[i].frame // 12, ex.faces[i].box_xyxy) for i in t.items) for t in ex.tracks)
+    want = sorted([[(f, a) for f in range(10)], [(f, b) for f in range(1, 4)], [(f, b) for f in range(5, 8)]])
+    assert got == want  # a's track goes on across the border; b's two tracks stay two (a gap)
+    assert len({t.id for t in ex.tracks}) == 3 and ex.sampled == tuple(f * 12 for f in range(10))
+    # chunks of whole samples, the last open-ended
+    assert bounds(0.0, 25.0, 10.0, 2.0) == [(0.0, 9.75), (10.0, 19.75), (20.0, None)]
+
+
+@pytest.mark.slow
+def test_a_chunked_video_gives_the_same_persons(demo_cache, demo_video):
+    from clusterer import cache
+    from clusterer.library.chunks import extract_chunked
+    from clusterer.pipeline import cluster, split_settings
+
+    extraction, clustering = split_settings({})
+    whole = cache.load(demo_cache.parent, json.loads((demo_cache / "features.json").read_text())["key"])
+    chunked = extract_chunked(str(demo_video), extraction, True, chunk_seconds=10.0)
+    assert chunked.sampled == whole.sampled
+    frames = []
+    for ex in (whole, chunked):
+        persons, _ = cluster(ex, **clustering)
+        frames.append(sorted(sorted(s.face.frame for s in p.sightings) for p in persons))
+    assert len(frames[0]) == len(frames[1]) == 2
+    for p, q in zip(*frames):  # the same people, seen in (almost) the same samples
+        assert len(set(p) & set(q)) >= 0.9 * max(len(p), len(q))

@@ -74,10 +74,13 @@ def _renamer(by_track: dict[int, str]):
 
 
 class Serial:
-    """Each video in this process, in order."""
+    """Each video (or chunk) in this process, in order."""
 
     def map(self, jobs: Sequence[Job]) -> list:
-        return [process(j) for j in jobs]
+        return self.map_fn(process, jobs)
+
+    def map_fn(self, fn, items: Sequence) -> list:
+        return [fn(i) for i in items]
 
 
 class RayExecutor:
@@ -87,7 +90,11 @@ class RayExecutor:
         self.address, self.num_cpus = address, num_cpus
 
     def map(self, jobs: Sequence[Job]) -> list:
-        if not jobs:
+        return self.map_fn(process, jobs)
+
+    def map_fn(self, fn, items: Sequence) -> list:
+        """fn(item) for each item, one task each, in order; a user error names its item."""
+        if not items:
             return []
         import ray
 
@@ -99,19 +106,24 @@ class RayExecutor:
                      logging_level="ERROR")
         task = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)(_guarded)
         out = []
-        for job, got in zip(jobs, ray.get([task.remote(j) for j in jobs])):
-            if isinstance(got, str):  # the video failed by itself: say which, as the serial path would
-                raise ClusterVideoError(f"{job.video}: {got}")
+        for item, got in zip(items, ray.get([task.remote(fn, i) for i in items])):
+            if isinstance(got, _Failed):  # the video failed by itself: say which, as the serial path would
+                raise ClusterVideoError(got.message)
             out.append(got)
         return out
 
 
-def _guarded(job: Job):
-    """process(job), a user error as its message (the worker stays healthy, no retry)."""
+@dataclass(frozen=True)
+class _Failed:
+    message: str
+
+
+def _guarded(fn, item):
+    """fn(item), a user error returned as its message (the worker stays healthy, no retry)."""
     try:
-        return process(job)
+        return fn(item)
     except (ClusterVideoError, ValueError) as e:
-        return str(e)
+        return _Failed(str(e))
 
 
 def make_executor(kind: str = default("executor"), address: str | None = None):
