@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -40,31 +39,31 @@ BENCH = ROOT.parent / "main" / "bench-out"
 SEEDS = (7, 11, 23, 17, 19, 29)
 
 
-def composites(work: Path, bench: Path) -> list[dict]:
+def composites(work: Path, bench: Path, link: dict) -> list[dict]:
     vids = [bench / f"hard_s{s}_60s.mp4" for s in SEEDS]
     gts = [bench / f"hard_s{s}_60s.gt.json" for s in SEEDS]
     rows = []
     for label, settings in (("per-video default", {}), ("per-video --threshold 0.44", {"threshold": 0.44})):
         lib = work / ("lib-default" if not settings else "lib-t044")
         t0 = time.perf_counter()
-        ops.add(lib, vids, settings=settings)
+        ops.add(lib, vids, settings=settings, **link)
         t_add = time.perf_counter() - t0
         t0 = time.perf_counter()
         ops.relink(lib)
         t_link = time.perf_counter() - t0
         f = evaluate_library(lib, gts)
-        rows.append({"run": label, "add_s": round(t_add, 1), "relink_s": round(t_link, 2), **f})
+        rows.append({"run": label, **link, "add_s": round(t_add, 1), "relink_s": round(t_link, 2), **f})
         print(json.dumps(rows[-1]), flush=True)
-        for r in sweep(lib, gts, [0.36, 0.39, 0.42, 0.45, 0.48, 0.51], {}):
+        for r in sweep(lib, gts, [0.36, 0.39, 0.42, 0.45, 0.48, 0.51], link):
             print(json.dumps({"run": label, "sweep": True, **r}), flush=True)
     return rows
 
 
-def real(work: Path, clips: Path) -> dict:
+def real(work: Path, clips: Path, link: dict) -> dict:
     lib = work / "lib-real"
-    data = ops.add(lib, sorted(clips.glob("*.mp4")))[2]
+    data = ops.add(lib, sorted(clips.glob("*.mp4")), **link)[2]
     crossing = [p["id"] for p in data["persons"] if len({a["video"] for a in p["videos"]}) > 1]
-    row = {"clips": len(data["videos"]), "units": sum(len(v["units"]) for v in data["videos"]),
+    row = {**link, "clips": len(data["videos"]), "units": sum(len(v["units"]) for v in data["videos"]),
            "library_persons": len(data["persons"]), "persons_in_two_clips_or_more": len(crossing),
            "which": crossing}
     print(json.dumps(row), flush=True)
@@ -124,9 +123,6 @@ def scale(work: Path, hours: int, cast: int) -> dict:
            **json.loads(out.stdout.strip().splitlines()[-1]),
            "library_json_mb": round((lib / store.LIBRARY).stat().st_size / 1e6, 1),
            "units_npz_mb": round((lib / store.UNITS).stat().st_size / 1e6, 1)}
-    # how well the people were found: each unit's true person is its centre's index
-    data = json.loads((lib / store.LIBRARY).read_text())
-    rng = np.random.default_rng(0)
     print(json.dumps(row), flush=True)
     return row
 
@@ -171,13 +167,17 @@ def main() -> None:
     ap.add_argument("--hours", type=int, default=1000)
     ap.add_argument("--cast", type=int, default=3000)
     ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--link-threshold", type=float)
+    ap.add_argument("--link-attach-ratio", type=float)
     a = ap.parse_args()
     work = Path(a.work)
+    link = {k: v for k, v in (("link_threshold", a.link_threshold), ("link_attach_ratio", a.link_attach_ratio))
+            if v is not None}
     work.mkdir(parents=True, exist_ok=True)
     if a.what == "composites":
-        composites(work, Path(a.bench))
+        composites(work, Path(a.bench), link)
     elif a.what == "real":
-        real(work, Path(a.real))
+        real(work, Path(a.real), link)
     elif a.what == "scale":
         scale(work, a.hours, a.cast)
     else:
