@@ -7,7 +7,7 @@ from typing import Any
 
 from ..report import clock
 
-PAGE_MAX = 400
+PAGE_MAX = 200
 """Library persons shown on the page (most faces first); library.json and
 people/ hold them all. Keeps a page over thousands of hours light."""
 

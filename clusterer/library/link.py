@@ -42,7 +42,7 @@ it is for a person seen briefly; larger clusters link by the linkage and
 the mutual join alone (in high dimensions distances crowd together, so a
 ratio test between two large clusters says little)."""
 
-NEIGHBOURS = 16
+NEIGHBOURS = 8
 """Candidate neighbours per unit from the faiss search."""
 
 

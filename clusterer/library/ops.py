@@ -213,11 +213,13 @@ def _units(videos: list[store.Video]):
 def tokens_of(videos: list[store.Video]) -> list[frozenset]:
     """Each unit's conflict tokens: one per pair of its video's units that share a frame."""
     out = []
-    for vi, v in enumerate(videos):
-        t: list[set] = [set() for _ in v.units]
+    token = 0  # an int a pair: cheap to hash and to join at 1,000 hours
+    for v in videos:
+        t: list[list[int]] = [[] for _ in v.units]
         for a, b in v.conflicts:
-            t[a].add((vi, a, b))
-            t[b].add((vi, a, b))
+            t[a].append(token)
+            t[b].append(token)
+            token += 1
         out += [frozenset(s) for s in t]
     return out
 
