@@ -278,3 +278,19 @@ def test_a_chunked_video_gives_the_same_persons(demo_cache, demo_video):
     assert len(frames[0]) == len(frames[1]) == 2
     for p, q in zip(*frames):  # the same people, seen in (almost) the same samples
         assert len(set(p) & set(q)) >= 0.9 * max(len(p), len(q))
+
+
+@pytest.mark.slow
+def test_library_add_in_chunks_gives_the_same_library(tmp_path, demo_cache):
+    whole = tmp_path / "whole"
+    ops.add(whole, videos(tmp_path, whole, demo_cache, "ep1"))
+    chunked = tmp_path / "chunked"
+    v = tmp_path / "fresh" / "ep1.mp4"
+    v.parent.mkdir()
+    shutil.copy2(ROOT / "samples" / "demo.mp4", v)
+    ops.add(chunked, [v], chunk_seconds=10.0)
+    assert (chunked / "videos" / "ep1" / "cache" / "features.npz").is_file()
+    a, b = (json.loads((lib / "library.json").read_text())["persons"] for lib in (whole, chunked))
+    assert len(a) == len(b) == 2
+    for p, q in zip(a, b):
+        assert abs(p["faces"] - q["faces"]) <= 0.1 * p["faces"]

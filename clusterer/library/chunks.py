@@ -43,14 +43,52 @@ def bounds(start: float, end: float, chunk_seconds: float, fps: float) -> list[t
 
 
 def extract_chunk(job: ChunkJob):
-    """The Extraction of one chunk (nothing cached, nothing written)."""
+    """The Extraction of one chunk and the clothing embedder's name (nothing cached, nothing written)."""
     from ..pipeline import features
     from ..sampling import probe
 
     info = probe(job.video)
-    ex, _, _ = features(job.video, info, Path("/nonexistent-cluster-video-chunk"),
-                        {**job.extraction, "start": job.start, "end": job.end}, job.with_clothing, save=False)
-    return ex
+    ex, _, name = features(job.video, info, Path("/nonexistent-cluster-video-chunk"),
+                           {**job.extraction, "start": job.start, "end": job.end}, job.with_clothing, save=False)
+    return ex, name
+
+
+def prepare(jobs: Sequence, chunk_seconds: float, executor) -> list[str]:
+    """Extract the videos of `jobs` (executor.Job) longer than `chunk_seconds`
+    in chunks, all chunks of all of them one task each on `executor`, and
+    store each stitched extraction as its video's feature cache (so that the
+    video's run then decodes nothing). Videos with a valid cache are left
+    alone. Returns the names of the videos extracted in chunks."""
+    from .. import cache
+    from ..export import check_folder, output_dir
+    from ..outdir import claim
+    from ..pipeline import split_settings
+    from ..sampling import probe
+
+    todo: list[tuple[Any, dict, dict, list[ChunkJob]]] = []
+    for job in jobs:
+        extraction, clustering = split_settings(job.settings)
+        info = probe(job.video)
+        end = extraction["end"] or info.duration
+        cuts = bounds(extraction["start"], end, chunk_seconds, extraction["fps"])
+        dest = output_dir(job.out, job.video)
+        key = cache.cache_key(job.video, extraction)
+        if len(cuts) < 2 or (dest.is_dir() and cache.load(dest, key) is not None):
+            continue
+        todo.append((job, key, extraction, [ChunkJob(job.video, s, e if e is not None else extraction["end"], extraction,
+                                         clustering["mode"] != "faces") for s, e in cuts]))
+    flat = [c for *_, cs in todo for c in cs]
+    got = iter(executor.map_fn(extract_chunk, flat))
+    done = []
+    for job, key, extraction, cs in todo:
+        parts = [next(got) for _ in cs]
+        ex = stitch([p for p, _ in parts], extraction["track_iou"])
+        dest = output_dir(job.out, job.video)
+        with claim(dest, lambda d: check_folder(d, overwrite=True)) as stage:
+            cache.save(stage.root, key, ex, embedder=parts[0][1])
+            stage.commit(last=cache.META)
+        done.append(dest.name)
+    return done
 
 
 def extract_chunked(video: str, extraction: dict[str, Any], with_clothing: bool, chunk_seconds: float,
@@ -65,7 +103,7 @@ def extract_chunked(video: str, extraction: dict[str, Any], with_clothing: bool,
     jobs = [ChunkJob(str(video), s, e if e is not None else extraction.get("end"), extraction, with_clothing)
             for s, e in bounds(extraction.get("start", 0.0), end, chunk_seconds, extraction["fps"])]
     parts = (executor or Serial()).map_fn(extract_chunk, jobs)
-    return stitch(parts, extraction["track_iou"])
+    return stitch([p for p, _ in parts], extraction["track_iou"])
 
 
 def stitch(parts: Sequence, track_iou: float):

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: an existing Ray cluster "
                                                          "(default: start a local Ray)")
     _lib_opt(a, "crops", default_none=False)
+    a.add_argument("--chunk-seconds", type=float, metavar="SEC", default=None,
+                   help=SETTINGS["chunk_seconds"].help + " (default: whole videos)")
     for title, names in GROUPS.items():
         g = a.add_argument_group(f"per video: {title}")
         for name in names:
@@ -68,11 +70,12 @@ def main(argv: list[str]) -> int:
     root = Path(args.library)
     given = {k: getattr(args, k, None) for k in LINK}
     if args.command == "add":
-        skip = {"library", "command", "videos", "known", "executor", "ray_address", "crops", *given}
+        skip = {"library", "command", "videos", "known", "executor", "ray_address", "crops", "chunk_seconds", *given}
         settings = {k: v for k, v in vars(args).items() if k not in skip}
         settings = {k: v for k, v in settings.items() if v != _default(k)}  # only what was changed
         ran, kept, data = ops.add(root, args.videos, executor=args.executor, ray_address=args.ray_address,
-                                  known=args.known, crops=args.crops, settings=settings, **given)
+                                  known=args.known, crops=args.crops, chunk_seconds=args.chunk_seconds,
+                                  settings=settings, **given)
         print(f"{len(ran)} videos run, {len(kept)} already in the library; "
               f"{len(data['persons'])} people in {len(data['videos'])} videos → {root}")
         return 0

@@ -78,11 +78,13 @@ def link_settings(data: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]
 
 def add(root: str | Path, inputs: Sequence[str | Path], *, executor: str = default("executor"),
         ray_address: str | None = None, known: str | None = None, crops: int = default("crops"),
-        settings: dict[str, Any] | None = None, **link_given) -> tuple[list[str], list[str], dict[str, Any]]:
+        chunk_seconds: float | None = default("chunk_seconds"), settings: dict[str, Any] | None = None,
+        **link_given) -> tuple[list[str], list[str], dict[str, Any]]:
     """Add videos (files or folders of them) to the library at `root`; re-link.
     Returns the videos run, those already in the library (unchanged), and library.json."""
     root = Path(root)
     check("crops", crops)
+    check("chunk_seconds", chunk_seconds)
     paths = videos_of(inputs)
     names = [output_dir(root / store.VIDEOS, p).name for p in paths]
     dup = [n for n, c in Counter(names).items() if c > 1]
@@ -105,6 +107,10 @@ def add(root: str | Path, inputs: Sequence[str | Path], *, executor: str = defau
             jobs.append(Job(str(p.resolve()), str(root / store.VIDEOS), run_settings,
                             str(Path(known).resolve()) if known else None, crops))
         ex = make_executor(executor, ray_address)
+        if chunk_seconds:
+            from .chunks import prepare
+
+            prepare(jobs, chunk_seconds, ex)  # long videos: their caches made from chunks
         got = ex.map(jobs)
         for v in got:
             have[v.name] = v

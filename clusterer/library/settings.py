@@ -39,6 +39,12 @@ SETTINGS: dict[str, Setting] = {
         4,
         "face crops of each person of each video copied into LIB/people/ (the best by quality).",
         min=1, max=50),
+    "chunk_seconds": Setting(
+        None,
+        "extract a video longer than this many seconds in chunks of about this length, one task "
+        "each (tracks joined at the borders), so that one long video spreads over many workers. "
+        "Lower it for more parallel tasks; each chunk loads the models once.",
+        min=1.0),
     "executor": Setting(
         "serial",
         "where videos are processed: 'serial' (this process, one after another) or 'ray' "
