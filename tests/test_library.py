@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from clusterer.clustering import FaceClusterer
-from clusterer.library import ops, store
+from clusterer.library import ops
 from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
 from clusterer.library.index import brute_knn, knn
 from clusterer.library.link import link
@@ -77,7 +77,9 @@ def test_add_list_remove(tmp_path, demo_cache):
     assert (lib / "index.html").read_text().count('href="videos/ep2/index.html"') >= 2
     r = cli("library", lib, "list")
     assert r.returncode == 0 and "ep1" in r.stdout and "person_0002" in r.stdout
+    (lib / "people" / "person_0001" / "notes.txt").write_text("mine")
     data = ops.remove(lib, ["ep2"])
+    assert (lib / "people" / "person_0001" / "notes.txt").read_text() == "mine"  # never removed
     assert [v["name"] for v in data["videos"]] == ["ep1"]
     assert people(lib) == {"person_0001": {"ep1"}, "person_0002": {"ep1"}}
     assert not list((lib / "people").glob("*/ep2__*"))  # its crops left the library …

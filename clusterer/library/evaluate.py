@@ -5,7 +5,6 @@ belongs to the video whose name it starts with: `hard_s7_60s.gt.json` or
 `hard_s7_60s.csv` for the video hard_s7_60s."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
