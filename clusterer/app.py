@@ -19,7 +19,7 @@ from .output.export import check_folder, export, output_dir
 from .output.outdir import claim
 from .settings import default, split_settings
 from .tuning import sweep
-from .types import Extraction, Result, VideoInfo
+from .types import Extraction, Person, Result, VideoInfo
 from .version import __version__
 from .video.sampling import probe
 
@@ -29,14 +29,16 @@ log = logging.getLogger("clusterer")
 def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), overwrite: bool = False,
         known: str | os.PathLike | None = None,
         progress: Callable[[VideoInfo], Callable[[float], None]] | None = None,
-        timings: dict[str, float] | None = None, **settings) -> tuple[Result, Path]:
+        timings: dict[str, float] | None = None,
+        rename: Callable[[tuple[Person, ...]], tuple[Person, ...]] | None = None, **settings) -> tuple[Result, Path]:
     """Cluster the people of `video`; write OUT/<video name>/; return the result and that folder.
 
     settings: any of the names in settings.SETTINGS (threshold=0.4, mode="fused", …);
     the rest keep their defaults. known: a folder of known people (naming/folders.py);
     names a user gave to earlier result folders are kept. progress, if given, is called once with the
     video's info and returns a callback that receives the time of each sampled frame;
-    timings, if given, receives seconds per extraction stage (see extract).
+    timings, if given, receives seconds per extraction stage (see extract);
+    rename, if given, may give persons other ids after naming (the library's names).
     """
     extraction, clustering = split_settings(settings)
     info = probe(video)
@@ -52,6 +54,8 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
                                f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
         persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
         persons = name_persons(persons, known_people, previous_numbers(dest))
+        if rename is not None:
+            persons = rename(persons)
         recorded = {**extraction, **clustering, "tool_version": __version__,
                     "known": str(known) if known else None}
         if embedder_name:

@@ -14,50 +14,17 @@ import sys
 from .app import run, tune
 from .errors import ClusterVideoError, SettingsError
 from .evaluate import evaluate_output
+from .library import cli as library_cli
 from .naming.labels import write as write_labels
 from .review import cli as review_cli
+from .options import GROUPS, PROG, add_option
 from .settings import SETTINGS
 from .sheets import write_sheets
 from .tuning import format_rows, parse_sweep
 from .version import __version__
 
-PROG = "cluster-video"
-
 EXIT_PARTIAL = 3
 """Exit status of a run whose video decoded only in part (its results are written)."""
-
-
-_TYPES = {"end": float, "cloth_model": str}
-"""Types of the settings whose default (None) does not tell."""
-
-_METAVARS = {"threshold": "DIST", "join_threshold": "DIST", "loose_threshold": "DIST", "cloth_threshold": "DIST",
-             "fused_epsilon": "DIST", "fps": "N", "start": "SEC", "end": "SEC", "cloth_window": "SEC",
-             "min_face": "PX", "cloth_model": "PATH", "cloth_colour": "WEIGHT",
-             "out": "DIR"}
-
-
-def _opt(parser, name: str) -> None:
-    """An option derived from settings.SETTINGS: type, choices, help and default."""
-    s = SETTINGS[name]
-    shown = {"end": "the end", "cloth_model": "ImageNet MobileNetV2"}.get(name, s.default)
-    kw = dict(default=s.default, help=f"{s.help} (default: {shown})")
-    if s.choices:
-        kw["choices"] = s.choices
-    else:
-        kw["type"] = _TYPES.get(name, type(s.default))
-        kw["metavar"] = _METAVARS.get(name, name.split("_")[-1].upper())
-    parser.add_argument("--" + name.replace("_", "-"), dest=name, **kw)
-
-
-GROUPS = {
-    "grouping": ("mode", "threshold", "min_faces", "join_threshold", "join_ratio", "loose_threshold", "cloth_threshold", "cloth_ratio",
-                 "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
-    "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
-                               "track_iou", "track_gap", "track_score", "track_encodings", "detect_every", "workers",
-                               "crop_margin"),
-    "models": ("encoder", "cloth_model", "cloth_colour", "device"),
-}
-"""Every setting the CLI offers, in help order (each appears once)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,10 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     for title, names in GROUPS.items():
         g = p.add_argument_group(title)
         for name in names:
-            _opt(g, name)
+            add_option(g, name)
     g = p.add_argument_group("output")
-    _opt(g, "out")
-    _opt(g, "merge_gap")
+    add_option(g, "out")
+    add_option(g, "merge_gap")
     g.add_argument("--overwrite", action="store_true",
                    help="write into an existing result folder, replacing only the files an earlier "
                         "run wrote (files you added are kept)")
@@ -101,7 +68,7 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="a result folder (OUT/<video name>/) or its clusters.json")
     p.add_argument("gt", help="ground truth: benchgen's .gt.json, or a CSV with the header "
                               "frame,left,top,right,bottom,identity (or time instead of frame)")
-    _opt(p, "iou")
+    add_option(p, "iou")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p
 
@@ -244,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sheet(argv[1:])
         if argv[:1] in (["review"], ["export"]):
             return getattr(review_cli, argv[0])(argv[1:])
+        if argv[:1] == ["library"]:
+            return library_cli.main(argv[1:])
         return _main(argv)
     except ClusterVideoError as e:
         if os.environ.get("CLUSTER_VIDEO_TRACEBACK"):

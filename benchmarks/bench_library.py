@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""The library (issue 17), measured:
+
+  composites  six hard benchgen videos that share their six people, one
+              library: library-level BCubed / WCP (and a sweep of the link
+              threshold), with the per-video default and --threshold 0.44;
+  real        the real clips of ../shared/real, which share no one: library
+              persons drawn from more than one clip (must be none);
+  scale       re-linking a synthetic library of HOURS hours (bench_cache's
+              model: ~30 people an hour out of a larger cast, 2–3 faces a
+              frame at 2 fps, 5 encodings a track), in a fresh process:
+              wall time and peak RSS;
+  ray         the six videos extracted from scratch, serially and over a
+              local Ray on the CPUs given: wall times, identical libraries.
+
+Prints JSON rows; with --append, a section for benchmarks/RESULTS.md on stdout.
+
+    python -m benchmarks library composites --work /tmp/lib-bench
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.harness import ROOT
+from clusterer.library import ops, store
+from clusterer.library.evaluate import evaluate_library, sweep
+
+BENCH = ROOT / "bench-out"
+SEEDS = (7, 11, 23, 17, 19, 29)
+
+
+def composites(work: Path, bench: Path, link: dict) -> list[dict]:
+    vids = [bench / f"hard_s{s}_60s.mp4" for s in SEEDS]
+    gts = [bench / f"hard_s{s}_60s.gt.json" for s in SEEDS]
+    rows = []
+    for label, settings in (("per-video default", {}), ("per-video --threshold 0.44", {"threshold": 0.44})):
+        lib = work / ("lib-default" if not settings else "lib-t044")
+        t0 = time.perf_counter()
+        ops.add(lib, vids, settings=settings, **link)
+        t_add = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ops.relink(lib)
+        t_link = time.perf_counter() - t0
+        f = evaluate_library(lib, gts)
+        rows.append({"run": label, **link, "add_s": round(t_add, 1), "relink_s": round(t_link, 2), **f})
+        print(json.dumps(rows[-1]), flush=True)
+        for r in sweep(lib, gts, [0.36, 0.39, 0.42, 0.45, 0.48, 0.51], link):
+            print(json.dumps({"run": label, "sweep": True, **r}), flush=True)
+    return rows
+
+
+def real(work: Path, clips: Path, link: dict) -> dict:
+    lib = work / "lib-real"
+    data = ops.add(lib, sorted(clips.glob("*.mp4")), **link)[2]
+    crossing = [p["id"] for p in data["persons"] if len({a["video"] for a in p["videos"]}) > 1]
+    row = {**link, "clips": len(data["videos"]), "units": sum(len(v["units"]) for v in data["videos"]),
+           "library_persons": len(data["persons"]), "persons_in_two_clips_or_more": len(crossing),
+           "which": crossing}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def synthetic_library(lib: Path, hours: int, cast: int, per_hour: int = 30, seed: int = 0) -> int:
+    """library.json + units.npz for `hours` hour-long videos, each with
+    `per_hour` people of a cast of `cast`. Each unit (a person of a video) is
+    as bench_cache's features make it: the face-weighted mean of its tracks'
+    encodings, a track the mean of 5 encodings (person centre, norm 0.5, plus
+    noise of norm 0.25 each); an hour has ~2,250 tracks (8-sample shots of
+    2–3 people at 2 fps), so ~75 a person; units that shared a shot conflict."""
+    rng = np.random.default_rng(seed)
+
+    def unit(n, d, scale):
+        v = rng.normal(size=(n, d))
+        return v / np.linalg.norm(v, axis=1, keepdims=True) * scale
+
+    centre = unit(cast, 128, 0.5)
+    videos = []
+    for h in range(hours):
+        who = rng.choice(cast, size=per_hour, replace=False)
+        tracks = rng.integers(40, 110, size=per_hour)
+        units = []
+        for j, (pid, nt) in enumerate(zip(who, tracks)):
+            noise = unit(nt * 5, 128, 0.25).reshape(nt, 5, 128).mean(1).mean(0)
+            units.append(store.Unit(f"person_{j + 1:03d}", tuple(range(j * 200, j * 200 + int(nt))), int(nt) * 8,
+                                    0.0, 3600.0, ((0.0, 3600.0),), (), (centre[pid] + noise).astype(np.float32)))
+        # 900 shots of 2–3 people: the pairs that shared a shot
+        pairs = set()
+        for _ in range(900):
+            k = rng.choice(per_hour, size=rng.integers(2, 4), replace=False)
+            pairs |= {(int(min(a, b)), int(max(a, b))) for a in k for b in k if a != b}
+        videos.append(store.Video(f"hour_{h:05d}", f"/archive/hour_{h:05d}.mp4", {"size": 0}, {}, None,
+                                  tuple(units), tuple(sorted(pairs))))
+    lib.mkdir(parents=True, exist_ok=True)
+    data = {"format": store.FORMAT, "settings": {}, "videos": [v.to_json() for v in videos], "persons": [],
+            "written": []}
+    (lib / store.LIBRARY).write_text(json.dumps(data))
+    (lib / store.UNITS).write_bytes(store.units_npz(videos))
+    return sum(len(v.units) for v in videos)
+
+
+def scale(work: Path, hours: int, cast: int) -> dict:
+    lib = work / f"lib-{hours}h"
+    shutil.rmtree(lib, ignore_errors=True)
+    n = synthetic_library(lib, hours, cast)
+    code = ("import json,resource,sys,time;from clusterer.library import ops;import faiss;t=time.perf_counter();"
+            f"d=ops.relink({str(lib)!r});t=time.perf_counter()-t;"
+            "print(json.dumps({'relink_s':round(t,2),'persons':len(d['persons']),"
+            "'cpu_s':round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),2),"
+            "'peak_rss_mb':round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    row = {"hours": hours, "cast": cast, "units": n, "process_s": round(time.perf_counter() - t0, 2),
+           **json.loads(out.stdout.strip().splitlines()[-1]),
+           "library_json_mb": round((lib / store.LIBRARY).stat().st_size / 1e6, 1),
+           "units_npz_mb": round((lib / store.UNITS).stat().st_size / 1e6, 1)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def ray_vs_serial(work: Path, bench: Path, cpus: int) -> dict:
+    import ray
+
+    vids = [bench / f"hard_s{s}_60s.mp4" for s in SEEDS]
+    row = {}
+    libs = {}
+    for kind in ("serial", "ray"):
+        lib = work / f"lib-{kind}"
+        shutil.rmtree(lib, ignore_errors=True)
+        if kind == "ray":
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                     runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+        t0 = time.perf_counter()
+        ops.add(lib, vids, executor=kind)
+        row[f"{kind}_s"] = round(time.perf_counter() - t0, 1)
+        libs[kind] = lib
+    ray.shutdown()
+    a, b = (json.loads((libs[k] / store.LIBRARY).read_text()) for k in ("serial", "ray"))
+    row["identical_persons"] = a["persons"] == b["persons"]
+    row["identical_videos"] = a["videos"] == b["videos"]
+    row["identical_units_npz"] = (libs["serial"] / store.UNITS).read_bytes() == (libs["ray"] / store.UNITS).read_bytes()
+    import pickle
+
+    _, vs = store.load(libs["ray"])
+    row["task_result_bytes_per_video"] = round(np.mean([len(pickle.dumps(v)) for v in vs]))  # what a task returns
+    row["task_args_bytes"] = len(pickle.dumps(ops.Job(str(vids[0]), str(libs["ray"] / "videos"), {}, None, 4)))
+    row["cpus"] = cpus
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("what", choices=("composites", "real", "scale", "ray"))
+    ap.add_argument("--work", required=True, help="a scratch folder (libraries and caches go there)")
+    ap.add_argument("--bench", default=str(BENCH), help="folder of the hard_s*_60s.mp4 composites")
+    ap.add_argument("--real", default=str(ROOT.parent / "shared" / "real"))
+    ap.add_argument("--hours", type=int, default=1000)
+    ap.add_argument("--cast", type=int, default=3000)
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--link-threshold", type=float)
+    ap.add_argument("--link-attach-ratio", type=float)
+    a = ap.parse_args()
+    work = Path(a.work)
+    link = {k: v for k, v in (("link_threshold", a.link_threshold), ("link_attach_ratio", a.link_attach_ratio))
+            if v is not None}
+    work.mkdir(parents=True, exist_ok=True)
+    if a.what == "composites":
+        composites(work, Path(a.bench), link)
+    elif a.what == "real":
+        real(work, Path(a.real), link)
+    elif a.what == "scale":
+        scale(work, a.hours, a.cast)
+    else:
+        ray_vs_serial(work, Path(a.bench), a.cpus)
+
+
+if __name__ == "__main__":
+    main()

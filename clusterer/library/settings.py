@@ -1,0 +1,62 @@
+"""The library's tunable defaults, defined once (the same Setting table as
+clusterer/defaults.py, kept here so that the per-video CLI stays as it is)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..settings import Setting
+
+
+SETTINGS: dict[str, Setting] = {
+    "link_threshold": Setting(
+        0.42,
+        "face distance between two videos' persons (their track encodings' mean) below which "
+        "they are one library person. Lower it if different people share a library person; "
+        "raise it if one person is split over several.",
+        min=0.0, max=2.0),
+    "link_join_threshold": Setting(
+        0.55,
+        "after --link-threshold, two library persons closer than this join when each is the "
+        "other's nearest and clearly so (--link-join-ratio). Lower it if different people join.",
+        min=0.0, max=2.0),
+    "link_join_ratio": Setting(
+        0.8,
+        "how clearly nearest a join must be: at most this share of the next nearest distance. "
+        "Lower it if different people join.",
+        min=0.0, max=1.0),
+    "link_attach_ratio": Setting(
+        0.85,
+        "a smaller library person joins its nearest larger one (under --link-join-threshold) when "
+        "that one is nearer than this share of the next nearest. Lower it if a person seen briefly "
+        "is put with someone else; raise it if they stay apart.",
+        min=0.0, max=1.0),
+    "link_min_faces": Setting(
+        10,
+        "a video's person with fewer faces takes no part in the centroid linkage; it joins a library "
+        "person only as its clear nearest (--link-attach-ratio). Raise it if brief persons are put "
+        "with someone else.",
+        min=0, max=10_000),
+    "crops": Setting(
+        4,
+        "face crops of each person of each video copied into LIB/people/ (the best by quality).",
+        min=1, max=50),
+    "chunk_seconds": Setting(
+        None,
+        "extract a video longer than this many seconds in chunks of about this length, one task "
+        "each (tracks joined at the borders), so that one long video spreads over many workers. "
+        "Lower it for more parallel tasks; each chunk loads the models once.",
+        min=1.0),
+    "executor": Setting(
+        "serial",
+        "where videos are processed: 'serial' (this process, one after another) or 'ray' "
+        "(one task a video over Ray; --ray-address for an existing cluster).",
+        choices=("serial", "ray")),
+}
+
+
+def default(name: str) -> Any:
+    return SETTINGS[name].default
+
+
+def check(name: str, value: Any) -> Any:
+    return SETTINGS[name].check(name, value)

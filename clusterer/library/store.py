@@ -1,0 +1,173 @@
+"""The library on disk, and what it keeps of each video.
+
+    LIB/library.json     videos (each: its file, identity, settings and
+                         persons as units), the library persons (person →
+                         videos → appearances, with times, and crops), and
+                         every file the library wrote ("written")
+    LIB/units.npz        each unit's face encoding, (n, 128) float32, and its
+                         track ids (track_ids, track_offsets), in the order
+                         of library.json's videos and their units
+    LIB/people/<id>/     the best crops of each person from each video
+                         (<video>__<crop file name>), id a name or person_NNNN
+    LIB/index.html       the library gallery
+    LIB/videos/<stem>/   each video's own result folder, with its cache
+
+A unit is one person of one video: its tracks, faces, times, best crops
+and the face-weighted mean of its tracks' encodings (pipeline.encode_tracks,
+from the video's feature cache). Re-linking reads only library.json and
+units.npz (and the folders' names), never a video's cache.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import cache
+from ..errors import ClusterVideoError, OutputError
+from ..grouping.persons import encode_tracks
+from ..output.export import load_report
+from ..output.outdir import TOOL_NAMES
+from ..output.report import appearances
+from ..types import Extraction
+
+
+LIBRARY = "library.json"
+UNITS = "units.npz"
+PEOPLE = "people"
+VIDEOS = "videos"
+GALLERY = "index.html"
+FORMAT = 1
+"""Version of library.json's layout."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One person of one video (see the module docstring)."""
+
+    person: str
+    tracks: tuple[int, ...]
+    faces: int
+    first: float
+    last: float
+    appearances: tuple[tuple[float, float], ...]
+    crops: tuple[str, ...]
+    encoding: np.ndarray = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Video:
+    """A video of the library: its name (folder under videos/), file,
+    identity (cache.video_identity), the run settings, its units and the
+    pairs of units that share a frame (never one library person)."""
+
+    name: str
+    path: str
+    identity: dict[str, Any]
+    settings: dict[str, Any]
+    known: str | None
+    units: tuple[Unit, ...]
+    conflicts: tuple[tuple[int, int], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "identity": self.identity, "settings": self.settings,
+                "known": self.known, "conflicts": [list(c) for c in self.conflicts],
+                "units": [{"person": u.person, "faces": u.faces, "first": u.first,
+                           "last": u.last, "appearances": [list(a) for a in u.appearances],
+                           "crops": list(u.crops)} for u in self.units]}
+
+
+def summarise(dest: Path, video: str, settings: dict[str, Any], known: str | None, crops: int) -> Video:
+    """The Video of a result folder `dest`: units from its clusters.json (as the
+    user's folders left them after the run), encodings from its feature cache."""
+
+    report = load_report(dest)
+    meta = json.loads((dest / cache.META).read_text())
+    ex = cache.load(dest, meta["key"])
+    if report is None or ex is None:
+        raise ClusterVideoError(f"{dest}: no result with a feature cache to add to the library")
+    s = report["settings"]
+    enc, good = encode_tracks(Extraction(ex.faces, None, ex.sampled, tracks=ex.tracks),
+                              min_quality=s["min_quality"], budget=s["track_encodings"])
+    row = {t.id: k for k, t in enumerate(ex.tracks)}
+    size = {t.id: len(t.items) for t in ex.tracks}
+    step, gap = 1.0 / float(s["fps"]), float(s.get("merge_gap", 2.0))
+    units, frames = [], []
+    for p in report["persons"]:
+        tracks = sorted({int(f["track"]) for f in p["faces"] if f.get("track") is not None and f["track"] in row})
+        if not tracks:
+            continue
+        use = [t for t in tracks if good[row[t]]] or tracks
+        w = np.array([size[t] for t in use], dtype=float)
+        e = (enc[[row[t] for t in use]] * w[:, None]).sum(0) / w.sum()
+        times = [float(f["time"]) for f in p["faces"]]
+        best = sorted(p["faces"], key=lambda f: (-float(f.get("quality", 0.0)), f["file"]))
+        picked, seen = [], set()
+        for f in best:  # one crop a track first, then the rest
+            if f.get("track") not in seen:
+                picked.append(f["file"])
+                seen.add(f.get("track"))
+        picked += [f["file"] for f in best if f["file"] not in picked]
+        units.append(Unit(p["id"], tuple(tracks), len(p["faces"]), min(times), max(times),
+                          tuple((round(a, 3), round(b, 3)) for a, b, _ in appearances(times, step, gap)),
+                          tuple(picked[:crops]), e.astype(np.float32)))
+        frames.append({int(f["frame"]) for f in p["faces"]})
+    conflicts = tuple((a, b) for a in range(len(units)) for b in range(a + 1, len(units)) if frames[a] & frames[b])
+    return Video(dest.name, str(video), cache.video_identity(video), dict(settings), known, tuple(units), conflicts)
+
+
+def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
+    """library.json (a fresh one when there is none) and its videos, encodings attached."""
+    path = root / LIBRARY
+    if not path.exists():
+        return {"format": FORMAT, "settings": {}, "videos": [], "persons": [], "written": []}, []
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("videos"), list):
+            raise ValueError("not a library.json of this version")
+        n = sum(len(v["units"]) for v in data["videos"])
+        with np.load(io.BytesIO((root / UNITS).read_bytes()), allow_pickle=False) as npz:
+            enc, tracks, offsets = npz["encoding"], npz["track_ids"].tolist(), npz["track_offsets"].tolist()
+        if enc.shape != (n, 128) or len(offsets) != n + 1:
+            raise ValueError(f"units.npz holds {enc.shape[0]} units for {n}")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise OutputError(f"{root}: not a library cluster-video wrote ({e}); choose another folder") from None
+    videos, k = [], 0
+    for v in data["videos"]:
+        units = []
+        for u in v["units"]:
+            units.append(Unit(u["person"], tuple(tracks[offsets[k]:offsets[k + 1]]), int(u["faces"]),
+                              float(u["first"]), float(u["last"]),
+                              tuple(tuple(a) for a in u["appearances"]), tuple(u["crops"]), enc[k]))
+            k += 1
+        videos.append(Video(v["name"], v["path"], v["identity"], v["settings"], v.get("known"), tuple(units),
+                            tuple(tuple(c) for c in v["conflicts"])))
+    return data, videos
+
+
+def encodings(videos: list[Video]) -> np.ndarray:
+    """All units' encodings, (n, 128) float32, in library order."""
+    rows = [u.encoding for v in videos for u in v.units]
+    return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 128), np.float32)
+
+
+def units_npz(videos: list[Video]) -> bytes:
+    """units.npz: encodings (n, 128), and each unit's track ids (flat, with offsets)."""
+    tracks = [u.tracks for v in videos for u in v.units]
+    buf = io.BytesIO()
+    np.savez(buf, encoding=encodings(videos), track_ids=np.array([t for ts in tracks for t in ts], dtype=np.int64),
+             track_offsets=np.cumsum([0] + [len(ts) for ts in tracks]).astype(np.int64))
+    return buf.getvalue()
+
+
+def check_library(root: Path) -> None:
+    """Refuse a folder that holds something and is not a library (no library.json)."""
+
+    if root.is_dir() and not (root / LIBRARY).exists() and any(
+            p.name not in (VIDEOS, *TOOL_NAMES) for p in root.iterdir()):
+        raise OutputError(f"{root}: folder exists, is not empty and holds no {LIBRARY}: "
+                          f"choose a new or empty folder for a library")

@@ -1,0 +1,299 @@
+"""The library: videos added, listed and removed; linking by face across
+videos; names carried both ways; corrections in people/ followed; the
+executors; the faiss search. Videos are copies of the demo clip (two people),
+their feature cache computed once."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clusterer.grouping.linkage import FaceClusterer
+from clusterer.library import ops
+from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
+from clusterer.library.index import brute_knn, knn
+from clusterer.library.link import link
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory, demo_video) -> Path:
+    """The demo clip's feature cache (one run for the whole session)."""
+    from clusterer.app import run
+
+    out = tmp_path_factory.mktemp("demo-run")
+    _, dest = run(demo_video, out=out)
+    return dest / "cache"
+
+
+@pytest.fixture(scope="session")
+def demo_video() -> Path:
+    return ROOT / "samples" / "demo.mp4"
+
+
+def videos(tmp_path: Path, lib: Path, cache: Path, *names: str) -> list[Path]:
+    """Copies of the demo clip named `names` (same bytes and mtime, so the same
+    cache key), their caches put where the library runs them."""
+    out = []
+    for n in names:
+        v = tmp_path / "media" / f"{n}.mp4"
+        v.parent.mkdir(exist_ok=True)
+        if not v.exists():
+            shutil.copy2(ROOT / "samples" / "demo.mp4", v)
+        if not (lib / "videos" / n / "cache").exists():
+            shutil.copytree(cache, lib / "videos" / n / "cache")
+        out.append(v)
+    return out
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clusterer.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT)
+
+
+def people(lib: Path) -> dict[str, set[str]]:
+    data = json.loads((lib / "library.json").read_text())
+    return {p["id"]: {a["video"] for a in p["videos"]} for p in data["persons"]}
+
+
+def test_add_list_remove(tmp_path, demo_cache):
+    lib = tmp_path / "lib"
+    a, b = videos(tmp_path, lib, demo_cache, "ep1", "ep2")
+    ran, kept, data = ops.add(lib, [a, b])
+    assert sorted(ran) == ["ep1", "ep2"] and kept == []
+    # the demo's two people, each linked across both copies
+    assert people(lib) == {"person_0001": {"ep1", "ep2"}, "person_0002": {"ep1", "ep2"}}
+    for p in data["persons"]:
+        crops = [c for a in p["videos"] for c in a["crops"]]
+        assert {c.split("/")[1] for c in crops} == {p["id"]}
+        assert all((lib / c).is_file() for c in crops)
+        assert {Path(c).name.split("__")[0] for c in crops} == {"ep1", "ep2"}
+    assert (lib / "index.html").read_text().count('href="videos/ep2/index.html"') >= 2
+    r = cli("library", lib, "list")
+    assert r.returncode == 0 and "ep1" in r.stdout and "person_0002" in r.stdout
+    (lib / "people" / "person_0001" / "notes.txt").write_text("mine")
+    data = ops.remove(lib, ["ep2"])
+    assert (lib / "people" / "person_0001" / "notes.txt").read_text() == "mine"  # never removed
+    assert [v["name"] for v in data["videos"]] == ["ep1"]
+    assert people(lib) == {"person_0001": {"ep1"}, "person_0002": {"ep1"}}
+    assert not list((lib / "people").glob("*/ep2__*"))  # its crops left the library …
+    assert (lib / "videos" / "ep2" / "clusters.json").is_file()  # … its own result stays
+
+
+def test_incremental_add_runs_only_the_new_video(tmp_path, demo_cache, monkeypatch):
+    lib = tmp_path / "lib"
+    a, b = videos(tmp_path, lib, demo_cache, "ep1", "ep2")
+    ops.add(lib, [a])
+    before = {p: p.stat().st_mtime_ns for p in (lib / "videos" / "ep1").rglob("*") if p.is_file()}
+    ran_jobs = []
+    real = Serial.map
+    monkeypatch.setattr(Serial, "map", lambda self, jobs: ran_jobs.extend(jobs) or real(self, jobs))
+    ran, kept, _ = ops.add(lib, [a, b])
+    assert (ran, kept) == (["ep2"], ["ep1"])
+    assert [Path(j.video).stem for j in ran_jobs] == ["ep2"]
+    after = {p: p.stat().st_mtime_ns for p in (lib / "videos" / "ep1").rglob("*") if p.is_file()}
+    assert after == before  # ep1 neither extracted nor re-exported
+    assert people(lib) == {"person_0001": {"ep1", "ep2"}, "person_0002": {"ep1", "ep2"}}
+
+
+def test_a_name_given_in_one_video_names_the_library_and_the_others(tmp_path, demo_cache):
+    lib = tmp_path / "lib"
+    ops.add(lib, videos(tmp_path, lib, demo_cache, "ep1", "ep2"))
+    (lib / "videos" / "ep1" / "person_002").rename(lib / "videos" / "ep1" / "Grace")
+    ops.relink(lib)
+    assert people(lib) == {"Grace": {"ep1", "ep2"}, "person_0001": {"ep1", "ep2"}}
+    other = json.loads((lib / "videos" / "ep2" / "clusters.json").read_text())
+    assert sorted(p["id"] for p in other["persons"]) == ["Grace", "person_001"]
+    assert (lib / "videos" / "ep2" / "Grace").is_dir()
+    assert (lib / "people" / "Grace").is_dir()
+
+
+def test_a_correction_in_the_library_is_followed(tmp_path, demo_cache):
+    lib = tmp_path / "lib"
+    ops.add(lib, videos(tmp_path, lib, demo_cache, "ep1", "ep2"))
+    (lib / "people" / "person_0001").rename(lib / "people" / "Alice")  # name it
+    ops.relink(lib)
+    assert people(lib)["Alice"] == {"ep1", "ep2"}
+    # split: ep2's crops of Alice into a folder of their own
+    (lib / "people" / "Bob").mkdir()
+    for f in (lib / "people" / "Alice").glob("ep2__*"):
+        f.rename(lib / "people" / "Bob" / f.name)
+    ops.relink(lib)
+    got = people(lib)
+    assert got["Alice"] == {"ep1"} and got["Bob"] == {"ep2"}
+    ops.relink(lib)  # and it stays so
+    assert people(lib) == got
+
+
+def test_executor_interface():
+    assert Serial().map([]) == []
+    assert RayExecutor().map([]) == []  # nothing to run: Ray is not even started
+    assert isinstance(make_executor("ray", "ray://head:10001"), RayExecutor)
+    with pytest.raises(ValueError, match="goes with --executor ray"):
+        make_executor("serial", "ray://head:10001")
+    with pytest.raises(ValueError, match="executor must be one of"):
+        make_executor("spark")
+    assert Job("/v/ep 1.mp4", "/lib/videos", {}, None, 4).name == "ep 1"
+
+
+@pytest.mark.slow
+def test_ray_gives_the_serial_library(tmp_path, demo_cache):
+    pytest.importorskip("ray")
+    import ray
+
+    libs = []
+    for kind in ("serial", "ray"):
+        lib = tmp_path / kind
+        ops.add(lib, videos(tmp_path, lib, demo_cache, "ep1", "ep2"), executor=kind)
+        libs.append(lib)
+    ray.shutdown()
+    a, b = (json.loads((lib / "library.json").read_text()) for lib in libs)
+    for d in (a, b):
+        for v in d["videos"]:
+            v["path"] = Path(v["path"]).name
+    assert a["persons"] == b["persons"] and a["videos"] == b["videos"]
+    assert (libs[0] / "units.npz").read_bytes() == (libs[1] / "units.npz").read_bytes()
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    (tmp_path / "notalib").mkdir()
+    (tmp_path / "notalib" / "mine.txt").write_text("x")
+    for args, needle in [(("list",), "library.json"), (("link",), "library.json"),
+                         (("add", tmp_path / "missing.mp4"), "no such file"),
+                         (("remove", "ep9"), "library.json")]:
+        r = cli("library", tmp_path / "notalib", *args)
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith("cluster-video: error:") and needle in r.stderr
+    assert (tmp_path / "notalib" / "mine.txt").read_text() == "x"
+
+
+def test_faiss_search_equals_brute_force():
+    x = np.random.default_rng(1).normal(size=(300, 128)).astype(np.float32)
+    (d1, i1), (d2, i2) = knn(x, 10), brute_knn(x, 10)
+    assert (i1 == i2).all()
+    assert np.allclose(d1, d2, atol=1e-4)
+    d, i = knn(x[:3], 10)  # fewer rows than neighbours asked for
+    assert (i[:, 2:] == -1).all() and np.isinf(d[:, 2:]).all() and set(i[0, :2]) == {1, 2}
+
+
+def _blobs(n_people=12, per=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_people, 128)) * 0.05
+    x = np.concatenate([c + rng.normal(size=(per, 128)) * 0.012 for c in centres])
+    return x, np.repeat(np.arange(n_people), per)
+
+
+def test_graph_linkage_equals_the_all_pairs_linkage():
+    x, _ = _blobs()
+    n = len(x)
+    got = link(x, np.ones(n) * 20, [frozenset()] * n, [None] * n, threshold=0.45, join_threshold=0.0,
+               min_faces=0, k=n - 1)
+    ref = FaceClusterer(0.45, min_faces=1).fit_predict(x, [frozenset([i]) for i in range(n)], np.ones(n) * 20)
+    assert len(set(got)) == len(set(ref)) > 1
+    pairs = lambda lab: {(i, j) for i in range(n) for j in range(n) if lab[i] == lab[j]}  # noqa: E731
+    assert pairs(got) == pairs(ref)
+
+
+def test_linking_keeps_people_of_one_frame_and_of_two_names_apart():
+    x, truth = _blobs(n_people=3, per=4)
+    n = len(x)
+    free = link(x, np.full(n, 20), [frozenset()] * n, [None] * n)
+    assert len(set(free)) == 3 and all(len(set(truth[free == c])) == 1 for c in set(free))
+    tokens = [frozenset()] * n
+    tokens[0] = tokens[1] = frozenset({("v", 0, 1)})  # units 0 and 1 share a frame
+    names = [None] * n
+    names[4], names[5] = "Ann", "Bea"  # one person, two names
+    apart = link(x, np.full(n, 20), tokens, names)
+    assert apart[0] != apart[1] and apart[4] != apart[5]
+
+
+def test_a_brief_person_joins_only_a_clear_nearest():
+    x, truth = _blobs(n_people=2, per=5)
+    n = len(x)
+    w = np.full(n, 20)
+    w[0] = 3  # a unit of three faces takes no part in the linkage …
+    lab = link(x, w, [frozenset()] * n, [None] * n)
+    assert lab[0] == lab[1]  # … and joins its clear nearest
+    between = (x[:5].mean(0) + x[5:].mean(0)) / 2  # halfway between two people: near both
+    lab = link(np.vstack([x, between]), np.append(w, 3), [frozenset()] * (n + 1), [None] * (n + 1))
+    assert lab[-1] not in (lab[1], lab[6])
+
+
+def _synthetic_parts():
+    """Two people over 10 samples, one of them on screen throughout, split at
+    sample 5 as two chunk extractions would give it (ids and indices their own)."""
+    from clusterer.types import Face
+    from clusterer.types import Extraction
+    from clusterer.types import Track
+
+    enc = np.zeros(128)
+
+    def part(samples, who):
+        faces, tracks = [], []
+        for t_id, (box, frames) in enumerate(who):
+            items = []
+            for f in frames:
+                faces.append(Face(f * 12, f / 2, box, 1.0, enc, b"jpg", 0.8))
+                items.append(len(faces) - 1)
+            tracks.append(Track(t_id, 0, tuple(items)))
+        return Extraction(tuple(faces), None, tuple(f * 12 for f in samples), (), tuple(tracks))
+
+    a, b = (10, 10, 60, 60), (200, 10, 250, 60)
+    first = part(range(5), [(a, range(5)), (b, range(1, 4))])  # b leaves before the border
+    second = part(range(5, 10), [(b, range(5, 8)), (a, range(5, 10))])  # b back, beside a
+    return first, second, a, b
+
+
+def test_stitch_continues_tracks_across_a_chunk_border():
+    from clusterer.library.chunks import bounds, stitch
+
+    first, second, a, b = _synthetic_parts()
+    ex = stitch([first, second], track_iou=0.3)
+    got = sorted(sorted((ex.faces[i].frame // 12, ex.faces[i].box_xyxy) for i in t.items) for t in ex.tracks)
+    want = sorted([[(f, a) for f in range(10)], [(f, b) for f in range(1, 4)], [(f, b) for f in range(5, 8)]])
+    assert got == want  # a's track goes on across the border; b's two tracks stay two (a gap)
+    assert len({t.id for t in ex.tracks}) == 3 and ex.sampled == tuple(f * 12 for f in range(10))
+    # chunks of whole samples, the last open-ended
+    assert bounds(0.0, 25.0, 10.0, 2.0) == [(0.0, 9.75), (10.0, 19.75), (20.0, None)]
+
+
+@pytest.mark.slow
+def test_a_chunked_video_gives_the_same_persons(demo_cache, demo_video):
+    from clusterer import cache
+    from clusterer.library.chunks import extract_chunked
+    from clusterer.grouping.persons import cluster
+    from clusterer.settings import split_settings
+
+    extraction, clustering = split_settings({})
+    whole = cache.load(demo_cache.parent, json.loads((demo_cache / "features.json").read_text())["key"])
+    chunked = extract_chunked(str(demo_video), extraction, True, chunk_seconds=10.0)
+    assert chunked.sampled == whole.sampled
+    frames = []
+    for ex in (whole, chunked):
+        persons, _ = cluster(ex, **clustering)
+        frames.append(sorted(sorted(s.face.frame for s in p.sightings) for p in persons))
+    assert len(frames[0]) == len(frames[1]) == 2
+    for p, q in zip(*frames):  # the same people, seen in (almost) the same samples
+        assert len(set(p) & set(q)) >= 0.9 * max(len(p), len(q))
+
+
+@pytest.mark.slow
+def test_library_add_in_chunks_gives_the_same_library(tmp_path, demo_cache):
+    whole = tmp_path / "whole"
+    ops.add(whole, videos(tmp_path, whole, demo_cache, "ep1"))
+    chunked = tmp_path / "chunked"
+    v = tmp_path / "fresh" / "ep1.mp4"
+    v.parent.mkdir()
+    shutil.copy2(ROOT / "samples" / "demo.mp4", v)
+    ops.add(chunked, [v], chunk_seconds=10.0)
+    assert (chunked / "videos" / "ep1" / "cache" / "features.npz").is_file()
+    a, b = (json.loads((lib / "library.json").read_text())["persons"] for lib in (whole, chunked))
+    assert len(a) == len(b) == 2
+    for p, q in zip(a, b):
+        assert abs(p["faces"] - q["faces"]) <= 0.1 * p["faces"]
