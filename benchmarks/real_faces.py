@@ -22,6 +22,7 @@ detector finds on the same samples, and its detections that no labelled
 face matches (false or unlabelled faces).
 
     python -m benchmarks real prepare [--clips avengers,meeting]
+    python -m benchmarks real add --detector "dlib cnn up1"   # a detector joins the union later
     python -m benchmarks real labels
     python -m benchmarks real recall [--append]
     python -m benchmarks real clusters [--append]   # the whole pipeline, each detector
@@ -116,6 +117,53 @@ def prepare(clip: str, out: Path, with_cnn: bool) -> dict:
     summary = {"clip": clip, "samples": len(frames), "candidates": len(rows),
                "seconds": {k: round(v, 1) for k, v in seconds.items()}}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
+def add(clip: str, out: Path, name: str) -> dict:
+    """Adds a detector to the union after labelling began: every sample searched
+    by `name`; its boxes that overlap an existing candidate (IoU >= SAME_FACE)
+    add it to that candidate's found_by, the others become new candidates with
+    ids after the last one, so that the decisions already made keep their ids.
+    The new candidates' crops go to sheets/<clip>_new_<name>.png for labelling."""
+    import cv2
+
+    with open(out / "candidates.csv", newline="") as fh:
+        rows = [{"id": int(r["id"]), "frame": int(r["frame"]), "time": float(r["time"]),
+                 "box": [int(r[k]) for k in ("left", "top", "right", "bottom")],
+                 "found_by": set(r["found_by"].split(";"))} for r in csv.DictReader(fh)]
+    det = detectors(with_cnn=True)[name]
+    _, frames = sample(clip)
+    t0 = time.perf_counter()
+    new = []
+    for index, t, bgr, rgb in frames:
+        d = det.detect([rgb])[0]
+        for box, score in zip(d.box_xyxy.tolist(), d.score.tolist()):
+            if score < 0 or box[3] - box[1] < 10:
+                continue
+            same = [r for r in rows if r["frame"] == index and box_iou(r["box"], box) >= SAME_FACE]
+            if same:
+                same[0]["found_by"].add(name)
+                continue
+            rows.append({"id": len(rows), "frame": index, "time": round(t, 3), "box": [round(v) for v in box],
+                         "found_by": {name}})
+            new.append(rows[-1])
+    seconds = time.perf_counter() - t0
+    with open(out / "candidates.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "frame", "time", "left", "top", "right", "bottom", "found_by"])
+        for r in rows:
+            w.writerow([r["id"], r["frame"], r["time"], *r["box"], ";".join(sorted(r["found_by"]))])
+    if new:
+        images = {index: bgr for index, _, bgr, _ in frames}
+        tiles = [_tile(images[r["frame"]], r) for r in new]
+        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 8)
+        grid = np.vstack([np.hstack(tiles[k:k + 8]) for k in range(0, len(tiles), 8)])
+        cv2.imwrite(str(out / "sheets" / f"{clip}_new_{name.replace(' ', '_')}.png"), grid)
+        annotate(clip, out)
+    summary = {"clip": clip, "detector": name, "samples": len(frames), "new": [r["id"] for r in new],
+               "seconds": round(seconds, 1)}
     print(json.dumps(summary), flush=True)
     return summary
 
@@ -330,10 +378,11 @@ def markdown(rows: list[dict], commit_id: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("prepare", "frames", "labels", "recall", "clusters"))
+    ap.add_argument("what", choices=("prepare", "add", "frames", "labels", "recall", "clusters"))
     ap.add_argument("--clips", default=",".join(CLIPS))
     ap.add_argument("--out", default=str(ROOT / "bench-out" / "real"))
     ap.add_argument("--cnn", action="store_true", help="also dlib's CNN detector (slow: seconds a frame)")
+    ap.add_argument("--detector", default="dlib cnn up1", help="add: the detector whose faces join the union")
     ap.add_argument("--append", action="store_true")
     a = ap.parse_args()
     if not REAL.exists():
@@ -346,6 +395,9 @@ def main() -> None:
     if a.what == "prepare":
         for c in clips:
             prepare(c, Path(a.out) / c, a.cnn)
+    elif a.what == "add":
+        for c in clips:
+            add(c, Path(a.out) / c, a.detector)
     elif a.what == "frames":
         for c in clips:
             annotate(c, Path(a.out) / c)
