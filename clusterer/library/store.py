@@ -75,7 +75,7 @@ class Video:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "identity": self.identity, "settings": self.settings,
-                "known": self.known, "conflicts": [list(c) for c in self.conflicts],
+                "known": self.known, "conflicts": list(self.conflicts),  # pairs: json writes tuples as lists
                 "units": [{"person": u.person, "faces": u.faces, "first": u.first,
                            "last": u.last, "appearances": [list(a) for a in u.appearances],
                            "crops": list(u.crops)} for u in self.units]}
@@ -145,7 +145,7 @@ def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
                               tuple(tuple(a) for a in u["appearances"]), tuple(u["crops"]), enc[k]))
             k += 1
         videos.append(Video(v["name"], v["path"], v["identity"], v["settings"], v.get("known"), tuple(units),
-                            tuple(tuple(c) for c in v["conflicts"])))
+                            tuple(map(tuple, v["conflicts"]))))
     return data, videos
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clusterer.grouping.linkage import FaceClusterer
+from clusterer.grouping.linkage import FaceClusterer, constrained_centroid_linkage
 from clusterer.library import ops
 from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
 from clusterer.library.index import brute_knn, knn
-from clusterer.library.link import link
+from clusterer.library.link import _graph_linkage, link
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -198,6 +198,31 @@ def test_graph_linkage_equals_the_all_pairs_linkage():
     assert len(set(got)) == len(set(ref)) > 1
     pairs = lambda lab: {(i, j) for i in range(n) for j in range(n) if lab[i] == lab[j]}  # noqa: E731
     assert pairs(got) == pairs(ref)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_array_linkage_merges_as_the_all_pairs_linkage_with_conflicts(seed):
+    """The candidate-graph linkage (its bookkeeping in arrays, start pairs
+    sorted at once) against constrained_centroid_linkage, with conflict
+    tokens between nearby units and unequal weights, on the complete graph."""
+    x, _ = _blobs(n_people=10, per=5, seed=seed)
+    n = len(x)
+    rng = np.random.default_rng(seed)
+    w = rng.integers(1, 40, size=n).astype(float)
+    tokens = [set() for _ in range(n)]
+    for t, (a, b) in enumerate(rng.integers(0, n, size=(25, 2))):
+        if a != b:
+            tokens[a].add(t)
+            tokens[b].add(t)
+    spans = [frozenset(t) for t in tokens]
+    groups = [[i] for i in range(n)]
+    for threshold in (0.3, 0.45, 0.7):
+        got = sorted(map(tuple, _graph_linkage(x, w, spans, groups, threshold, n - 1)))
+        ref = sorted(tuple(sorted(c)) for c in constrained_centroid_linkage(x, spans, threshold, w))
+        assert got == ref
+        assert len(ref) < n  # something merged …
+        if threshold == 0.7:  # … and a conflict held two units apart that would otherwise have merged
+            assert len(ref) > len(constrained_centroid_linkage(x, [frozenset()] * n, threshold, w))
 
 
 def test_linking_keeps_people_of_one_frame_and_of_two_names_apart():
