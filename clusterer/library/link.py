@@ -123,10 +123,10 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     n = len(x)
     g = len(groups)
     cap = 2 * g
-    cent, sq, mass = np.zeros((cap, x.shape[1])), np.zeros(cap), np.zeros(cap)
+    cent, sq, mass = np.zeros((cap, x.shape[1])), np.zeros(cap), np.zeros(g)
     members: dict[int, list[int]] = {}  # cluster → its start clusters
     frames: dict[int, frozenset] = {}
-    key = np.zeros(cap, dtype=np.int64)
+    key = np.zeros(g, dtype=np.int64)
     of_unit = np.zeros(n, dtype=np.int64)
     for c, m in enumerate(groups):
         of_unit[m] = c
@@ -162,7 +162,8 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     kmin, kmax = np.minimum(key[pa], key[pb]), np.maximum(key[pa], key[pb])
     first_order = np.lexsort((pb, pa, kmax, kmin, d0))  # the start pairs in heap order, sorted at once
     start = list(zip(*(v[first_order].tolist() for v in (d0, kmin, kmax, pa, pb))))
-    live = [True] * g  # a list: cheaper to index in the loop than a numpy array
+    live = [True] * g  # lists: cheaper to index and grow in the loop than numpy arrays
+    ms, ks = mass[:g].tolist(), key[:g].tolist()
     heap: list[tuple] = []  # the pairs of merged clusters; popped in turn with `start`, smallest first
     i, n_start = 0, len(start)
     c = g
@@ -177,15 +178,16 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
         if not (live[a] and live[b]) or frames[a] & frames[b]:
             continue
         if c == cap:  # grow: names may have merged fewer than 2g clusters' worth up front
-            cent, sq, mass, key = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq, mass, key))
+            cent, sq = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq))
             cap *= 2
         live[a] = live[b] = False
-        mass[c] = mass[a] + mass[b]
-        cent[c] = (cent[a] * mass[a] + cent[b] * mass[b]) / mass[c]
+        ms.append(ms[a] + ms[b])
+        cent[c] = (cent[a] * ms[a] + cent[b] * ms[b]) / ms[c]
         sq[c] = cent[c] @ cent[c]
         members[c] = members.pop(a) + members.pop(b)
         frames[c] = frames.pop(a) | frames.pop(b)
-        key[c] = min(key[a], key[b])
+        kc = min(ks[a], ks[b])
+        ks.append(kc)
         near = np.concatenate([nb.pop(a) if a >= g else dst_sorted[cuts[a]:cuts[a + 1]],
                                nb.pop(b) if b >= g else dst_sorted[cuts[b]:cuts[b + 1]]])
         owner[members[c]] = c
@@ -196,9 +198,8 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
         if len(oo):
             d = np.sqrt(np.maximum(sq[oo] + sq[c] - 2.0 * (cent[oo] @ cent[c]), 0.0))
             hit = d < threshold
-            kc = int(key[c])
-            for o, dist, ko in zip(oo[hit].tolist(), d[hit].tolist(), key[oo[hit]].tolist()):
-                heapq.heappush(heap, (dist, min(kc, ko), max(kc, ko), min(c, o), max(c, o)))
+            for o, dist in zip(oo[hit].tolist(), d[hit].tolist()):
+                heapq.heappush(heap, (dist, min(kc, ks[o]), max(kc, ks[o]), min(c, o), max(c, o)))
         c += 1
     return [sorted(i for s in m for i in groups[s]) for m in members.values()]
 
