@@ -18,7 +18,11 @@ faces link. Units are linked with the same care as tracks inside a video:
   smaller cluster (a person seen briefly, or in one pose, in one video) whose
   nearest is a larger one, under the join threshold and clearly nearer than
   the next (a person's turned or dark faces lie far from their mean, but
-  nearer to it than to anyone else's; a face between two people is near both);
+  nearer to it than to anyone else's; a face between two people is near both),
+  by a looser margin (cast_ratio) to a cluster already drawn from two or
+  more videos: one of the cast, confirmed across videos by the linkage,
+  while a person of one video only is as likely another brief stranger
+  (on the real clips, which share no one, every wrong attach went to one);
 - names decide: units with one name start as one cluster, and two names
   never merge (a token per pair of names).
 
@@ -51,10 +55,12 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
          names: Sequence[str | None], *, threshold: float = default("link_threshold"),
          join_threshold: float = default("link_join_threshold"),
          join_ratio: float = default("link_join_ratio"), attach_ratio: float = default("link_attach_ratio"),
+         cast_ratio: float | None = None, videos: Sequence[Hashable] | None = None,
          min_faces: int = default("link_min_faces"), k: int = NEIGHBOURS) -> np.ndarray:
     """Library person of each unit: labels 0, 1, … (most faces first, then
     earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
-    tokens: each unit's conflict tokens; names: a unit's forced name or None."""
+    tokens: each unit's conflict tokens; names: a unit's forced name or None;
+    videos: each unit's video, for cast_ratio (None: attach_ratio for all)."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
     if n == 0:
@@ -77,7 +83,8 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
     for i in sorted(small):  # alone: only a clear nearest takes them
         labels[i] = labels.max() + 1
     if join_threshold > threshold:
-        labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces)
+        labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces,
+                                videos, attach_ratio if cast_ratio is None else cast_ratio)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)
 
@@ -205,10 +212,12 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
 
 
 def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset], threshold: float,
-                   ratio: float, weights: np.ndarray, max_faces: float = np.inf) -> np.ndarray:
+                   ratio: float, weights: np.ndarray, max_faces: float = np.inf,
+                   videos: Sequence[Hashable] | None = None, cast_ratio: float | None = None) -> np.ndarray:
     """Labels after each cluster joins its nearest cluster (by weighted mean)
     when that one is larger, closer than `threshold`, at most `ratio` × the
-    next nearest cluster's distance, and shares no conflict token. In rounds:
+    next nearest cluster's distance (`cast_ratio` × when it holds units of two
+    or more `videos`), and shares no conflict token. In rounds:
     every cluster that may attach does so to one that does not attach in that
     round; means are recomputed between rounds."""
     labels = np.asarray(labels).copy()
@@ -224,7 +233,12 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
         members = np.split(order, starts[1:])
         dist, near = index.knn(cent, min(NEIGHBOURS, len(ks) - 1))
         d1, d2, b = dist[:, 0], dist[:, 1], near[:, 0]
-        may = np.flatnonzero((d1 < threshold) & (d1 <= ratio * d2) & (b >= 0) & (mass[b] > mass)
+        r = np.full(len(ks), ratio)
+        if videos is not None and cast_ratio is not None:
+            _, vid = np.unique(np.asarray(videos), return_inverse=True)
+            spans_videos = np.array([len(np.unique(vid[m])) for m in members])
+            r = np.where(spans_videos >= 2, cast_ratio, ratio)
+        may = np.flatnonzero((d1 < threshold) & (d1 <= r[b] * d2) & (b >= 0) & (mass[b] > mass)
                              & (mass < max_faces))
         moves: dict[int, int] = {}
         for a in may[np.argsort(mass[may], kind="stable")].tolist():  # smallest first
