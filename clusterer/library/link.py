@@ -55,7 +55,7 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
          names: Sequence[str | None], *, threshold: float = default("link_threshold"),
          join_threshold: float = default("link_join_threshold"),
          join_ratio: float = default("link_join_ratio"), attach_ratio: float = default("link_attach_ratio"),
-         cast_ratio: float | None = None, videos: Sequence[Hashable] | None = None,
+         cast_ratio: float = default("link_cast_ratio"), videos: Sequence[Hashable] | None = None,
          min_faces: int = default("link_min_faces"), k: int = NEIGHBOURS) -> np.ndarray:
     """Library person of each unit: labels 0, 1, … (most faces first, then
     earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
@@ -84,7 +84,7 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
         labels[i] = labels.max() + 1
     if join_threshold > threshold:
         labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces,
-                                videos, attach_ratio if cast_ratio is None else cast_ratio)
+                                videos, cast_ratio)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)
 
