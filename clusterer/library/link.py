@@ -1,9 +1,9 @@
 """Linking the persons of many videos into library persons, by face.
 
 A unit is one person of one video (the video's own clustering, which the
-user may have corrected in its folder), as the mean of its tracks' face
-encodings (weighted by faces): clothes change between episodes, so only
-faces link. Units are linked with the same care as tracks inside a video:
+user may have corrected in its folder), as the quality-weighted mean of
+its faces' encodings (store.unit_encoding): clothes change between
+episodes, so only faces link. Units are linked with the same care as tracks inside a video:
 
 - centroid linkage, closest pair first, while the means are under the
   link threshold (clustering.constrained_centroid_linkage's rule), with

@@ -173,6 +173,19 @@ def test_cli_errors_are_one_line(tmp_path):
     assert (tmp_path / "notalib" / "mine.txt").read_text() == "x"
 
 
+def test_cast_ratio_is_an_option_kept_with_the_library():
+    from clusterer.errors import ClusterVideoError
+    from clusterer.library.cli import build_parser
+
+    args = build_parser().parse_args(["LIB", "link", "--link-cast-ratio", "0.95"])
+    assert args.link_cast_ratio == 0.95
+    assert ops.link_settings({}, {})["link_cast_ratio"] == 0.92  # the default …
+    assert ops.link_settings({"settings": {"link_cast_ratio": 0.9}}, {})["link_cast_ratio"] == 0.9  # … the library's
+    assert ops.link_settings({"settings": {"link_cast_ratio": 0.9}}, {"link_cast_ratio": 0.95})["link_cast_ratio"] == 0.95
+    with pytest.raises(ClusterVideoError):
+        ops.link_settings({}, {"link_cast_ratio": 1.5})
+
+
 def test_faiss_search_equals_brute_force():
     x = np.random.default_rng(1).normal(size=(300, 128)).astype(np.float32)
     (d1, i1), (d2, i2) = knn(x, 10), brute_knn(x, 10)
