@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -106,23 +107,38 @@ def synthetic_library(lib: Path, hours: int, cast: int, per_hour: int = 30, seed
     return sum(len(v.units) for v in videos)
 
 
-def scale(work: Path, hours: int, cast: int) -> dict:
+def scale(work: Path, hours: int, cast: int, against: Path | None = None, rounds: int = 1) -> list[dict]:
+    """Re-link the synthetic library in a fresh process, from a fresh copy each
+    time; with `against` (a checkout of other code, e.g. `git archive COMMIT
+    clusterer | tar -x -C DIR`), that code and this one in turn, `rounds` times."""
     lib = work / f"lib-{hours}h"
     shutil.rmtree(lib, ignore_errors=True)
     n = synthetic_library(lib, hours, cast)
-    code = ("import json,resource,sys,time;from clusterer.library import ops;import faiss;t=time.perf_counter();"
+    pristine = work / f"lib-{hours}h-pristine"
+    shutil.rmtree(pristine, ignore_errors=True)
+    shutil.copytree(lib, pristine)
+    code = ("import json,os,resource,sys,time;sys.path.insert(0,os.getcwd());from clusterer.library import ops;"
+            "import faiss;t=time.perf_counter();"
             f"d=ops.relink({str(lib)!r});t=time.perf_counter()-t;"
             "print(json.dumps({'relink_s':round(t,2),'persons':len(d['persons']),"
             "'cpu_s':round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),2),"
             "'peak_rss_mb':round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    row = {"hours": hours, "cast": cast, "units": n, "process_s": round(time.perf_counter() - t0, 2),
-           **json.loads(out.stdout.strip().splitlines()[-1]),
-           "library_json_mb": round((lib / store.LIBRARY).stat().st_size / 1e6, 1),
-           "units_npz_mb": round((lib / store.UNITS).stat().st_size / 1e6, 1)}
-    print(json.dumps(row), flush=True)
-    return row
+    rows = []
+    for _ in range(rounds):
+        for where in ([against] if against else []) + [ROOT]:
+            shutil.rmtree(lib)
+            shutil.copytree(pristine, lib)
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", code], cwd=where, capture_output=True, text=True, check=True)
+            row = {"code": str(where), "hours": hours, "cast": cast, "units": n,
+                   "process_s": round(time.perf_counter() - t0, 2),
+                   **json.loads(out.stdout.strip().splitlines()[-1]),
+                   "load": round(os.getloadavg()[0], 1),
+                   "library_json_mb": round((lib / store.LIBRARY).stat().st_size / 1e6, 1),
+                   "units_npz_mb": round((lib / store.UNITS).stat().st_size / 1e6, 1)}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
 
 
 def ray_vs_serial(work: Path, bench: Path, cpus: int) -> dict:
@@ -165,6 +181,8 @@ def main() -> None:
     ap.add_argument("--hours", type=int, default=1000)
     ap.add_argument("--cast", type=int, default=3000)
     ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--against", help="scale: also re-link with the clusterer package under this folder, in turn")
+    ap.add_argument("--rounds", type=int, default=1, help="scale: runs of each code")
     ap.add_argument("--link-threshold", type=float)
     ap.add_argument("--link-attach-ratio", type=float)
     a = ap.parse_args()
@@ -177,7 +195,7 @@ def main() -> None:
     elif a.what == "real":
         real(work, Path(a.real), link)
     elif a.what == "scale":
-        scale(work, a.hours, a.cast)
+        scale(work, a.hours, a.cast, Path(a.against) if a.against else None, a.rounds)
     else:
         ray_vs_serial(work, Path(a.bench), a.cpus)
 

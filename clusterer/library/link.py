@@ -1,9 +1,9 @@
 """Linking the persons of many videos into library persons, by face.
 
 A unit is one person of one video (the video's own clustering, which the
-user may have corrected in its folder), as the mean of its tracks' face
-encodings (weighted by faces): clothes change between episodes, so only
-faces link. Units are linked with the same care as tracks inside a video:
+user may have corrected in its folder), as the quality-weighted mean of
+its faces' encodings (store.unit_encoding): clothes change between
+episodes, so only faces link. Units are linked with the same care as tracks inside a video:
 
 - centroid linkage, closest pair first, while the means are under the
   link threshold (clustering.constrained_centroid_linkage's rule), with
@@ -18,7 +18,11 @@ faces link. Units are linked with the same care as tracks inside a video:
   smaller cluster (a person seen briefly, or in one pose, in one video) whose
   nearest is a larger one, under the join threshold and clearly nearer than
   the next (a person's turned or dark faces lie far from their mean, but
-  nearer to it than to anyone else's; a face between two people is near both);
+  nearer to it than to anyone else's; a face between two people is near both),
+  by a looser margin (cast_ratio) to a cluster already drawn from two or
+  more videos: one of the cast, confirmed across videos by the linkage,
+  while a person of one video only is as likely another brief stranger
+  (on the real clips, which share no one, every wrong attach went to one);
 - names decide: units with one name start as one cluster, and two names
   never merge (a token per pair of names).
 
@@ -51,10 +55,12 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
          names: Sequence[str | None], *, threshold: float = default("link_threshold"),
          join_threshold: float = default("link_join_threshold"),
          join_ratio: float = default("link_join_ratio"), attach_ratio: float = default("link_attach_ratio"),
+         cast_ratio: float = default("link_cast_ratio"), videos: Sequence[Hashable] | None = None,
          min_faces: int = default("link_min_faces"), k: int = NEIGHBOURS) -> np.ndarray:
     """Library person of each unit: labels 0, 1, … (most faces first, then
     earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
-    tokens: each unit's conflict tokens; names: a unit's forced name or None."""
+    tokens: each unit's conflict tokens; names: a unit's forced name or None;
+    videos: each unit's video, for cast_ratio (None: attach_ratio for all)."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
     if n == 0:
@@ -77,7 +83,8 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
     for i in sorted(small):  # alone: only a clear nearest takes them
         labels[i] = labels.max() + 1
     if join_threshold > threshold:
-        labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces)
+        labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces,
+                                videos, cast_ratio)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)
 
@@ -85,6 +92,8 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
 def _with_name_tokens(tokens, names) -> list[frozenset]:
     """Conflict tokens plus one per pair of distinct names, held by every unit of either name."""
     distinct = sorted({nm for nm in names if nm})
+    if len(distinct) < 2:
+        return list(tokens)
     by_name = {nm: set() for nm in distinct}
     for a, b in combinations(distinct, 2):
         by_name[a].add(("name", a, b))
@@ -110,22 +119,37 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
                    threshold: float, k: int) -> list[list[int]]:
     """constrained_centroid_linkage's merges over the candidate graph: the
     units' k nearest neighbours, mapped to their clusters. With k >= n - 1 the
-    graph is complete and the result is the same as the all-pairs linkage."""
+    graph is complete and the result is the same as the all-pairs linkage.
+
+    The bookkeeping is in arrays: a cluster's candidates are the start
+    clusters next to any of its members (`nb`, concatenated on a merge) mapped
+    through `owner` (each start cluster's current cluster, set for the merged
+    members on a merge), so a merge costs a few numpy calls, not a Python loop
+    over its neighbours. Conflicting pairs enter the heap and are dropped
+    when popped (as stale ones are)."""
     n = len(x)
     g = len(groups)
     cap = 2 * g
-    cent, sq, mass = np.zeros((cap, x.shape[1])), np.zeros(cap), np.zeros(cap)
-    alive = np.zeros(cap, dtype=bool)
-    members: dict[int, list[int]] = {}
+    cent, sq, mass = np.zeros((cap, x.shape[1])), np.zeros(cap), np.zeros(g)
+    members: dict[int, list[int]] = {}  # cluster → its start clusters
     frames: dict[int, frozenset] = {}
-    key = [0] * cap
-    of_unit = np.zeros(n, dtype=int)
+    key = np.zeros(g, dtype=np.int64)
+    of_unit = np.zeros(n, dtype=np.int64)
     for c, m in enumerate(groups):
-        mass[c] = w[m].sum()
-        cent[c] = (x[m] * w[m, None]).sum(0) / max(mass[c], 1e-12)
-        sq[c] = cent[c] @ cent[c]
-        members[c], frames[c], key[c], alive[c] = list(m), frozenset().union(*(spans[i] for i in m)), m[0], True
         of_unit[m] = c
+    first = np.array([m[0] for m in groups], dtype=np.int64)
+    mass[:g] = w[first]  # a start cluster of one unit (most): its own vector, as the loop below makes it
+    cent[:g] = x[first] * w[first, None] / np.maximum(w[first], 1e-12)[:, None]
+    for c, m in enumerate(groups):
+        members[c] = [c]
+        frames[c] = spans[m[0]]
+        if len(m) > 1:  # units of one name
+            mass[c] = w[m].sum()
+            cent[c] = (x[m] * w[m, None]).sum(0) / max(mass[c], 1e-12)
+            frames[c] = frozenset().union(*(spans[i] for i in m))
+    sq[:g] = np.einsum("ij,ij->i", cent[:g], cent[:g])
+    key[:g] = first
+    owner = np.arange(g, dtype=np.int64)  # start cluster → its cluster now
     _, nb_units = index.knn(x, min(k, n - 1))
     uu = np.repeat(np.arange(n), nb_units.shape[1])
     vv = nb_units.ravel()
@@ -137,57 +161,63 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     src, dst = np.concatenate([pa, pb]), np.concatenate([pb, pa])
     order = np.argsort(src, kind="stable")
     cuts = np.searchsorted(src[order], np.arange(g + 1))
-    dst_sorted = dst[order].tolist()
-    nbrs: dict[int, set[int]] = {c: set(dst_sorted[cuts[c]:cuts[c + 1]]) for c in range(g)}
+    dst_sorted = dst[order]
+    nb: dict[int, np.ndarray] = {}  # a merged cluster's candidate start clusters (stale ids included)
     d0 = np.sqrt(np.maximum(sq[pa] + sq[pb] - 2.0 * np.einsum("ij,ij->i", cent[pa], cent[pb]), 0.0))
     close = d0 < threshold
-    heap = [(dist, min(key[a], key[b]), max(key[a], key[b]), a, b)
-            for dist, a, b in zip(d0[close].tolist(), pa[close].tolist(), pb[close].tolist())
-            if not frames[a] & frames[b]]
-    heapq.heapify(heap)
-
-    def push(a: int, others: set[int]) -> None:
-        if not others:
-            return
-        oo = np.fromiter(others, dtype=np.int64, count=len(others))
-        d = np.sqrt(np.maximum(sq[oo] + sq[a] - 2.0 * (cent[oo] @ cent[a]), 0.0))
-        for o, dist in zip(oo[d < threshold].tolist(), d[d < threshold].tolist()):
-            if not frames[o] & frames[a]:
-                heapq.heappush(heap, (dist, min(key[a], key[o]), max(key[a], key[o]), min(a, o), max(a, o)))
-
+    d0, pa, pb = d0[close], pa[close], pb[close]
+    kmin, kmax = np.minimum(key[pa], key[pb]), np.maximum(key[pa], key[pb])
+    first_order = np.lexsort((pb, pa, kmax, kmin, d0))  # the start pairs in heap order, sorted at once
+    start = list(zip(*(v[first_order].tolist() for v in (d0, kmin, kmax, pa, pb))))
+    live = [True] * g  # lists: cheaper to index and grow in the loop than numpy arrays
+    ms, ks = mass[:g].tolist(), key[:g].tolist()
+    heap: list[tuple] = []  # the pairs of merged clusters; popped in turn with `start`, smallest first
+    i, n_start = 0, len(start)
     c = g
-    while heap:
-        _, _, _, a, b = heapq.heappop(heap)
-        if not (alive[a] and alive[b]) or frames[a] & frames[b]:
+    while True:
+        if i < n_start and (not heap or start[i] <= heap[0]):
+            _, _, _, a, b = start[i]
+            i += 1
+        elif heap:
+            _, _, _, a, b = heapq.heappop(heap)
+        else:
+            break
+        if not (live[a] and live[b]) or frames[a] & frames[b]:
             continue
         if c == cap:  # grow: names may have merged fewer than 2g clusters' worth up front
-            cent, sq, mass, alive = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq, mass, alive))
-            key += [0] * cap
+            cent, sq = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq))
             cap *= 2
-        alive[a] = alive[b] = False
-        mass[c] = mass[a] + mass[b]
-        cent[c] = (cent[a] * mass[a] + cent[b] * mass[b]) / mass[c]
+        live[a] = live[b] = False
+        ms.append(ms[a] + ms[b])
+        cent[c] = (cent[a] * ms[a] + cent[b] * ms[b]) / ms[c]
         sq[c] = cent[c] @ cent[c]
         members[c] = members.pop(a) + members.pop(b)
         frames[c] = frames.pop(a) | frames.pop(b)
-        key[c] = min(key[a], key[b])
-        nbrs[c] = (nbrs.pop(a) | nbrs.pop(b)) - {a, b}
-        for o in nbrs[c]:
-            no = nbrs[o]
-            no.discard(a)
-            no.discard(b)
-            no.add(c)
-        alive[c] = True
-        push(c, nbrs[c])
+        kc = min(ks[a], ks[b])
+        ks.append(kc)
+        near = np.concatenate([nb.pop(a) if a >= g else dst_sorted[cuts[a]:cuts[a + 1]],
+                               nb.pop(b) if b >= g else dst_sorted[cuts[b]:cuts[b + 1]]])
+        owner[members[c]] = c
+        nb[c] = near
+        live.append(True)
+        oo = np.unique(owner[near])
+        oo = oo[oo != c]
+        if len(oo):
+            d = np.sqrt(np.maximum(sq[oo] + sq[c] - 2.0 * (cent[oo] @ cent[c]), 0.0))
+            hit = d < threshold
+            for o, dist in zip(oo[hit].tolist(), d[hit].tolist()):
+                heapq.heappush(heap, (dist, min(kc, ks[o]), max(kc, ks[o]), min(c, o), max(c, o)))
         c += 1
-    return [sorted(m) for m in members.values()]
+    return [sorted(i for s in m for i in groups[s]) for m in members.values()]
 
 
 def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset], threshold: float,
-                   ratio: float, weights: np.ndarray, max_faces: float = np.inf) -> np.ndarray:
+                   ratio: float, weights: np.ndarray, max_faces: float = np.inf,
+                   videos: Sequence[Hashable] | None = None, cast_ratio: float | None = None) -> np.ndarray:
     """Labels after each cluster joins its nearest cluster (by weighted mean)
     when that one is larger, closer than `threshold`, at most `ratio` × the
-    next nearest cluster's distance, and shares no conflict token. In rounds:
+    next nearest cluster's distance (`cast_ratio` × when it holds units of two
+    or more `videos`), and shares no conflict token. In rounds:
     every cluster that may attach does so to one that does not attach in that
     round; means are recomputed between rounds."""
     labels = np.asarray(labels).copy()
@@ -203,7 +233,12 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
         members = np.split(order, starts[1:])
         dist, near = index.knn(cent, min(NEIGHBOURS, len(ks) - 1))
         d1, d2, b = dist[:, 0], dist[:, 1], near[:, 0]
-        may = np.flatnonzero((d1 < threshold) & (d1 <= ratio * d2) & (b >= 0) & (mass[b] > mass)
+        r = np.full(len(ks), ratio)
+        if videos is not None and cast_ratio is not None:
+            _, vid = np.unique(np.asarray(videos), return_inverse=True)
+            spans_videos = np.array([len(np.unique(vid[m])) for m in members])
+            r = np.where(spans_videos >= 2, cast_ratio, ratio)
+        may = np.flatnonzero((d1 < threshold) & (d1 <= r[b] * d2) & (b >= 0) & (mass[b] > mass)
                              & (mass < max_faces))
         moves: dict[int, int] = {}
         for a in may[np.argsort(mass[may], kind="stable")].tolist():  # smallest first

@@ -30,6 +30,12 @@ SETTINGS: dict[str, Setting] = {
         "that one is nearer than this share of the next nearest. Lower it if a person seen briefly "
         "is put with someone else; raise it if they stay apart.",
         min=0.0, max=1.0),
+    "link_cast_ratio": Setting(
+        0.92,
+        "as --link-attach-ratio, for a library person already seen in two or more videos (one of the "
+        "cast): a brief person joins it when it is nearer than this share of the next nearest. Set "
+        "it to --link-attach-ratio to treat every library person alike.",
+        min=0.0, max=1.0),
     "link_min_faces": Setting(
         10,
         "a video's person with fewer faces takes no part in the centroid linkage; it joins a library "

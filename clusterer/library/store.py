@@ -13,8 +13,8 @@
     LIB/videos/<stem>/   each video's own result folder, with its cache
 
 A unit is one person of one video: its tracks, faces, times, best crops
-and the face-weighted mean of its tracks' encodings (pipeline.encode_tracks,
-from the video's feature cache). Re-linking reads only library.json and
+and the quality-weighted mean of its faces' encodings (unit_encoding, from
+the video's feature cache). Re-linking reads only library.json and
 units.npz (and the folders' names), never a video's cache.
 """
 from __future__ import annotations
@@ -29,11 +29,9 @@ import numpy as np
 
 from .. import cache
 from ..errors import ClusterVideoError, OutputError
-from ..grouping.persons import encode_tracks
 from ..output.export import load_report
 from ..output.outdir import TOOL_NAMES
 from ..output.report import appearances
-from ..types import Extraction
 
 
 LIBRARY = "library.json"
@@ -75,7 +73,7 @@ class Video:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "identity": self.identity, "settings": self.settings,
-                "known": self.known, "conflicts": [list(c) for c in self.conflicts],
+                "known": self.known, "conflicts": list(self.conflicts),  # pairs: json writes tuples as lists
                 "units": [{"person": u.person, "faces": u.faces, "first": u.first,
                            "last": u.last, "appearances": [list(a) for a in u.appearances],
                            "crops": list(u.crops)} for u in self.units]}
@@ -91,19 +89,16 @@ def summarise(dest: Path, video: str, settings: dict[str, Any], known: str | Non
     if report is None or ex is None:
         raise ClusterVideoError(f"{dest}: no result with a feature cache to add to the library")
     s = report["settings"]
-    enc, good = encode_tracks(Extraction(ex.faces, None, ex.sampled, tracks=ex.tracks),
-                              min_quality=s["min_quality"], budget=s["track_encodings"])
     row = {t.id: k for k, t in enumerate(ex.tracks)}
-    size = {t.id: len(t.items) for t in ex.tracks}
     step, gap = 1.0 / float(s["fps"]), float(s.get("merge_gap", 2.0))
     units, frames = [], []
     for p in report["persons"]:
         tracks = sorted({int(f["track"]) for f in p["faces"] if f.get("track") is not None and f["track"] in row})
         if not tracks:
             continue
-        use = [t for t in tracks if good[row[t]]] or tracks
-        w = np.array([size[t] for t in use], dtype=float)
-        e = (enc[[row[t] for t in use]] * w[:, None]).sum(0) / w.sum()
+        e = unit_encoding([ex.faces[i] for t in tracks for i in ex.tracks[row[t]].items])
+        if e is None:  # no face of this person was encoded: nothing to link it by
+            continue
         times = [float(f["time"]) for f in p["faces"]]
         best = sorted(p["faces"], key=lambda f: (-float(f.get("quality", 0.0)), f["file"]))
         picked, seen = [], set()
@@ -118,6 +113,21 @@ def summarise(dest: Path, video: str, settings: dict[str, Any], known: str | Non
         frames.append({int(f["frame"]) for f in p["faces"]})
     conflicts = tuple((a, b) for a in range(len(units)) for b in range(a + 1, len(units)) if frames[a] & frames[b])
     return Video(dest.name, str(video), cache.video_identity(video), dict(settings), known, tuple(units), conflicts)
+
+
+def unit_encoding(faces) -> np.ndarray | None:
+    """A unit's face encoding: the mean of all its encoded faces, each weighted
+    by its quality (size, sharpness, detector confidence, frontalness), so that a
+    person's clear faces speak louder than its dark, turned or tiny ones,
+    which all drift towards the same crowded middle of the face space. Chosen
+    on both benchmark sets ("Issue 17", second round): the six composites
+    gain recall (fewer brief persons apart) and the real clips, which share
+    no one, keep every person to one clip. None when no face has an encoding."""
+    coded = [f for f in faces if f.encoding is not None]
+    if not coded:
+        return None
+    q = np.maximum(np.array([f.quality for f in coded], dtype=float), 1e-6)
+    return (np.array([f.encoding for f in coded], dtype=float) * q[:, None]).sum(0) / q.sum()
 
 
 def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
@@ -145,7 +155,7 @@ def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
                               tuple(tuple(a) for a in u["appearances"]), tuple(u["crops"]), enc[k]))
             k += 1
         videos.append(Video(v["name"], v["path"], v["identity"], v["settings"], v.get("known"), tuple(units),
-                            tuple(tuple(c) for c in v["conflicts"])))
+                            tuple(map(tuple, v["conflicts"]))))
     return data, videos
 
 

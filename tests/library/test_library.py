@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clusterer.grouping.linkage import FaceClusterer
+from clusterer.grouping.linkage import FaceClusterer, constrained_centroid_linkage
 from clusterer.library import ops
 from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
 from clusterer.library.index import brute_knn, knn
-from clusterer.library.link import link
+from clusterer.library.link import _graph_linkage, attach_smaller, link
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,6 +173,19 @@ def test_cli_errors_are_one_line(tmp_path):
     assert (tmp_path / "notalib" / "mine.txt").read_text() == "x"
 
 
+def test_cast_ratio_is_an_option_kept_with_the_library():
+    from clusterer.errors import ClusterVideoError
+    from clusterer.library.cli import build_parser
+
+    args = build_parser().parse_args(["LIB", "link", "--link-cast-ratio", "0.95"])
+    assert args.link_cast_ratio == 0.95
+    assert ops.link_settings({}, {})["link_cast_ratio"] == 0.92  # the default …
+    assert ops.link_settings({"settings": {"link_cast_ratio": 0.9}}, {})["link_cast_ratio"] == 0.9  # … the library's
+    assert ops.link_settings({"settings": {"link_cast_ratio": 0.9}}, {"link_cast_ratio": 0.95})["link_cast_ratio"] == 0.95
+    with pytest.raises(ClusterVideoError):
+        ops.link_settings({}, {"link_cast_ratio": 1.5})
+
+
 def test_faiss_search_equals_brute_force():
     x = np.random.default_rng(1).normal(size=(300, 128)).astype(np.float32)
     (d1, i1), (d2, i2) = knn(x, 10), brute_knn(x, 10)
@@ -200,6 +213,31 @@ def test_graph_linkage_equals_the_all_pairs_linkage():
     assert pairs(got) == pairs(ref)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_array_linkage_merges_as_the_all_pairs_linkage_with_conflicts(seed):
+    """The candidate-graph linkage (its bookkeeping in arrays, start pairs
+    sorted at once) against constrained_centroid_linkage, with conflict
+    tokens between nearby units and unequal weights, on the complete graph."""
+    x, _ = _blobs(n_people=10, per=5, seed=seed)
+    n = len(x)
+    rng = np.random.default_rng(seed)
+    w = rng.integers(1, 40, size=n).astype(float)
+    tokens = [set() for _ in range(n)]
+    for t, (a, b) in enumerate(rng.integers(0, n, size=(25, 2))):
+        if a != b:
+            tokens[a].add(t)
+            tokens[b].add(t)
+    spans = [frozenset(t) for t in tokens]
+    groups = [[i] for i in range(n)]
+    for threshold in (0.3, 0.45, 0.7):
+        got = sorted(map(tuple, _graph_linkage(x, w, spans, groups, threshold, n - 1)))
+        ref = sorted(tuple(sorted(c)) for c in constrained_centroid_linkage(x, spans, threshold, w))
+        assert got == ref
+        assert len(ref) < n  # something merged …
+        if threshold == 0.7:  # … and a conflict held two units apart that would otherwise have merged
+            assert len(ref) > len(constrained_centroid_linkage(x, [frozenset()] * n, threshold, w))
+
+
 def test_linking_keeps_people_of_one_frame_and_of_two_names_apart():
     x, truth = _blobs(n_people=3, per=4)
     n = len(x)
@@ -223,6 +261,41 @@ def test_a_brief_person_joins_only_a_clear_nearest():
     between = (x[:5].mean(0) + x[5:].mean(0)) / 2  # halfway between two people: near both
     lab = link(np.vstack([x, between]), np.append(w, 3), [frozenset()] * (n + 1), [None] * (n + 1))
     assert lab[-1] not in (lab[1], lab[6])
+
+
+def _two_people_and_a_brief_one():
+    """Units 0, 1 (one person), 2 (another), 3 (brief: 5 faces) 0.300 from
+    the first and 0.333 from the second: a margin of 0.9."""
+    x = np.zeros((4, 128))
+    x[2, 0] = 0.5
+    x[3, 0], x[3, 1] = 0.2289, 0.1940
+    return x, np.array([20.0, 20.0, 40.0, 5.0]), np.array([0, 0, 1, 2])
+
+
+def test_a_brief_person_joins_one_of_the_cast_by_a_looser_margin():
+    x, w, labels = _two_people_and_a_brief_one()
+    spans = [frozenset()] * 4
+    assert np.isclose(np.linalg.norm(x[3] - x[0]) / np.linalg.norm(x[3] - x[2]), 0.9, atol=0.002)
+    cast = attach_smaller(labels, x, spans, 0.55, 0.85, w, videos=["a", "b", "c", "d"], cast_ratio=0.92)
+    assert cast[3] == cast[0]  # the first person is seen in two videos: one of the cast
+    alone = attach_smaller(labels, x, spans, 0.55, 0.85, w, videos=["a", "a", "c", "d"], cast_ratio=0.92)
+    assert alone[3] not in (alone[0], alone[2])  # seen in one video only: the strict margin holds
+    assert (attach_smaller(labels, x, spans, 0.55, 0.85, w, videos=["a", "b", "c", "d"]) == alone).all()
+    via_link = link(x, w, [frozenset()] * 4, [None] * 4, threshold=0.1, join_threshold=0.45,
+                    videos=["a", "b", "c", "d"], cast_ratio=0.92, min_faces=10)
+    assert via_link[3] == via_link[0] != via_link[2]
+
+
+def test_a_unit_encoding_weights_faces_by_quality():
+    from clusterer.library.store import unit_encoding
+    from clusterer.types import Face
+
+    def face(v, q, coded=True):
+        return Face(0, 0.0, (0, 0, 10, 10), 1.0, np.full(128, v) if coded else None, b"", q)
+
+    got = unit_encoding([face(1.0, 0.9), face(0.0, 0.1), face(5.0, 1.0, coded=False)])
+    assert np.allclose(got, 0.9)  # the clear face weighs nine times the dark one; no encoding, no say
+    assert unit_encoding([face(1.0, 0.5, coded=False)]) is None
 
 
 def _synthetic_parts():
