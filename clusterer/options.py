@@ -18,7 +18,12 @@ _TIMECODE = re.compile(r"(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)s?")
 def timecode(text: str) -> float:
     """Seconds from a time as users write it: `90`, `90s`, `1:30.5`, `00:01:30`
     (the settings table keeps seconds); minutes and seconds past the hour/minute
-    are below 60 when a larger unit is given."""
+    are below 60 when a larger unit is given. A plain number is float()'s, so that
+    the settings table's check refuses a negative or non-finite one, as for any setting."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
     m = _TIMECODE.fullmatch(text.strip())
     if m is None or (text.strip().endswith("s") and ":" in text):
         raise argparse.ArgumentTypeError(f"{text!r}: not a time (give seconds, 90s, 1:30.5 or 00:01:30)")

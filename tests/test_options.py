@@ -19,7 +19,7 @@ def test_timecode(text, seconds):
     assert timecode(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["x", "1:75", "1:60:00", "1:30s", "-5", "1::3", "", "1:2:3:4"])
+@pytest.mark.parametrize("text", ["x", "1:75", "1:60:00", "1:30s", "-1:30", "1::3", "", "1:2:3:4"])
 def test_timecode_refuses(text):
     with pytest.raises(argparse.ArgumentTypeError):
         timecode(text)
@@ -63,3 +63,8 @@ def test_other_errors_take_one_line_too():
     r = cli_in_process("evaluate", "only-one")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "required: gt" in r.stderr and "cluster-video evaluate --help" in r.stderr
+
+
+def test_negative_start_is_the_settings_error(tmp_path):
+    r = cli_in_process(DEMO, "--out", tmp_path, "--quiet", "--start=-5")
+    assert r.returncode == 1 and "start must be >= 0.0" in r.stderr

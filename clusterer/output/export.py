@@ -254,7 +254,7 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     old = previous_files(dest)
     taken: set[str] = set()  # paths this run writes
     files: set[str] = set()  # face crops' file names, unique across folders
-    plan: list[tuple[str, bytes]] = []
+    plan: list[tuple[str, bytes]] = []  # every crop this run writes, as (path, bytes)
     per_frame = Counter(s.face.frame for s in itertools.chain(*(p.sightings for p in result.persons),
                                                               result.unknown))
 
@@ -288,7 +288,8 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     unknown = records(UNKNOWN, result.unknown)
     try:
         for name, data in plan:
-            stage.write(name, data)
+            if not _holds(dest / name, data):  # a re-run (the review page's) stages only what changed
+                stage.write(name, data)
         v = result.video
         report = {
             "version": FORMAT_VERSION,
@@ -318,6 +319,16 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     except OSError as e:
         raise OutputError(f"{dest}: cannot write results ({e.strerror or e})") from None
     return report
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether `path` is a plain file holding exactly `data`: it is left in place,
+    as replacing it would change nothing (free() has let this run use the name)."""
+    try:
+        return (not path.is_symlink() and path.is_file() and path.stat().st_size == len(data)
+                and path.read_bytes() == data)
+    except OSError:
+        return False
 
 
 def _duplicates(dest: Path, names: Sequence[str], crops: Sequence[bytes]) -> list[str]:

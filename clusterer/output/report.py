@@ -9,8 +9,11 @@ clothing crop); the unknown faces last, with the reason for each.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from typing import Any
+
+import jinja2
 
 from ..settings import default
 
@@ -74,12 +77,17 @@ def time_axis(duration: float, most: int = 8) -> list[dict[str, Any]]:
     return out
 
 
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """One environment a process: it keeps the compiled page (compiling takes
+    longer than rendering, and the review server renders it on every action)."""
+    return jinja2.Environment(loader=jinja2.PackageLoader("clusterer.output", "templates"),
+                              autoescape=jinja2.select_autoescape(["html"]))
+
+
 def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap")) -> str:
     """index.html for the result folder (paths relative to it)."""
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.PackageLoader("clusterer.output", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]))
+    env = _templates()
     duration = max(float(report["video"]["duration"]), 1e-6)
     step = _step(report)
 
