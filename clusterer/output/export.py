@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from ..settings import default
 from ..errors import OutputError
 from .outdir import TOOL_NAMES, Staging, claim, refuse_links, safe_name
-from .report import appearances_csv, gallery_html
+from .report import appearances_csv, gallery_html, video_link
 from ..types import Face, Result, Sighting, person_encoding
 
 CACHE_DIR = "cache"
@@ -309,7 +309,7 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
             report["video"]["decoded"] = {"start": c.start, "until": round(c.until, 4), "end": round(c.end, 4),
                                           "complete": not c.broken}
         stage.write(APPEARANCES, appearances_csv(report, merge_gap).encode())
-        stage.write(GALLERY, gallery_html(report, merge_gap).encode())
+        stage.write(GALLERY, gallery_html(report, merge_gap, video_link(v.path, dest)).encode())
         stage.write(REPORT, _json(report).encode())
         # the earlier run's leftovers, ours only, and never in a folder the user named
         gone = sorted(old - taken - set(extra) - {REPORT, GALLERY, APPEARANCES})

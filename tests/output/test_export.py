@@ -186,3 +186,23 @@ def test_rerun_writes_only_what_changed(tmp_path):
     kept = {n for n in moved if n in after and moved[n] == after[n]}
     assert kept == set(after) - {REPORT, "index.html", "appearances.csv", "person_002/t0003.00_f000075.jpg"}
     assert not any(p.name.startswith(".cluster-video") for p in dest.iterdir())
+
+
+def test_page_player_only_for_a_video_it_can_reach(tmp_path):
+    """The static page plays the source video by a path relative to the folder;
+    with the video gone, no player and no dead links."""
+    video = tmp_path / "clips" / "in #1.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"not really a video")
+    res = make_result()
+    dest = tmp_path / "out" / "in"
+    prepare_output(dest, overwrite=False)
+    export(replace(res, video=replace(INFO, path=str(video))), dest)
+    html = (dest / "index.html").read_text()
+    assert '<video id="video" controls preload="metadata" src="../../clips/in%20%231.mp4">' in html
+    assert html.count('href="../../clips/in%20%231.mp4#t=') == 6 + 2  # each face, each appearance
+    video.unlink()
+    prepare_output(dest, overwrite=True)
+    export(replace(res, video=replace(INFO, path=str(video))), dest)
+    html = (dest / "index.html").read_text()
+    assert "<video" not in html and "#t=" not in html
