@@ -195,6 +195,9 @@ class Progress:
 
     def close(self, done: bool = False) -> None:
         self._stop.set()
+        if self._beat is not None:
+            self._beat.join()  # no line after the run's own output
+            self._beat = None
         if self.bar is not None:
             bar = self.bar
             if done and bar.total and bar.n < bar.total:  # the last sample lies before the video's end
