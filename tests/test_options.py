@@ -68,3 +68,10 @@ def test_other_errors_take_one_line_too():
 def test_negative_start_is_the_settings_error(tmp_path):
     r = cli_in_process(DEMO, "--out", tmp_path, "--quiet", "--start=-5")
     assert r.returncode == 1 and "start must be >= 0.0" in r.stderr
+
+
+def test_start_past_the_end_as_a_time_says_so(tmp_path):
+    r = cli_in_process(DEMO, "--out", tmp_path, "--quiet", "--start", "1:00")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "from --start 60 s on: the start is past the end of the video (20.0 s)" in r.stderr
+    assert not list(tmp_path.iterdir())
