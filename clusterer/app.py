@@ -18,7 +18,7 @@ from .naming.folders import follow_user_folders, load_known, name_persons, previ
 from .output.export import check_folder, export, output_dir
 from .output.outdir import claim
 from .settings import default, split_settings
-from .tuning import sweep
+from .tuning import check_sweep, sweep
 from .types import Extraction, Person, Result, VideoInfo
 from .version import __version__
 from .video.sampling import probe
@@ -36,7 +36,8 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
     settings: any of the names in settings.SETTINGS (threshold=0.4, mode="fused", …);
     the rest keep their defaults. known: a folder of known people (naming/folders.py);
     names a user gave to earlier result folders are kept. progress, if given, is called once with the
-    video's info and returns a callback that receives the time of each sampled frame;
+    video's info (when frames are decoded) and returns a callback that receives the time of each sampled
+    frame; its method `stage`, if it has one, receives the name of each stage as it begins (STAGES);
     timings, if given, receives seconds per extraction stage (see extract);
     rename, if given, may give persons other ids after naming (the library's names).
     """
@@ -52,6 +53,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
         if not ex.faces:
             raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                                f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
+        _stage(progress, "clustering")
         persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
         persons = name_persons(persons, known_people, previous_numbers(dest))
         if rename is not None:
@@ -61,9 +63,19 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
         if embedder_name:
             recorded["cloth_embedder"] = embedder_name
         result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts, ex.coverage)
+        _stage(progress, "writing")
         export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")),
                stage=stage)
     return result, dest
+
+
+STAGES = ("loading models", "extracting", "clustering", "writing")
+"""The stages a run names to its progress display (the first two only when frames are decoded)."""
+
+
+def _stage(progress, name: str) -> None:
+    if progress is not None and hasattr(progress, "stage"):
+        progress.stage(name)
 
 
 def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = default("out"),
@@ -72,6 +84,7 @@ def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = defau
     there is one; otherwise extracted, and cached when the output folder may be
     written (it is empty or new). Writes nothing else."""
     extraction, clustering = split_settings(settings)
+    check_sweep(clustering["mode"])
     info = probe(video)
     dest = output_dir(out, video)
     with contextlib.ExitStack() as held:
@@ -86,6 +99,7 @@ def tune(video: str | os.PathLike, thresholds, *, out: str | os.PathLike = defau
     if not ex.faces:
         raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames")
     gt = load_ground_truth(gt_file, ex.sampled, info.fps) if gt_file else None
+    _stage(progress, "clustering")
     return sweep(ex, thresholds, clustering, gt)
 
 
@@ -102,12 +116,15 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
     if ex is not None and (ex.clothing is not None or not with_clothing):
         log.info("features from the cache in %s: no decoding", dest / cache.CACHE_DIR)
         return ex, [cache.FEATURES, cache.META], cache.embedder_name(dest)
+    update = progress(info) if progress else None
+    _stage(progress, "loading models")
     e = dict(extraction)
     cloth_model, cloth_colour, device = e.pop("cloth_model"), e.pop("cloth_colour"), e.pop("device")
     analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"),
                             encoder=e.pop("encoder"), device=device, track_score=e.pop("track_score"))
     embedder = make_embedder(cloth_model, device, cloth_colour) if with_clothing else None
-    ex = extract(video, info, analyzer, embedder, progress=progress(info) if progress else None,
+    _stage(progress, "extracting")
+    ex = extract(video, info, analyzer, embedder, progress=update,
                  timings=timings, workers=workers, **e)
     name = embedder.name if embedder else None
     if not (save and ex.faces):

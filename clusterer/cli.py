@@ -7,17 +7,23 @@ only in part gives its results, one warning line, and exit status 3.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+import threading
+import time
+
+from tqdm import tqdm
 
 from .app import run, tune
 from .errors import ClusterVideoError, SettingsError
 from .evaluate import evaluate_output
 from .library import cli as library_cli
 from .naming.labels import write as write_labels
+from .output.export import GALLERY
 from .review import cli as review_cli
-from .options import GROUPS, PROG, add_option
+from .options import GROUPS, PROG, Parser, add_option
 from .settings import SETTINGS
 from .sheets import write_sheets
 from .tuning import format_rows, parse_sweep
@@ -28,7 +34,7 @@ EXIT_PARTIAL = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=PROG,
         description="Find every person in a video and group their appearances into one folder "
                     "per person plus an 'unknown' folder, with a clusters.json report.",
@@ -63,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_evaluate_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"{PROG} evaluate",
-                                description="Score a result folder against ground truth.")
+    p = Parser(prog=f"{PROG} evaluate", description="Score a result folder against ground truth.",
+               epilog=LEGEND)
     p.add_argument("output", help="a result folder (OUT/<video name>/) or its clusters.json")
     p.add_argument("gt", help="ground truth: benchgen's .gt.json, or a CSV with the header "
                               "frame,left,top,right,bottom,identity (or time instead of frame)")
@@ -74,7 +80,7 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
 
 
 def build_labels_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=f"{PROG} labels",
         description="Export a corrected result folder as ground truth for `evaluate`: one row per crop in "
                     "a folder you named (identity = the folder's name). Move crops between folders, do not "
@@ -98,7 +104,7 @@ def _labels(argv: list[str]) -> int:
 
 
 def build_sheet_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=f"{PROG} sheet",
         description="Contact sheets of a result folder: every crop of each person folder (and unknown/) "
                     "in one grid, frame and time under each, as the folders are now.")
@@ -128,36 +134,96 @@ def summary(result, dest) -> str:
     rows.append(f"{'unknown':<14}{len(result.unknown):>7}")
     rows.append(f"{len(result.persons)} persons, {result.n_faces} faces in {len(result.sampled)} "
                 f"sampled frames → {dest}")
+    rows.append(f"open {dest / GALLERY} in a browser, or correct them there: {PROG} review {dest}")
     return "\n".join(rows)
 
 
-def _progress_factory(quiet: bool):
-    if quiet:
-        return None
+HEARTBEAT_S = 30.0
+"""With -q on a terminal, a line this often (seconds) says the run is alive."""
 
-    def make(info):
-        from tqdm import tqdm
 
-        bar = tqdm(total=round(info.duration, 1) or None, unit="s", desc="video",
-                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f}s [{elapsed}<{remaining}]")
+class Progress:
+    """What a run shows while it works (app.run's `progress`): a bar on stderr that
+    names the stage and the speed in × real time; with -q, nothing, except on a
+    terminal one line every HEARTBEAT_S, so that a run of minutes is seen alive."""
 
-        def update(t: float) -> None:
-            bar.update(max(0.0, round(t, 1) - bar.n))
-        make.bar = bar
-        return update
-    make.bar = None
-    return make
+    def __init__(self, quiet: bool, stream=None, every: float = HEARTBEAT_S):
+        self.quiet, self.stream = quiet, stream or sys.stderr
+        self.bar, self.name, self.total, self.at, self.speed = None, "starting", None, None, None
+        self.began = time.monotonic()
+        self._first = self._t0 = None
+        self._stop = threading.Event()
+        self._beat = None
+        if quiet and self.stream.isatty():
+            self._beat = threading.Thread(target=self._heartbeat, args=(every,), daemon=True)
+            self._beat.start()
+
+    def __call__(self, info):
+        self.total = round(info.duration, 1) or None
+        if not self.quiet:
+            self.bar = tqdm(total=self.total, unit="s", desc=self.name, file=self.stream,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f}s "
+                                       "[{elapsed}<{remaining}{postfix}]")
+        return self.update
+
+    def stage(self, name: str) -> None:
+        self.name = name
+        if self.bar is not None:
+            self.bar.set_description_str(name)
+
+    def update(self, t: float) -> None:
+        now = time.monotonic()
+        if self._first is None:
+            self._first, self._t0 = t, now
+        self.at = t
+        if now > self._t0:
+            self.speed = (t - self._first) / (now - self._t0)
+        if self.bar is not None:
+            if self.speed is not None:
+                self.bar.set_postfix_str(f"{self.speed:.1f}× real time", refresh=False)
+            self.bar.update(max(0.0, round(t, 1) - self.bar.n))
+
+    def line(self) -> str:
+        """One line of where the run is: the -q heartbeat."""
+        where = f", {self.at:.0f}/{self.total or 0:.0f} s of video" if self.at is not None else ""
+        speed = f", {self.speed:.1f}× real time" if self.speed is not None else ""
+        return f"{PROG}: {self.name}{where}{speed} ({time.monotonic() - self.began:.0f} s so far)"
+
+    def _heartbeat(self, every: float) -> None:
+        while not self._stop.wait(every):
+            print(self.line(), file=self.stream, flush=True)
+
+    def close(self, done: bool = False) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()  # no line after the run's own output
+            self._beat = None
+        if self.bar is not None:
+            bar = self.bar
+            if done and bar.total and bar.n < bar.total:  # the last sample lies before the video's end
+                bar.update(bar.total - bar.n)
+            bar.close()
+            self.bar = None
+
+
+LEGEND = """\
+matched: ground-truth faces found (box overlap >= --iou); the rest count over these.
+bcubed_p, bcubed_r, bcubed_f: BCubed precision (does each person hold one identity?), recall (is each
+  identity in one person?) and their F; pairwise_f: F over pairs of faces; wcp: weighted cluster purity;
+  nmi: normalized mutual information; persons: persons found; identities: in the ground truth;
+  unknown_rate: share of the matched faces left in unknown/; false_faces: faces found that match no
+  ground-truth face; det_recall: share of the ground-truth faces on sampled frames that were found."""
+"""Under evaluate's table (and in its --help): what each figure means."""
 
 
 def _evaluate(argv: list[str]) -> int:
-    import json
-
     args = build_evaluate_parser().parse_args(argv)
     figures = evaluate_output(args.output, args.gt, args.iou)
     if args.json:
         print(json.dumps(figures))
     else:
         print("\n".join(f"{k:>14}  {v}" for k, v in figures.items()))
+        print("\n" + LEGEND)
     return 0
 
 
@@ -165,21 +231,21 @@ def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     settings = {k: v for k, v in vars(args).items()
                 if k not in ("video", "quiet", "out", "overwrite", "sweep", "gt", "known")}
-    progress = _progress_factory(args.quiet)
+    if args.gt and not args.sweep:
+        raise SettingsError("--gt goes with --sweep; to score a result use: cluster-video evaluate")
+    progress = Progress(args.quiet)
     try:
         if args.sweep:
             rows = tune(args.video, parse_sweep(args.sweep), out=args.out, gt_file=args.gt,
                         progress=progress, **settings)
-            _close(progress, done=True)
+            progress.close(done=True)
             print(format_rows(rows))
             return 0
-        if args.gt:
-            raise SettingsError("--gt goes with --sweep; to score a result use: cluster-video evaluate")
         result, dest = run(args.video, out=args.out, overwrite=args.overwrite, known=args.known,
                            progress=progress, **settings)
-        _close(progress, done=result.complete)  # never more than was read
+        progress.close(done=result.complete)  # never more than was read
     finally:
-        _close(progress)
+        progress.close()
     if not args.quiet:
         print(summary(result, dest))
     if not result.complete:
@@ -190,30 +256,33 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-def _close(progress, done: bool = False) -> None:
-    if progress and progress.bar is not None:
-        bar = progress.bar
-        if done and bar.total and bar.n < bar.total:  # the last sample lies before the video's end
-            bar.update(bar.total - bar.n)
-        bar.close()
-        progress.bar = None
+def _dispatch(argv: list[str]) -> int:
+    if argv[:1] == ["evaluate"]:
+        return _evaluate(argv[1:])
+    if argv[:1] == ["labels"]:
+        return _labels(argv[1:])
+    if argv[:1] == ["sheet"]:
+        return _sheet(argv[1:])
+    if argv[:1] in (["review"], ["export"]):
+        return getattr(review_cli, argv[0])(argv[1:])
+    if argv[:1] == ["library"]:
+        return library_cli.main(argv[1:])
+    return _main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
     try:
-        if argv[:1] == ["evaluate"]:
-            return _evaluate(argv[1:])
-        if argv[:1] == ["labels"]:
-            return _labels(argv[1:])
-        if argv[:1] == ["sheet"]:
-            return _sheet(argv[1:])
-        if argv[:1] in (["review"], ["export"]):
-            return getattr(review_cli, argv[0])(argv[1:])
-        if argv[:1] == ["library"]:
-            return library_cli.main(argv[1:])
-        return _main(argv)
+        try:
+            return _dispatch(argv)
+        finally:
+            sys.stdout.flush()  # here, where a closed pipe can be caught (argparse's --help exits too)
+    except BrokenPipeError:
+        # the reader went away (`| head`): as the Python docs advise, point stdout at devnull
+        # so that the interpreter's last flush does not fail again, and end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ClusterVideoError as e:
         if os.environ.get("CLUSTER_VIDEO_TRACEBACK"):
             raise

@@ -69,8 +69,10 @@ SETTINGS: dict[str, Setting] = {
         "frames sampled per second of video. Raise it to catch short appearances; "
         "lower it to run faster.",
         min=0.01, max=240.0, stages=(Stage.EXTRACTION,)),
-    "start": Setting(0.0, "first second of video to look at.", min=0.0, stages=(Stage.EXTRACTION,)),
-    "end": Setting(None, "last second of video to look at.", min=0.0, stages=(Stage.EXTRACTION,)),
+    "start": Setting(0.0, "where in the video to start: seconds (90, 90s) or a time (1:30.5, 00:01:30).",
+                     min=0.0, stages=(Stage.EXTRACTION,)),
+    "end": Setting(None, "where in the video to stop: seconds or a time, as for --start.",
+                   min=0.0, stages=(Stage.EXTRACTION,)),
     "detector": Setting(
         "mtcnn",
         "face detector: 'mtcnn' (a CNN cascade run by torch: side views, tilted and small "

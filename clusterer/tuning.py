@@ -17,6 +17,17 @@ MAX_STEPS = 1000
 """Thresholds one sweep may take: a tiny step must not build an endless list."""
 
 
+IGNORED_BY = {"fused": "it groups by --fused-epsilon and --cloth-weight"}
+"""The modes whose grouping the swept setting (--threshold) cannot change, and why."""
+
+
+def check_sweep(mode: str) -> None:
+    """Refuse a sweep whose rows would all be the same (the mode ignores --threshold)."""
+    if mode in IGNORED_BY:
+        raise SettingsError(f"--sweep varies --threshold, which --mode {mode} does not use ({IGNORED_BY[mode]}): "
+                            f"every row would be the same; sweep with --mode two-stage or faces")
+
+
 def parse_sweep(spec: str) -> list[float]:
     """'0.30:0.50:0.02' (start:stop:step, stop included) or '0.3,0.36,0.4'."""
     try:

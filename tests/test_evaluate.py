@@ -142,3 +142,15 @@ def test_sweep_rows_follow_threshold(tmp_path, demo_video):
     # a normal run afterwards uses that folder without --overwrite
     r = cli_in_process(*cmd[:-2])
     assert r.returncode == 0, r.stderr
+
+
+def test_evaluate_explains_its_columns(tmp_path):
+    """Each figure of the table is named in the legend under it, and in --help."""
+    out, gt = write_case(tmp_path, ["p1"] * 4 + ["p2"] * 2)
+    r = cli_in_process("evaluate", out, gt)
+    assert r.returncode == 0, r.stderr
+    table, legend = r.stdout.split("\n\n", 1)
+    keys = [line.split()[0] for line in table.splitlines()]
+    assert "bcubed_f" in keys and all(k + ":" in legend or k + "," in legend for k in keys), legend
+    shown = cli_in_process("evaluate", "--help").stdout
+    assert "unknown_rate: share" in " ".join(shown.split())

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import ClusterVideoError
-from ..options import GROUPS, PROG, add_option
+from ..options import GROUPS, PROG, Parser, add_option
 from ..settings import default
 from ..tuning import parse_sweep
 from . import ops, store
@@ -32,7 +32,7 @@ def _lib_opt(p, name: str, default_none: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=f"{PROG} library",
         description="Many videos, one cast: link the people of many videos into one library "
                     "(LIB/people/<name or person_NNNN>/, LIB/library.json, LIB/index.html; each video's own "

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from ..settings import default
 from ..errors import OutputError
 from .outdir import TOOL_NAMES, Staging, claim, refuse_links, safe_name
-from .report import appearances_csv, gallery_html
+from .report import appearances_csv, gallery_html, video_link
 from ..types import Face, Result, Sighting, person_encoding
 
 CACHE_DIR = "cache"
@@ -254,7 +254,7 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     old = previous_files(dest)
     taken: set[str] = set()  # paths this run writes
     files: set[str] = set()  # face crops' file names, unique across folders
-    plan: list[tuple[str, bytes]] = []
+    plan: list[tuple[str, bytes]] = []  # every crop this run writes, as (path, bytes)
     per_frame = Counter(s.face.frame for s in itertools.chain(*(p.sightings for p in result.persons),
                                                               result.unknown))
 
@@ -288,7 +288,8 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     unknown = records(UNKNOWN, result.unknown)
     try:
         for name, data in plan:
-            stage.write(name, data)
+            if not _holds(dest / name, data):  # a re-run (the review page's) stages only what changed
+                stage.write(name, data)
         v = result.video
         report = {
             "version": FORMAT_VERSION,
@@ -308,7 +309,7 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
             report["video"]["decoded"] = {"start": c.start, "until": round(c.until, 4), "end": round(c.end, 4),
                                           "complete": not c.broken}
         stage.write(APPEARANCES, appearances_csv(report, merge_gap).encode())
-        stage.write(GALLERY, gallery_html(report, merge_gap).encode())
+        stage.write(GALLERY, gallery_html(report, merge_gap, video_link(v.path, dest)).encode())
         stage.write(REPORT, _json(report).encode())
         # the earlier run's leftovers, ours only, and never in a folder the user named
         gone = sorted(old - taken - set(extra) - {REPORT, GALLERY, APPEARANCES})
@@ -318,6 +319,16 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
     except OSError as e:
         raise OutputError(f"{dest}: cannot write results ({e.strerror or e})") from None
     return report
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether `path` is a plain file holding exactly `data`: it is left in place,
+    as replacing it would change nothing (free() has let this run use the name)."""
+    try:
+        return (not path.is_symlink() and path.is_file() and path.stat().st_size == len(data)
+                and path.read_bytes() == data)
+    except OSError:
+        return False
 
 
 def _duplicates(dest: Path, names: Sequence[str], crops: Sequence[bytes]) -> list[str]:

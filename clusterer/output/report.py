@@ -1,16 +1,24 @@
 """Views of a result for people: an HTML gallery and a CSV of appearances.
 
 Both are built from the clusters.json report, so they always show what the
-report says. The page is static (no server, no network, no JavaScript): one
-row per person with their best face, screen time, a timeline of when they are
-on screen and a strip of their faces (click one for its time, track and
-clothing crop); the unknown faces last, with the reason for each.
+report says. The page is static (no server, no network): one row per person
+with their best face, screen time, a timeline of when they are on screen and
+a strip of their faces (click one for its time, track and clothing crop); the
+unknown faces last, with the reason for each. When the source video can be
+reached from the page (a relative path), a player on top plays each face or
+appearance from its time (a few lines of JavaScript; without them, the links
+open the video at that time, as media fragments `#t=`).
 """
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import os
+from pathlib import Path
 from typing import Any
+
+import jinja2
 
 from ..settings import default
 
@@ -74,12 +82,28 @@ def time_axis(duration: float, most: int = 8) -> list[dict[str, Any]]:
     return out
 
 
-def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap")) -> str:
-    """index.html for the result folder (paths relative to it)."""
-    import jinja2
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """One environment a process: it keeps the compiled page (compiling takes
+    longer than rendering, and the review server renders it on every action)."""
+    return jinja2.Environment(loader=jinja2.PackageLoader("clusterer.output", "templates"),
+                              autoescape=jinja2.select_autoescape(["html"]))
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("clusterer.output", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]))
+
+def video_link(video: str, dest: Path) -> str | None:
+    """The source video as a path relative to the result folder `dest` (for the
+    page's player), or None when it is not there to play."""
+    path = Path(video)
+    if not path.is_file():
+        return None
+    return Path(os.path.relpath(path.resolve(), dest.resolve())).as_posix()
+
+
+def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap"),
+                 video_src: str | None = None) -> str:
+    """index.html for the result folder (paths relative to it); video_src: the
+    source video relative to it (video_link), for the player; None: no player."""
+    env = _templates()
     duration = max(float(report["video"]["duration"]), 1e-6)
     step = _step(report)
 
@@ -96,7 +120,7 @@ def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap")
             "closest": p.get("closest"),
             "rep": max(p["faces"], key=lambda f: (f.get("quality", 0), -f["time"])),
             "appearances": [{"left": round(100 * a / duration, 3), "width": round(100 * (b - a) / duration, 3),
-                             "label": f"{clock(a)}–{clock(b)}"} for a, b, _ in apps],
+                             "label": f"{clock(a)}–{clock(b)}", "start": a} for a, b, _ in apps],
             "screen_time": clock(sum(b - a for a, b, _ in apps)),
             "first": clock(p["faces"][0]["time"]), "last": clock(p["faces"][-1]["time"]),
             "shown": shown, "hidden": hidden})
@@ -108,6 +132,6 @@ def gallery_html(report: dict[str, Any], merge_gap: float = default("merge_gap")
     return env.get_template("index.html").render(
         title=report["video"]["path"].replace("\\", "/").split("/")[-1], video=report["video"],
         settings=report["settings"], persons=persons, n_faces=n_faces, n_sampled=len(report["sampled"]),
-        ticks=time_axis(duration),
+        ticks=time_axis(duration), video_src=video_src,
         unknown={"faces": report["unknown"], "shown": shown, "hidden": hidden,
                  "reasons": sorted(reasons.items())})

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ClusterVideoError
+from ..options import Parser
 from ..output.export import load_report
 from . import edl, otio
 from .actions import Session
@@ -14,7 +15,7 @@ PROG = "cluster-video"
 
 
 def build_review_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=f"{PROG} review",
         description="Review a result in the browser: rename, merge, move faces or tracks, hide, answer "
                     "'same person?' suggestions, play each appearance. Each change moves files in the result "
@@ -42,7 +43,7 @@ def review(argv: list[str]) -> int:
 
 
 def build_export_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=f"{PROG} export",
         description="Export the appearances for editing software: OpenTimelineIO markers (.otio) "
                     "or a CMX 3600 EDL (.edl), chosen by the file name's extension.")

@@ -150,3 +150,59 @@ def test_clothing_crops_and_assignment_recorded(tmp_path):
     # an overwrite that drops person_001 removes its clothing folder too (all ours)
     export(Result(INFO, (9,), {}, (), (lone,)), tmp_path)
     assert not (tmp_path / "person_001").exists()
+
+
+def test_rerun_writes_only_what_changed(tmp_path):
+    """A re-run (each action of the review page is one) leaves in place every crop
+    whose file already holds its bytes, and writes the rest: a changed or damaged
+    crop, a face moved to another person; the report and the page every time."""
+    faces = [Sighting(Face(f, f / 25.0, (10, 20, 50, 60), 1.0, np.zeros(128), b"\xff\xd8jpeg%d" % f))
+             for f in (0, 25, 50, 75, 100, 125)]
+
+    def result(labels):
+        persons, unknown = group(faces, labels)
+        return Result(INFO, (0, 25, 50, 75, 100, 125), {"threshold": 0.36}, persons, unknown)
+
+    def inodes():
+        return {p.relative_to(dest).as_posix(): p.stat().st_ino for p in dest.rglob("*") if p.is_file()}
+
+    dest = tmp_path / "in"
+    prepare_output(dest, overwrite=False)
+    export(result((0, 0, 0, 1, 1, -1)), dest)
+    before = inodes()
+    damaged = "person_001/t0001.00_f000025.jpg"
+    (dest / damaged).write_bytes(b"scribbled")  # in place: same inode, other bytes
+    export(result((0, 0, 0, 1, 1, -1)), dest)
+    after = inodes()
+    assert set(after) == set(before)
+    rewritten = {n for n in before if after[n] != before[n]}
+    assert rewritten == {REPORT, "index.html", "appearances.csv", damaged}
+    assert (dest / damaged).read_bytes() == b"\xff\xd8jpeg25"
+    # a face moves from person_002 to person_001: only its crop is written
+    export(result((0, 0, 0, 0, 1, -1)), dest)
+    moved = inodes()
+    assert "person_002/t0003.00_f000075.jpg" not in moved
+    assert (dest / "person_001/t0003.00_f000075.jpg").read_bytes() == b"\xff\xd8jpeg75"
+    kept = {n for n in moved if n in after and moved[n] == after[n]}
+    assert kept == set(after) - {REPORT, "index.html", "appearances.csv", "person_002/t0003.00_f000075.jpg"}
+    assert not any(p.name.startswith(".cluster-video") for p in dest.iterdir())
+
+
+def test_page_player_only_for_a_video_it_can_reach(tmp_path):
+    """The static page plays the source video by a path relative to the folder;
+    with the video gone, no player and no dead links."""
+    video = tmp_path / "clips" / "in #1.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"not really a video")
+    res = make_result()
+    dest = tmp_path / "out" / "in"
+    prepare_output(dest, overwrite=False)
+    export(replace(res, video=replace(INFO, path=str(video))), dest)
+    html = (dest / "index.html").read_text()
+    assert '<video id="video" controls preload="metadata" src="../../clips/in%20%231.mp4">' in html
+    assert html.count('href="../../clips/in%20%231.mp4#t=') == 6 + 2  # each face, each appearance
+    video.unlink()
+    prepare_output(dest, overwrite=True)
+    export(replace(res, video=replace(INFO, path=str(video))), dest)
+    html = (dest / "index.html").read_text()
+    assert "<video" not in html and "#t=" not in html

@@ -60,7 +60,7 @@ def test_page_links_resolve(demo_page):
     assert len(parser.refs) > 50
     for ref in parser.refs:
         assert "://" not in ref, ref  # nothing from the network
-        assert (demo_page / unquote(ref)).exists(), ref
+        assert (demo_page / unquote(ref.split("#t=")[0])).exists(), ref  # the video's links carry a time
     report = json.loads((demo_page / "clusters.json").read_text())
     for p in report["persons"]:
         assert f'id="{p["id"]}"' in html

@@ -361,3 +361,30 @@ def test_a_face_click_plays_the_video_from_its_time(result, chromium):
         page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {start}) < 1.0")
         assert page.locator("section.person .axis .tick").count() >= 3  # the time axis
         page.close()
+
+
+def test_static_page_plays_each_face_from_its_time(demo_result, chromium):
+    """index.html without the server (file://): the player on top plays a face's
+    and a timeline bar's time; the video is found by a relative path."""
+    html = (demo_result / "index.html").read_text()
+    assert '<video id="video"' in html and 'src="../../' in html  # relative: the tree may move as one
+    page = chromium.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        page.goto((demo_result / "index.html").as_uri())
+        face = page.locator("section.person details").nth(5)
+        face.locator("summary").click()
+        link = face.locator("a.play")
+        t = float(link.get_attribute("data-t"))
+        link.click()
+        page.wait_for_function("document.getElementById('video').readyState >= 2")
+        assert page.evaluate("document.getElementById('video').error") is None
+        got = page.evaluate("document.getElementById('video').currentTime")
+        assert t <= got < t + 1.0, (t, got)
+        assert page.url.endswith("index.html")  # played in the page, not navigated away
+        bar = page.locator("section.person a.bar").last
+        start = float(bar.get_attribute("data-t"))
+        bar.click()
+        page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {start}) < 1.0")
+        assert page.locator("#note").is_hidden()
+    finally:
+        page.close()
