@@ -9,7 +9,7 @@ from typing import Callable
 
 from . import cache
 from .clothing.embedders import make_embedder
-from .errors import NoFacesFound, OutputError
+from .errors import NoFacesFound, NoFramesDecoded, OutputError
 from .evaluate import load_ground_truth
 from .extraction import extract
 from .faces.analyzer import FaceAnalyzer
@@ -43,6 +43,9 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
     """
     extraction, clustering = split_settings(settings)
     info = probe(video)
+    if info.duration and extraction["start"] >= info.duration:  # said before models load and a bar starts
+        raise NoFramesDecoded(f"{video}: no frame decoded from --start {extraction['start']:g} s on: "
+                              f"the start is past the end of the video ({info.duration:.1f} s)")
     dest = output_dir(out, video)
     # locked, checked, and staged until export moves the new files into place (outdir.py)
     with claim(dest, lambda d: check_folder(d, overwrite)) as stage:

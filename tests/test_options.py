@@ -6,7 +6,9 @@ import argparse
 
 import pytest
 
+from clusterer import run
 from clusterer.cli import build_parser
+from clusterer.errors import NoFramesDecoded
 from clusterer.options import timecode
 from conftest import DEMO, cli_in_process
 
@@ -68,6 +70,13 @@ def test_other_errors_take_one_line_too():
 def test_negative_start_is_the_settings_error(tmp_path):
     r = cli_in_process(DEMO, "--out", tmp_path, "--quiet", "--start=-5")
     assert r.returncode == 1 and "start must be >= 0.0" in r.stderr
+
+
+def test_start_past_the_end_is_said_before_any_stage_begins(tmp_path):
+    began = []
+    with pytest.raises(NoFramesDecoded, match="past the end"):
+        run(DEMO, out=tmp_path, start=60.0, progress=lambda info: began.append(info) or (lambda t: None))
+    assert began == [] and not list(tmp_path.iterdir())
 
 
 def test_start_past_the_end_as_a_time_says_so(tmp_path):
