@@ -159,12 +159,12 @@ def test_a_renamed_crop_is_recognised_by_its_bytes(demo_video, demo_faces_copy):
     assert other["frame"] not in frames
 
 
-def test_generic_folders_set_no_constraint_until_a_crop_moves_in(tmp_path, demo_video):
+def test_generic_folders_set_no_constraint_until_a_crop_moves_in(demo_video, demo_faces_copy):
     """person_NNN folders are the tool's numbering: a new setting regroups
     them. A crop moved into one makes it the user's, like a named folder:
     its track joins that person, in this run and the next."""
-    out = tmp_path / "out"
-    r1, dest = run(demo_video, out=out, mode="faces")
+    r1, dest = demo_faces_copy  # a faces-mode run of the demo, copied
+    out = dest.parent
     r2, _ = run(demo_video, out=out, mode="two-stage", threshold=0.3, overwrite=True)
     assert [sorted(s.face.frame for s in p.sightings) for p in r2.persons] == \
         [sorted(s.face.frame for s in p.sightings) for p in r1.persons]
