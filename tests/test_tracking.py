@@ -167,7 +167,7 @@ def test_tracks_cannot_link_and_unknown_reasons():
     assert {s.track for s in persons[0].sightings} == {0} and {s.track for s in persons[1].sightings} == {1}
     reasons = {s.track: s.reason for s in unknown}
     assert reasons == {2: "unconfirmed", 3: "low-quality", 4: "few-faces"}
-    assert all(s.how == "unknown" for s in unknown)
+    assert all(s.assigned == "unknown" for s in unknown)
 
 
 def test_low_quality_track_attached_by_clothing():
@@ -183,7 +183,7 @@ def test_low_quality_track_attached_by_clothing():
     assert len(persons) == 1 and {s.reason for s in unknown} == {"low-quality"}
     persons, unknown = cluster(ex, mode="two-stage")
     assert len(persons) == 1 and not unknown
-    assert {s.how for s in persons[0].sightings if s.track == 1} == {"clothing"}
+    assert {s.assigned for s in persons[0].sightings if s.track == 1} == {"clothing"}
 
 
 # --- weak detections continue tracks, never start them ------------------------

@@ -118,7 +118,7 @@ def test_moving_crops_splits_and_merges_persons(demo_video, demo_faces_copy):
     assert _frames_of(r2, "Alice") == alice_frames | into_alice
     rest = [p for p in r2.persons if p.id not in ("Alice", "Carol")]
     assert len(rest) == 1 and {s.face.frame for s in rest[0].sightings} == b_frames - into_alice
-    placed = {s.how for p in r2.persons if p.id in ("Alice", "Carol") for s in p.sightings}
+    placed = {s.assigned for p in r2.persons if p.id in ("Alice", "Carol") for s in p.sightings}
     assert placed == {"user"}
     # the same with another threshold and mode, from the cache: the user's folders still decide
     r3, _ = run(demo_video, out=out, mode="two-stage", threshold=0.5, overwrite=True)
@@ -168,7 +168,7 @@ def test_generic_folders_set_no_constraint_until_a_crop_moves_in(demo_video, dem
     r2, _ = run(demo_video, out=out, mode="two-stage", threshold=0.3, overwrite=True)
     assert [sorted(s.face.frame for s in p.sightings) for p in r2.persons] == \
         [sorted(s.face.frame for s in p.sightings) for p in r1.persons]
-    assert all(s.how != "user" for p in r2.persons for s in p.sightings)
+    assert all(s.assigned != "user" for p in r2.persons for s in p.sightings)
     report = json.loads((dest / "clusters.json").read_text())
     a, b = report["persons"]
     b_frames = {f["frame"] for f in b["faces"]}
