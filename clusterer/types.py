@@ -204,8 +204,8 @@ class Mode(Category):
     FACES = "faces"
 
 
-class How(Category):
-    """How a sighting was assigned ("assigned" in clusters.json): by its face
+class Assigned(Category):
+    """How a sighting was assigned (Sighting.assigned, "assigned" in clusters.json): by its face
     (stage 1), joined by clothing (stage 2), by the fused HDBSCAN, by the
     user's folders (naming/folders.py), or not at all."""
 
@@ -227,8 +227,8 @@ class Reason(Category):
     MOVED_BY_USER = "moved-by-user"
 
 
-HOW = tuple(h.value for h in How)
-"""The values of How, in order."""
+ASSIGNED = tuple(h.value for h in Assigned)
+"""The values of Assigned, in order."""
 
 
 @dataclass(frozen=True)
@@ -247,13 +247,13 @@ class Sighting:
 
     face: Face
     clothing: Clothing | None = None
-    how: How = How.FACE
+    assigned: Assigned = Assigned.FACE
     reason: Reason | None = None
     track: int | None = None
 
     def __post_init__(self):
-        if self.how not in HOW:
-            raise ValueError(f"how must be one of {HOW}, got {self.how!r}")
+        if self.assigned not in ASSIGNED:
+            raise ValueError(f"assigned must be one of {ASSIGNED}, got {self.assigned!r}")
 
 
 @dataclass(frozen=True)

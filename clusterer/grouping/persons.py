@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..settings import check, default
-from ..types import ENCODING_DIM, Extraction, How, Mode, Person, Reason, Sighting, group
+from ..types import ENCODING_DIM, Extraction, Assigned, Mode, Person, Reason, Sighting, group
 from .fused import FusedClusterer
 from .linkage import FaceClusterer, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
@@ -109,7 +109,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
                           with_clothing=mode != Mode.FACES)
     nt = len(table)
     t_reason: list[Reason | None] = [Reason.UNCONFIRMED if u else None for u in table.unconfirmed]
-    t_how = [How.FACE] * nt
+    t_assigned = [Assigned.FACE] * nt
     labels = np.full(nt, -1)
     if mode == Mode.FUSED:
         live = np.flatnonzero(~table.unconfirmed)
@@ -119,7 +119,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         labels[live] = fc.labels_
         for k, r in zip(live, fc.reasons_):
             t_reason[k] = r
-        t_how = [How.FUSED] * nt
+        t_assigned = [Assigned.FUSED] * nt
     else:
         # stage 1: confirmed tracks with a good face, by their encodings
         core = np.flatnonzero(table.good & ~table.unconfirmed)
@@ -140,7 +140,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             merged = ref.fit(labels[live], t.encoding, list(t.clothing), t.times, list(t.spans), t.size).labels_
             # a merged cluster keeps its core's id: whoever changed id joined by clothing
             for k, a, b in zip(live, labels[live], merged):
-                t_how[k] = How.CLOTHING if a != b else How.FACE
+                t_assigned[k] = Assigned.CLOTHING if a != b else Assigned.FACE
             labels[live] = merged
         for c in np.unique(labels[labels >= 0]):
             m = np.flatnonzero(labels == c)
@@ -154,9 +154,9 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     for k, t in enumerate(ex.tracks):
         lab = int(labels[k])
         reason = (t_reason[k] or Reason.FEW_FACES) if lab < 0 else None
-        how = How.UNKNOWN if lab < 0 else t_how[k]
+        assigned = Assigned.UNKNOWN if lab < 0 else t_assigned[k]
         for i in t.items:
-            sightings.append(Sighting(ex.faces[i], ex.clothing[i] if ex.clothing else None, how, reason, t.id))
+            sightings.append(Sighting(ex.faces[i], ex.clothing[i] if ex.clothing else None, assigned, reason, t.id))
             face_labels.append(lab)
     return group(sightings, face_labels)
 

@@ -41,7 +41,7 @@ from ..errors import ClusterVideoError
 from ..geometry import box_iou as iou
 from ..images import read_bgr
 from ..output.export import load_report
-from ..types import How, Person, Reason, Sighting, in_time_order, person_encoding
+from ..types import Assigned, Person, Reason, Sighting, in_time_order, person_encoding
 
 log = logging.getLogger("clusterer")
 
@@ -256,14 +256,14 @@ def follow_user_folders(persons: Sequence[Person], unknown: Sequence[Sighting],
             (left if cluster_of[t] < 0 else rest.setdefault(cluster_of[t], [])).extend(ss)
             continue
         if name == MOVED_TO_UNKNOWN:
-            left.extend(replace(s, how=How.UNKNOWN, reason=MOVED_BY_USER) for s in ss)
+            left.extend(replace(s, assigned=Assigned.UNKNOWN, reason=MOVED_BY_USER) for s in ss)
             continue
         fs = {s.face.frame for s in ss}
         if fs & frames.setdefault(name, set()):
-            left.extend(replace(s, how=How.UNKNOWN, reason=Reason.SAME_FRAME) for s in ss)
+            left.extend(replace(s, assigned=Assigned.UNKNOWN, reason=Reason.SAME_FRAME) for s in ss)
             continue
         frames[name] |= fs
-        named.setdefault(name, []).extend(replace(s, how=How.USER, reason=None) if t in own else s for s in ss)
+        named.setdefault(name, []).extend(replace(s, assigned=Assigned.USER, reason=None) if t in own else s for s in ss)
     out = [Person(n, in_time_order(ss)) for n, ss in named.items()]
     out += [replace(persons[k], sightings=in_time_order(ss)) for k, ss in sorted(rest.items())]
     out.sort(key=lambda p: (-len(p.sightings), p.first))
@@ -325,7 +325,7 @@ def name_persons(persons: Sequence[Person], known: Sequence[KnownPerson] = (),
     (most shared first, each number once); the others are numbered in order,
     most faces first, with numbers neither in use nor used by the previous run."""
     # a number is the tool's, unless the user's folders gave it (follow_user_folders: assigned "user")
-    names: list[str | None] = [None if GENERIC.fullmatch(p.id) and not any(s.how == "user" for s in p.sightings)
+    names: list[str | None] = [None if GENERIC.fullmatch(p.id) and not any(s.assigned == "user" for s in p.sightings)
                                else p.id for p in persons]
     used = {n for n in names if n}
     for i, name in enumerate(match_known(persons, known)):

@@ -175,7 +175,7 @@ CLOTHING = "clothing"
 def sighting_record(s: Sighting, file: str, cloth_file: str | None) -> dict[str, Any]:
     f = s.face
     rec: dict[str, Any] = {"frame": f.frame, "time": f.time, "box": list(f.box_xyxy),
-                           "score": round(f.score, 4), "quality": f.quality, "file": file, "assigned": s.how}
+                           "score": round(f.score, 4), "quality": f.quality, "file": file, "assigned": s.assigned}
     if s.reason:
         rec["reason"] = s.reason
     if s.track is not None:

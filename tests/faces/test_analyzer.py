@@ -114,9 +114,9 @@ def test_keyframes_and_tracked_regions_match_full_search(demo_video):
     from clusterer import extract, probe
 
     info = probe(demo_video)
-    every = extract(demo_video, info, FaceAnalyzer(), detect_every=1, end=10.0)
-    sparse = extract(demo_video, info, FaceAnalyzer(), detect_every=4, end=10.0)
-    assert len(sparse.faces) == len(every.faces)
+    every = extract(demo_video, info, FaceAnalyzer(), detect_every=1, end=6.0)
+    sparse = extract(demo_video, info, FaceAnalyzer(), detect_every=4, end=6.0)
+    assert len(sparse.faces) == len(every.faces) > 0  # three shots of the demo, 12 samples
     assert len(sparse.tracks) == len(every.tracks)
     from clusterer.faces.analyzer import box_iou
     for a in every.faces:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def demo_cache(tmp_path_factory, demo_video) -> Path:
-    """The demo clip's feature cache (one run for the whole session)."""
-    from clusterer.app import run
-
-    out = tmp_path_factory.mktemp("demo-run")
-    _, dest = run(demo_video, out=out)
+def demo_cache(demo_cli_run) -> Path:
+    """The demo clip's feature cache: the session's one default run (conftest);
+    videos() copies it, never writes into it."""
+    ran, dest = demo_cli_run
+    assert ran.returncode == 0, ran.stderr
     return dest / "cache"
 
 
@@ -52,9 +49,11 @@ def videos(tmp_path: Path, lib: Path, cache: Path, *names: str) -> list[Path]:
     return out
 
 
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clusterer.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=ROOT)
+def cli(*args):
+    """The CLI in this process, its output captured (conftest)."""
+    from conftest import cli_in_process
+
+    return cli_in_process(*args)
 
 
 def people(lib: Path) -> dict[str, set[str]]:

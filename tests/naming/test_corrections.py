@@ -72,9 +72,9 @@ def move(dest, recs, to):
         shutil.move(str(dest / f["file"]), str(dest / to / Path(f["file"]).name))
 
 
-def test_moving_part_of_a_track_splits_it_there(tmp_path, demo_video):
-    out = tmp_path / "out"
-    _, dest = run(demo_video, out=out, mode="faces")
+def test_moving_part_of_a_track_splits_it_there(demo_video, demo_faces_copy):
+    _, dest = demo_faces_copy  # a faces-mode run of the demo, copied
+    out = dest.parent
     report = json.loads((dest / REPORT).read_text())
     alice, other = report["persons"]
     (dest / alice["id"]).rename(dest / "Alice")
@@ -101,9 +101,9 @@ def test_moving_part_of_a_track_splits_it_there(tmp_path, demo_video):
     assert sum(1 for t in tracks if set(t["frames"]) & {f["frame"] for f in of_track}) == 3
 
 
-def test_one_face_of_a_numbered_person_into_unknown_takes_only_that_face(tmp_path, demo_video):
-    out = tmp_path / "out"
-    _, dest = run(demo_video, out=out, mode="faces")
+def test_one_face_of_a_numbered_person_into_unknown_takes_only_that_face(demo_video, demo_faces_copy):
+    _, dest = demo_faces_copy  # a faces-mode run of the demo, copied
+    out = dest.parent
     report = json.loads((dest / REPORT).read_text())
     face = report["persons"][0]["faces"][2]
     move(dest, [face], "unknown")
@@ -113,11 +113,11 @@ def test_one_face_of_a_numbered_person_into_unknown_takes_only_that_face(tmp_pat
     assert crops_match_report(dest)
 
 
-def test_merging_by_moving_crops_leaves_no_duplicate(tmp_path, demo_video):
+def test_merging_by_moving_crops_leaves_no_duplicate(demo_video, demo_faces_copy):
     """The issue's case: persons named, crops moved to merge, re-run twice:
     each folder holds one crop per face, no crop twice."""
-    out = tmp_path / "out"
-    _, dest = run(demo_video, out=out, mode="faces")
+    _, dest = demo_faces_copy  # a faces-mode run of the demo, copied
+    out = dest.parent
     report = json.loads((dest / REPORT).read_text())
     a, b = report["persons"]
     (dest / a["id"]).rename(dest / "Alice")
@@ -141,9 +141,9 @@ def test_merging_by_moving_crops_leaves_no_duplicate(tmp_path, demo_video):
         assert not {f["frame"] for f in half[len(half) // 2:]} & alice
 
 
-def test_person_numbers_stay_with_their_person(tmp_path, demo_video):
-    out = tmp_path / "out"
-    r1, dest = run(demo_video, out=out, mode="faces")
+def test_person_numbers_stay_with_their_person(demo_video, demo_faces_copy):
+    r1, dest = demo_faces_copy  # a faces-mode run of the demo, copied
+    out = dest.parent
     second = {s.face.frame for s in r1.persons[1].sightings}
     assert r1.persons[1].id == "person_002"
     (dest / "person_001").rename(dest / "Alice")

@@ -118,7 +118,7 @@ def test_moving_crops_splits_and_merges_persons(demo_video, demo_faces_copy):
     assert _frames_of(r2, "Alice") == alice_frames | into_alice
     rest = [p for p in r2.persons if p.id not in ("Alice", "Carol")]
     assert len(rest) == 1 and {s.face.frame for s in rest[0].sightings} == b_frames - into_alice
-    placed = {s.how for p in r2.persons if p.id in ("Alice", "Carol") for s in p.sightings}
+    placed = {s.assigned for p in r2.persons if p.id in ("Alice", "Carol") for s in p.sightings}
     assert placed == {"user"}
     # the same with another threshold and mode, from the cache: the user's folders still decide
     r3, _ = run(demo_video, out=out, mode="two-stage", threshold=0.5, overwrite=True)
@@ -159,16 +159,16 @@ def test_a_renamed_crop_is_recognised_by_its_bytes(demo_video, demo_faces_copy):
     assert other["frame"] not in frames
 
 
-def test_generic_folders_set_no_constraint_until_a_crop_moves_in(tmp_path, demo_video):
+def test_generic_folders_set_no_constraint_until_a_crop_moves_in(demo_video, demo_faces_copy):
     """person_NNN folders are the tool's numbering: a new setting regroups
     them. A crop moved into one makes it the user's, like a named folder:
     its track joins that person, in this run and the next."""
-    out = tmp_path / "out"
-    r1, dest = run(demo_video, out=out, mode="faces")
+    r1, dest = demo_faces_copy  # a faces-mode run of the demo, copied
+    out = dest.parent
     r2, _ = run(demo_video, out=out, mode="two-stage", threshold=0.3, overwrite=True)
     assert [sorted(s.face.frame for s in p.sightings) for p in r2.persons] == \
         [sorted(s.face.frame for s in p.sightings) for p in r1.persons]
-    assert all(s.how != "user" for p in r2.persons for s in p.sightings)
+    assert all(s.assigned != "user" for p in r2.persons for s in p.sightings)
     report = json.loads((dest / "clusters.json").read_text())
     a, b = report["persons"]
     b_frames = {f["frame"] for f in b["faces"]}

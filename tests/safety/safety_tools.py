@@ -24,6 +24,14 @@ def cli(*args, **kw) -> subprocess.CompletedProcess:
                           text=True, cwd=ROOT, env=env, **kw)
 
 
+def run_cli(*args):
+    """The CLI in this process, its output captured (.returncode, .stdout,
+    .stderr): for the runs whose subject is not the process itself."""
+    from conftest import cli_in_process
+
+    return cli_in_process(*args)
+
+
 def main(capsys, *args) -> tuple[int, str, str]:
     """The CLI in this process: (exit status, stdout, stderr)."""
     from clusterer.cli import main as cli_main
@@ -47,10 +55,17 @@ def demo_result(tmp_path_factory) -> Path:
     """A finished result of the demo's first END seconds (with its cache), made once a session."""
     if "demo" not in _made:
         out = tmp_path_factory.mktemp("made")
-        r = cli(DEMO, "--out", out, "--quiet", "--end", END)
+        r = run_cli(DEMO, "--out", out, "--quiet", "--end", END)
         assert r.returncode == 0, r.stderr
         _made["demo"] = out / "demo"
     return _made["demo"]
+
+
+def made_once(name: str, tmp_path_factory, make) -> Path:
+    """A result folder made by make(a new folder) once a session, under `name`."""
+    if name not in _made:
+        _made[name] = make(tmp_path_factory.mktemp(name))
+    return _made[name]
 
 
 def copy_result(src: Path, out: Path) -> Path:

@@ -15,7 +15,7 @@ import pytest
 
 from clusterer.output.outdir import LOCK, claim, safe_name
 from safety_tools import (DEMO, END, ROOT, assert_consistent, cli, copy_result, demo_result, error_line,
-                          main, report, snapshot)
+                          main, report, run_cli, snapshot)
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_dot_dot_stem_writes_inside_out(tmp_path):
     out = tmp_path / "parent" / "out"
     out.mkdir(parents=True)
     (out.parent / "index.html").write_text("mine")
-    r = cli(video, "--out", out, "--quiet", "--end", "3")
+    r = run_cli(video, "--out", out, "--quiet", "--end", "3")
     assert r.returncode == 0, r.stderr
     assert (out.parent / "index.html").read_text() == "mine"
     assert sorted(p.name for p in out.iterdir()) == ["_.."]

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from clusterer.settings import SETTINGS
-from safety_tools import (DEMO, END, ROOT, assert_consistent, cli, copy_result, demo_result, error_line,
-                          main, report, snapshot)
+from safety_tools import (DEMO, END, ROOT, assert_consistent, copy_result, demo_result, error_line, main,
+                          report, run_cli, snapshot)
 
 FLOATS = sorted(n for n, s in SETTINGS.items() if isinstance(s.default, float) or n == "end")
 """Every float option of the table (a new one is covered without editing this file)."""
@@ -137,7 +137,7 @@ def _noise_in_middle(path):
 def test_partial_video_says_how_much_and_exits_3(damage, tmp_path):
     video = tmp_path / "clip.mp4"
     damage(video)
-    r = cli(video, "--out", tmp_path, "--min-faces", "1")
+    r = run_cli(video, "--out", tmp_path, "--min-faces", "1")
     assert r.returncode == 3, r.stderr
     warning = [l for l in r.stderr.splitlines() if l.startswith("cluster-video: warning:")]
     m = re.search(r"decoded 0–([\d.]+) s of 20\.0 s", warning[0])
@@ -153,7 +153,7 @@ def test_partial_video_says_how_much_and_exits_3(damage, tmp_path):
     assert max(f["time"] for p in data["persons"] for f in p["faces"]) < until
     assert_consistent(dest)
     # from the cache: the same word, the same status
-    again = cli(video, "--out", tmp_path, "--overwrite", "--quiet", "--min-faces", "1")
+    again = run_cli(video, "--out", tmp_path, "--overwrite", "--quiet", "--min-faces", "1")
     assert again.returncode == 3 and "decoded 0–" in again.stderr
 
 
@@ -180,7 +180,7 @@ def test_full_disk_on_a_small_tmpfs(tmp_path):
     if not _mount_tmpfs(mnt):
         pytest.skip("cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)")
     try:
-        r = cli(DEMO, "--out", mnt, "--quiet", "--end", END)
+        r = run_cli(DEMO, "--out", mnt, "--quiet", "--end", END)
         assert r.returncode == 1 and "No space left" in error_line(r.stderr)
         assert not list(mnt.rglob("*")), list(mnt.rglob("*"))  # staging dropped, folder removed
     finally:

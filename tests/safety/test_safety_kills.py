@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from safety_tools import (DEMO, END, KILLER, ROOT, assert_consistent, cli, copy_result, demo_result,
-                          report, snapshot)
+from safety_tools import (DEMO, END, KILLER, ROOT, assert_consistent, copy_result, demo_result, made_once,
+                          report, run_cli, snapshot)
 
 SECOND = ("--overwrite", "--min-faces", "100")
 """A second run from the cache that puts every face into unknown/: every crop
@@ -28,11 +28,14 @@ def killed(sig: str, point: str, n: int, out) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def reference(tmp_path_factory):
-    """The result of an uninterrupted second run."""
-    dest = copy_result(demo_result(tmp_path_factory), tmp_path_factory.mktemp("ref"))
-    r = cli(DEMO, "--out", dest.parent, "--quiet", "--end", END, *SECOND)
-    assert r.returncode == 0, r.stderr
-    return report(dest)
+    """The result of an uninterrupted second run (made once a session)."""
+    def make(folder):
+        dest = copy_result(demo_result(tmp_path_factory), folder)
+        r = run_cli(DEMO, "--out", dest.parent, "--quiet", "--end", END, *SECOND)
+        assert r.returncode == 0, r.stderr
+        return dest
+
+    return report(made_once("reference", tmp_path_factory, make))
 
 
 def faces(data):
@@ -62,7 +65,7 @@ def test_interrupted_export(sig, point, n, tmp_path, tmp_path_factory, reference
     if sig == "INT":
         assert_consistent(dest)  # Ctrl-C cleans up (or completes the switch) itself
     # the next run sees exactly what an uninterrupted run would have left
-    r = cli(DEMO, "--out", tmp_path, "--quiet", "--end", END, *SECOND)
+    r = run_cli(DEMO, "--out", tmp_path, "--quiet", "--end", END, *SECOND)
     assert r.returncode == 0, r.stderr
     assert_consistent(dest)
     data = report(dest)
@@ -110,6 +113,6 @@ def test_killed_first_run_leaves_nothing_that_blocks(tmp_path):
     proc.kill()
     proc.communicate(timeout=60)
     assert not (dest / "clusters.json").exists()
-    r = cli(DEMO, "--out", tmp_path, "--quiet", "--end", "3")
+    r = run_cli(DEMO, "--out", tmp_path, "--quiet", "--end", "3")
     assert r.returncode == 0, r.stderr
     assert_consistent(dest)
