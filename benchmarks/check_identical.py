@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 
 DEMO = str(Path("samples/demo.mp4").resolve())
-SEED7 = "/work/main/bench-out/hard_s7_60s.mp4"
+SEED7 = str(Path(__file__).resolve().parents[1] / "bench-out" / "hard_s7_60s.mp4")
+"""The hard seed-7 composite (`python -m benchmarks hard --seeds 7` builds it)."""
 MODES = ("two-stage", "fused", "faces")
 
 CASES: list[tuple[str, str, list[str]]] = [
