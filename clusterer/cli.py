@@ -21,9 +21,9 @@ from .errors import ClusterVideoError, SettingsError
 from .evaluate import evaluate_output
 from .library import cli as library_cli
 from .naming.labels import write as write_labels
+from .options import GROUPS, PROG, Parser, add_option
 from .output.export import GALLERY
 from .review import cli as review_cli
-from .options import GROUPS, PROG, Parser, add_option
 from .settings import SETTINGS
 from .sheets import write_sheets
 from .tuning import format_rows, parse_sweep

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ClusterVideoError
 from .. import cache
 from ..app import run
+from ..errors import ClusterVideoError
 from ..naming.folders import GENERIC, TOOL_NAMES
 from ..output.export import REPORT, UNKNOWN, load_report, output_dir, write_atomic
 from ..settings import split_settings
@@ -91,7 +91,6 @@ class Session:
 
     def recluster(self) -> dict[str, Any]:
         """Re-run the clustering from the cache into the folder (no decoding)."""
-
         run(self.video, out=self.dest.parent, overwrite=True, known=self.known, **self.settings)
         return self.report()
 
