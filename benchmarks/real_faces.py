@@ -12,9 +12,10 @@ id and time) and the samples with the candidates' boxes and ids drawn
 (frames/*.png), for a person to label.
 
 `labels`: a labeller's decisions (benchmarks/labels/<clip>.decisions.csv:
-id,label,note with an identity key of the hand labels, other_N, not_a_face or
-unsure) → benchmarks/labels/<clip>.csv, and a list of the faces whose
-identity the hand labels do not list at that second, to resolve by looking.
+id,label,note with an identity key of the hand labels, other_N, not_a_face,
+same_as_<id> (a second box of a face already labelled) or unsure) →
+benchmarks/labels/<clip>.csv, and a list of the faces whose identity the
+hand labels do not list at that second, to resolve by looking.
 
 `recall`: given benchmarks/labels/<clip>.csv (the `evaluate` CSV: frame, time,
 left, top, right, bottom, identity), the share of labelled faces each
@@ -244,7 +245,7 @@ def write_labels(clip: str, out: Path) -> list[str]:
         w.writerow(["frame", "time", "left", "top", "right", "bottom", "identity"])
         for i, c in sorted(cands.items()):
             label = decided[i]["label"].strip()
-            if label == "not_a_face":
+            if label == "not_a_face" or label.startswith("same_as_"):  # not a face, or one already labelled
                 continue
             t = float(c["time"])
             w.writerow([c["frame"], c["time"], c["left"], c["top"], c["right"], c["bottom"], label])
