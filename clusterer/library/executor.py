@@ -9,13 +9,14 @@ same file, and the driver links the summaries in library order.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..app import run
-from ..errors import ClusterVideoError
+from ..errors import ClusterVideoError, SettingsError
 from ..naming.folders import GENERIC
 from ..output.export import output_dir
 from .settings import check, default
@@ -130,6 +131,9 @@ def make_executor(kind: str = default("executor"), address: str | None = None):
     check("executor", kind)
     if kind == "serial":
         if address:
-            raise ValueError("--ray-address goes with --executor ray")
+            raise SettingsError("--ray-address goes with --executor ray")
         return Serial()
+    if importlib.util.find_spec("ray") is None:  # an extra: said before any video runs
+        raise ClusterVideoError("--executor ray needs Ray, which is not installed "
+                                "(pip install 'cluster-video[ray]', or pip install ray)")
     return RayExecutor(address)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clusterer.errors import ClusterVideoError
 from clusterer.grouping.linkage import FaceClusterer, constrained_centroid_linkage
 from clusterer.library import ops
 from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
@@ -130,10 +131,17 @@ def test_a_correction_in_the_library_is_followed(tmp_path, demo_cache):
     assert people(lib) == got
 
 
-def test_executor_interface():
+def test_executor_interface(monkeypatch):
+    import importlib.util
+
     assert Serial().map([]) == []
     assert RayExecutor().map([]) == []  # nothing to run: Ray is not even started
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "ray" else found(name, *a))
     assert isinstance(make_executor("ray", "ray://head:10001"), RayExecutor)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else found(name, *a))
+    with pytest.raises(ClusterVideoError, match="needs Ray, which is not installed"):
+        make_executor("ray")
     with pytest.raises(ValueError, match="goes with --executor ray"):
         make_executor("serial", "ray://head:10001")
     with pytest.raises(ValueError, match="executor must be one of"):
@@ -170,6 +178,8 @@ def test_cli_errors_are_one_line(tmp_path):
         assert r.returncode == 1, r.stderr
         assert r.stderr.count("\n") == 1 and r.stderr.startswith("cluster-video: error:") and needle in r.stderr
     assert (tmp_path / "notalib" / "mine.txt").read_text() == "x"
+    r = cli("library", tmp_path / "new", "add", ROOT / "samples" / "demo.mp4", "--ray-address", "ray://head:10001")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "goes with --executor ray" in r.stderr, r.stderr
 
 
 def test_cast_ratio_is_an_option_kept_with_the_library():
