@@ -76,6 +76,23 @@ def sample(clip: str):
                   for f in iter_frames(video, fps=2.0, info=info)]
 
 
+def join(rows: list[dict], index: int, t: float, d, name: str) -> list[dict]:
+    """Adds detector `name`'s detections `d` of one sample to the candidates:
+    one overlapping a candidate of that frame (IoU >= SAME_FACE) adds `name`
+    to its found_by; the others are appended. Returns the appended rows."""
+    added = []
+    for box, score in zip(d.box_xyxy.tolist(), d.score.tolist()):
+        if score < 0 or box[3] - box[1] < 10:
+            continue
+        same = [r for r in rows if r["frame"] == index and box_iou(r["box"], box) >= SAME_FACE]
+        if same:
+            same[0]["found_by"].add(name)
+            continue
+        rows.append({"frame": index, "time": round(t, 3), "box": [round(v) for v in box], "found_by": {name}})
+        added.append(rows[-1])
+    return added
+
+
 def prepare(clip: str, out: Path, with_cnn: bool) -> dict:
     import cv2
 
@@ -88,32 +105,18 @@ def prepare(clip: str, out: Path, with_cnn: bool) -> dict:
         found = [det.detect([rgb])[0] for _, _, _, rgb in frames]
         seconds[name] = time.perf_counter() - t0
         for (index, t, bgr, _), d in zip(frames, found):
-            for box, score in zip(d.box_xyxy.tolist(), d.score.tolist()):
-                if score < 0 or box[3] - box[1] < 10:
-                    continue
-                same = [r for r in rows if r["frame"] == index and box_iou(r["box"], box) >= SAME_FACE]
-                if same:
-                    same[0]["found_by"].add(name)
-                    continue
-                rows.append({"frame": index, "time": round(t, 3), "box": [round(v) for v in box],
-                             "found_by": {name}})
+            join(rows, index, t, d, name)
     rows.sort(key=lambda r: (r["frame"], r["box"][0]))
     out.mkdir(parents=True, exist_ok=True)
     (out / "sheets").mkdir(exist_ok=True)
     images = {index: bgr for index, _, bgr, _ in frames}
-    with open(out / "candidates.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["id", "frame", "time", "left", "top", "right", "bottom", "found_by"])
-        for i, r in enumerate(rows):
-            r["id"] = i
-            w.writerow([i, r["frame"], r["time"], *r["box"], ";".join(sorted(r["found_by"]))])
-            crops.append(_tile(images[r["frame"]], r))
+    for i, r in enumerate(rows):
+        r["id"] = i
+        crops.append(_tile(images[r["frame"]], r))
+    write_candidates(out, rows)
     per_sheet = 48
     for s in range(0, len(crops), per_sheet):
-        tiles = crops[s:s + per_sheet]
-        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 8)
-        grid = np.vstack([np.hstack(tiles[k:k + 8]) for k in range(0, len(tiles), 8)])
-        cv2.imwrite(str(out / "sheets" / f"{clip}_{s // per_sheet:02d}.png"), grid)
+        cv2.imwrite(str(out / "sheets" / f"{clip}_{s // per_sheet:02d}.png"), _grid(crops[s:s + per_sheet]))
     annotate(clip, out)
     summary = {"clip": clip, "samples": len(frames), "candidates": len(rows),
                "seconds": {k: round(v, 1) for k, v in seconds.items()}}
@@ -139,29 +142,15 @@ def add(clip: str, out: Path, name: str) -> dict:
     t0 = time.perf_counter()
     new = []
     for index, t, bgr, rgb in frames:
-        d = det.detect([rgb])[0]
-        for box, score in zip(d.box_xyxy.tolist(), d.score.tolist()):
-            if score < 0 or box[3] - box[1] < 10:
-                continue
-            same = [r for r in rows if r["frame"] == index and box_iou(r["box"], box) >= SAME_FACE]
-            if same:
-                same[0]["found_by"].add(name)
-                continue
-            rows.append({"id": len(rows), "frame": index, "time": round(t, 3), "box": [round(v) for v in box],
-                         "found_by": {name}})
-            new.append(rows[-1])
+        new += join(rows, index, t, det.detect([rgb])[0], name)
+    for i, r in enumerate(rows):  # the ids run 0…n-1 in file order: new ones continue them
+        r.setdefault("id", i)
     seconds = time.perf_counter() - t0
-    with open(out / "candidates.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["id", "frame", "time", "left", "top", "right", "bottom", "found_by"])
-        for r in rows:
-            w.writerow([r["id"], r["frame"], r["time"], *r["box"], ";".join(sorted(r["found_by"]))])
+    write_candidates(out, rows)
     if new:
         images = {index: bgr for index, _, bgr, _ in frames}
-        tiles = [_tile(images[r["frame"]], r) for r in new]
-        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 8)
-        grid = np.vstack([np.hstack(tiles[k:k + 8]) for k in range(0, len(tiles), 8)])
-        cv2.imwrite(str(out / "sheets" / f"{clip}_new_{name.replace(' ', '_')}.png"), grid)
+        cv2.imwrite(str(out / "sheets" / f"{clip}_new_{name.replace(' ', '_')}.png"),
+                    _grid([_tile(images[r["frame"]], r) for r in new]))
         annotate(clip, out)
     summary = {"clip": clip, "detector": name, "samples": len(frames), "new": [r["id"] for r in new],
                "seconds": round(seconds, 1)}
@@ -188,6 +177,21 @@ def annotate(clip: str, out: Path) -> None:
         if img.shape[1] > 960:
             img = cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         cv2.imwrite(str(out / "frames" / f"t{t:06.1f}_f{index:05d}.png"), img)
+
+
+def write_candidates(out: Path, rows: list[dict]) -> None:
+    """candidates.csv: id, frame, time, box, the detectors that found it."""
+    with open(out / "candidates.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "frame", "time", "left", "top", "right", "bottom", "found_by"])
+        for r in rows:
+            w.writerow([r["id"], r["frame"], r["time"], *r["box"], ";".join(sorted(r["found_by"]))])
+
+
+def _grid(tiles: list[np.ndarray], across: int = 8) -> np.ndarray:
+    """Tiles in rows of `across`, the last row padded with black."""
+    tiles = tiles + [np.zeros_like(tiles[0])] * (-len(tiles) % across)
+    return np.vstack([np.hstack(tiles[k:k + across]) for k in range(0, len(tiles), across)])
 
 
 def _tile(bgr: np.ndarray, r: dict, size: int = 150) -> np.ndarray:
