@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
@@ -75,29 +74,21 @@ def test_page_says_how_to_see_and_export_corrections(demo_page):
         assert parser.prog in html
 
 
-def test_page_in_headless_browser(demo_page, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        pytest.skip("no Chromium installed (apt-get install chromium)")
-    pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with pw.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto((demo_page / "index.html").as_uri())
-            page.evaluate("Array.from(document.images).forEach(i => i.loading = 'eager')")
-            page.wait_for_function("Array.from(document.images).every(i => i.complete)")
-            rows = page.locator("section.person:not(.unknown)").count()
-            broken = page.evaluate("Array.from(document.images).filter(i => i.naturalWidth === 0).length")
-            total = page.evaluate("document.images.length")
-            page.locator(".strip summary").first.click()  # a face opens its time and clothing crop
-            info = page.locator(".strip details[open] .info").first.inner_text()
-            shot = tmp_path / "gallery.png"
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+def test_page_in_headless_browser(demo_page, tmp_path, chromium):
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        page.goto((demo_page / "index.html").as_uri())
+        page.evaluate("Array.from(document.images).forEach(i => i.loading = 'eager')")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+        rows = page.locator("section.person:not(.unknown)").count()
+        broken = page.evaluate("Array.from(document.images).filter(i => i.naturalWidth === 0).length")
+        total = page.evaluate("document.images.length")
+        page.locator(".strip summary").first.click()  # a face opens its time and clothing crop
+        info = page.locator(".strip details[open] .info").first.inner_text()
+        shot = tmp_path / "gallery.png"
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        page.close()
     report = json.loads((demo_page / "clusters.json").read_text())
     assert rows == len(report["persons"]) == 2
     assert total > 50 and broken == 0

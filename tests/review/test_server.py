@@ -229,20 +229,6 @@ def test_review_command_errors_are_one_line(tmp_path, capsys):
 
 # --- the page, in Chromium ---------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        pytest.skip("no Chromium installed (apt-get install chromium)")
-    pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with pw.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
-
-
 def open_page(browser, srv):
     page = browser.new_page(viewport={"width": 1200, "height": 900}, bypass_csp=True)  # for wait_for_function
     page.goto(srv.url)
