@@ -172,15 +172,18 @@ FOLDER_NOTE = "folder workflow"
 
 
 def read_decisions(clip: str) -> list[dict]:
+    """id, label, note; a hand-written note may hold unquoted commas: the rest
+    of the line is the note."""
     with open(LABELS / f"{clip}.decisions.csv", newline="") as fh:
-        return list(csv.DictReader(fh))
+        rows = list(csv.reader(fh))
+    return [{"id": r[0], "label": r[1], "note": ",".join(r[2:])} for r in rows[1:] if r]
 
 
 def write_decisions(clip: str, rows: list[dict]) -> None:
     with open(LABELS / f"{clip}.decisions.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["id", "label", "note"])
-        w.writeheader()
-        w.writerows({k: r.get(k, "") for k in ("id", "label", "note")} for r in rows)
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["id", "label", "note"])
+        w.writerows([r["id"], r["label"], r["note"]] for r in rows)
 
 
 def folders(clip: str, out: Path) -> dict:

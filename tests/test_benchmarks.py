@@ -65,8 +65,9 @@ def test_a_corrected_folder_joins_the_labels_as_a_second_pass(tmp_path, monkeypa
            [[0, 0, 0.0, 0, 0, 40, 40, "hog up1"], [1, 0, 0.0, 100, 0, 140, 40, "hog up1"],
             [2, 15, 0.5, 0, 0, 40, 40, "mtcnn min 20"], [3, 15, 0.5, 2, 0, 42, 40, "dlib cnn up1"],
             [4, 30, 1.0, 0, 0, 40, 40, "hog up1"]])
-    _write(labels / "c.decisions.csv", ["id", "label", "note"],
-           [[0, "ann", ""], [1, "other_1", ""], [2, "bob", ""], [3, "same_as_2", ""], [4, "ann", ""]])
+    # as labellers write them: a note's commas unquoted
+    (labels / "c.decisions.csv").write_text("id,label,note\n0,ann,left edge, red top\n1,other_1,\n2,bob,\n"
+                                            "3,same_as_2,\n4,ann,\n")
     header = ["frame", "time", "left", "top", "right", "bottom", "identity"]
     # the second pass: its own key for the unnamed person, bob's face through the
     # box a duplicate candidate holds, a new face, and one disagreement
@@ -81,7 +82,7 @@ def test_a_corrected_folder_joins_the_labels_as_a_second_pass(tmp_path, monkeypa
     assert [c["id"] for c in cands] == ["0", "1", "2", "3", "4", "5"]
     assert cands[5]["found_by"] == rf.FROM_FOLDERS and "cluster-video folders" in cands[0]["found_by"]
     decided = {d["id"]: d for d in csv.DictReader(open(labels / "c.decisions.csv"))}
-    assert decided["5"]["label"] == "cy" and decided["0"]["note"] == ""  # earlier decisions untouched
+    assert decided["5"]["label"] == "cy" and decided["0"]["note"] == "left edge, red top"  # kept whole
     # re-run after the new face left the named folders: nothing duplicated, its decision follows
     _write(labels / "folders" / "c.csv", header,
            [[0, 0.0, 1, 0, 40, 40, "ann"], [0, 0.0, 101, 0, 140, 40, "other_7"],
