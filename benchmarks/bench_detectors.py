@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-
-from benchmarks.harness import BENCH, ROOT, build_video, commit, report
+from benchmarks.harness import BENCH, ROOT, build_video, commit, match, report
 
 from clusterer.faces.detectors import HogDetector, MtcnnDetector, to_dlib_boxes
 from clusterer.faces.analyzer import box_iou
+from clusterer.settings import default
 from clusterer.video.sampling import iter_frames, probe
 
-GT_IOU = 0.3
+GT_IOU = default("iou")
 """A detection matches a ground-truth face at this overlap (score.py's default)."""
 
 
@@ -37,17 +37,6 @@ def frames_of(video: Path, fps: float = 2.0):
 
     info = probe(video)
     return [(f.index, cv2.cvtColor(f.image, cv2.COLOR_BGR2RGB)) for f in iter_frames(video, fps=fps, info=info)]
-
-
-def match(boxes, truth) -> tuple[int, int]:
-    """(ground-truth faces found, detections matching none), greedy by IoU."""
-    pairs = sorted(((box_iou(b, g), i, j) for i, b in enumerate(boxes) for j, g in enumerate(truth)), reverse=True)
-    used_b, used_g = set(), set()
-    for v, i, j in pairs:
-        if v >= GT_IOU and i not in used_b and j not in used_g:
-            used_b.add(i)
-            used_g.add(j)
-    return len(used_g), len(boxes) - len(used_b)
 
 
 def detectors():

@@ -29,6 +29,25 @@ SIX_SEEDS = "7,11,23,3,5,13"
 """The hard videos of the side-by-side studies: the issues' three seeds and three more."""
 
 
+def pairs(boxes, truth, iou: float = default("iou")) -> list[tuple[int, int]]:
+    """One-to-one pairs (i, j) of boxes[i] and truth[j] overlapping by IoU >= iou,
+    the best pairs first (as score.py and `evaluate` match faces)."""
+    ranked = sorted(((box_iou(b, g), i, j) for i, b in enumerate(boxes) for j, g in enumerate(truth)), reverse=True)
+    used_b, used_g, out = set(), set(), []
+    for v, i, j in ranked:
+        if v >= iou and i not in used_b and j not in used_g:
+            used_b.add(i)
+            used_g.add(j)
+            out.append((i, j))
+    return out
+
+
+def match(boxes, truth) -> tuple[int, int]:
+    """(ground-truth faces found, detections matching none)."""
+    found = len(pairs(boxes, truth))
+    return found, len(boxes) - found
+
+
 def commit() -> str:
     """The commit measured (short id), flagged when the package has uncommitted changes.
     Call it before the work: it names the code this process imported."""

@@ -31,3 +31,63 @@ def test_every_study_is_a_module_with_main():
         assert (ROOT / "benchmarks" / f"{module}.py").is_file(), module
     r = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "cache" in r.stderr
+
+
+def test_pairs_are_one_to_one_best_first():
+    from benchmarks.harness import match, pairs
+
+    truth = [[0, 0, 10, 10]]
+    boxes = [[1, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]]
+    assert pairs(boxes, truth) == [(1, 0)]
+    assert match(boxes, truth) == (1, 2)
+
+
+def _write(path, header, rows):
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def test_a_corrected_folder_joins_the_labels_as_a_second_pass(tmp_path, monkeypatch, capsys):
+    import csv
+
+    from benchmarks import real_faces as rf
+
+    labels, out = tmp_path / "labels", tmp_path / "out"
+    (labels / "folders").mkdir(parents=True)
+    out.mkdir()
+    monkeypatch.setattr(rf, "LABELS", labels)
+    monkeypatch.setattr(rf, "FOLDERS", labels / "folders")
+    _write(out / "candidates.csv", ["id", "frame", "time", "left", "top", "right", "bottom", "found_by"],
+           [[0, 0, 0.0, 0, 0, 40, 40, "hog up1"], [1, 0, 0.0, 100, 0, 140, 40, "hog up1"],
+            [2, 15, 0.5, 0, 0, 40, 40, "mtcnn min 20"], [3, 15, 0.5, 2, 0, 42, 40, "dlib cnn up1"],
+            [4, 30, 1.0, 0, 0, 40, 40, "hog up1"]])
+    _write(labels / "c.decisions.csv", ["id", "label", "note"],
+           [[0, "ann", ""], [1, "other_1", ""], [2, "bob", ""], [3, "same_as_2", ""], [4, "ann", ""]])
+    header = ["frame", "time", "left", "top", "right", "bottom", "identity"]
+    # the second pass: its own key for the unnamed person, bob's face through the
+    # box a duplicate candidate holds, a new face, and one disagreement
+    _write(labels / "folders" / "c.csv", header,
+           [[0, 0.0, 1, 0, 40, 40, "ann"], [0, 0.0, 101, 0, 140, 40, "other_7"],
+            [15, 0.5, 3, 0, 42, 40, "bob"], [15, 0.5, 200, 0, 240, 40, "cy"], [30, 1.0, 0, 0, 40, 40, "bob"]])
+    first = rf.folders("c", out)
+    assert capsys.readouterr().out.count("decision ann") == 1  # frame 30 only
+    assert first == {"clip": "c", "exported": 5, "paired": 4, "new": 1, "agree": 4, "disagree": 1,
+                     "labelled_not_exported": 0}
+    cands = list(csv.DictReader(open(out / "candidates.csv")))
+    assert [c["id"] for c in cands] == ["0", "1", "2", "3", "4", "5"]
+    assert cands[5]["found_by"] == rf.FROM_FOLDERS and "cluster-video folders" in cands[0]["found_by"]
+    decided = {d["id"]: d for d in csv.DictReader(open(labels / "c.decisions.csv"))}
+    assert decided["5"]["label"] == "cy" and decided["0"]["note"] == ""  # earlier decisions untouched
+    # re-run after the new face left the named folders: nothing duplicated, its decision follows
+    _write(labels / "folders" / "c.csv", header,
+           [[0, 0.0, 1, 0, 40, 40, "ann"], [0, 0.0, 101, 0, 140, 40, "other_7"],
+            [15, 0.5, 3, 0, 42, 40, "bob"], [30, 1.0, 0, 0, 40, 40, "ann"]])
+    again = rf.folders("c", out)
+    assert again["disagree"] == 0 and again["new"] == 1
+    assert len(list(csv.DictReader(open(out / "candidates.csv")))) == 6
+    decided = {d["id"]: d for d in csv.DictReader(open(labels / "c.decisions.csv"))}
+    assert decided["5"]["label"] == "not_a_face"
