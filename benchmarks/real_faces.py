@@ -452,7 +452,7 @@ def clusters(clips: list[str]) -> list[dict]:
                 f = evaluate(predictions(persons, unknown), ex.sampled, gt)
                 false_in = sum(1 for p in persons for sg in p.sightings
                                if not any(box_iou(sg.face.box_xyxy, b) >= SAME_FACE for b in truth.get(sg.face.frame, [])))
-                row[mode] = {k: f.get(k) for k in ("bcubed_f", "bcubed_p", "wcp", "persons", "unknown_rate")}
+                row[mode] = {k: f.get(k) for k in ("bcubed_f", "bcubed_p", "bcubed_r", "wcp", "persons", "unknown_rate")}
                 row[mode]["false_in_persons"] = false_in
                 row["det_recall"], row["false_faces"] = f["det_recall"], f["false_faces"]
             rows.append(row)
@@ -482,6 +482,15 @@ def clusters_markdown(rows: list[dict], commit_id: str) -> str:
                    + " | ".join(f"{np.mean([r[m]['bcubed_f'] for r in sel]):.3f} "
                                 f"({min(r[m]['bcubed_p'] for r in sel):.3f})" for m in MODES)
                    + f" | | {sum(r['extract_s'] for r in sel):.1f} | |")
+    out += ["", "Per clip and mode: BCubed P / R / F, WCP, persons against identities, unknown rate "
+            "(share of detected faces left in unknown/).", "",
+            "| clip | detector | mode | P | R | F | WCP | persons / identities | unknown |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for m in MODES:
+            x = r[m]
+            out.append(f"| {r['clip']} | {r['detector']} | {m} | {x['bcubed_p']:.3f} | {x.get('bcubed_r', float('nan')):.3f} | "
+                       f"{x['bcubed_f']:.3f} | {x['wcp']:.3f} | {x['persons']} / {r['identities']} | "
+                       f"{x['unknown_rate']:.3f} |")
     return "\n".join(out) + "\n"
 
 
