@@ -483,7 +483,7 @@ def clusters_markdown(rows: list[dict], commit_id: str) -> str:
                                 f"({min(r[m]['bcubed_p'] for r in sel):.3f})" for m in MODES)
                    + f" | | {sum(r['extract_s'] for r in sel):.1f} | |")
     out += ["", "Per clip and mode: BCubed P / R / F, WCP, persons against identities, unknown rate "
-            "(share of detected faces left in unknown/).", "",
+            "(share of the labelled faces found that were left in unknown/).", "",
             "| clip | detector | mode | P | R | F | WCP | persons / identities | unknown |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for m in MODES:
