@@ -52,9 +52,9 @@ def video_path(name: str) -> tuple[Path, Path]:
 VARIANTS: dict[str, dict] = {
     "default": {},
     "base": {"search_change": 255.0},
-    "every2": {"detect_every": 2},
-    "every3": {"detect_every": 3},
-    "every1": {"detect_every": 1},
+    "every2": {"detect_every": 2, "search_change": 255.0},
+    "every3": {"detect_every": 3, "search_change": 255.0},
+    "every1": {"detect_every": 1, "search_change": 255.0},
 }
 for _n in (4, 6, 8, 10, 12):
     VARIANTS[f"grey{_n}"] = {"search_change": float(_n)}
