@@ -37,7 +37,7 @@ STAGES = (
     ("face search, whole frame (worker threads)", ("FaceAnalyzer.detect_batch (",)),
     ("face encodings (torch)", ("encode_chips", "DlibEncoder.encode")),
     ("landmarks and quality", ("FaceAnalyzer._describe",)),
-    ("clothing crops and CNN", ("clothing.py",)),
+    ("clothing crops and CNN", ("clothing/",)),
     ("decoding", ("sampling.py",)),
     ("scene cuts", ("scenes.py",)),
     ("tracking", ("tracking.py",)),

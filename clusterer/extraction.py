@@ -22,7 +22,7 @@ from .settings import default
 from .tracking import FaceTracker
 from .types import Extraction, Face, FrameFaces, VideoInfo
 from .video.sampling import Coverage, iter_frames
-from .video.scenes import CutDetector
+from .video.scenes import ChangeDetector, CutDetector
 
 log = logging.getLogger("clusterer")
 
@@ -33,14 +33,16 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             crop_margin: float = default("crop_margin"), cut_threshold: float = default("cut_threshold"),
             track_iou: float = default("track_iou"), track_gap: int = default("track_gap"),
             track_encodings: int = default("track_encodings"), detect_every: int = default("detect_every"),
-            workers: int = default("workers"), progress: Callable[[float], None] | None = None,
+            search_change: float = default("search_change"), workers: int = default("workers"), progress: Callable[[float], None] | None = None,
             timings: dict[str, float] | None = None) -> Extraction:
     """Faces, scene cuts and face tracks of every sampled frame (and clothing,
     given an embedder). Only the faces a track needs are encoded.
 
-    The whole frame is searched for faces on the first sample of each scene
-    and every `detect_every` samples, on `workers` threads; in between, only
-    around the faces being tracked (faces.FaceAnalyzer.detect_near).
+    The whole frame is searched for faces on the first sample of each scene,
+    every `detect_every` samples, and whenever the sample changed by
+    `search_change` since the last one searched whole (video.scenes.ChangeDetector),
+    on `workers` threads; in between, only around the faces being tracked
+    (faces.FaceAnalyzer.detect_near).
 
     progress, if given, is called with the time (s) of each sampled frame;
     timings, if given, accumulates seconds per stage of the main thread
@@ -56,7 +58,7 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
         if embedder is not None:
             clothing = stack.enter_context(ClothingBatcher(embedder, background=True))
         frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info, on_end=covered.append),
-                               analyzer, detector, detect_every, workers, clock)
+                               analyzer, detector, ChangeDetector(search_change), detect_every, workers, clock)
         faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
                                              crop_margin, progress, workers)
         with clock("clothing"):
@@ -163,11 +165,13 @@ def _torch_threads(n: int):
         torch.set_num_threads(before)
 
 
-def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_every: int, workers: int, clock):
+def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, change: ChangeDetector, detect_every: int,
+                  workers: int, clock):
     """(frame, scene, rgb, future of the whole-frame candidates or None) in order.
 
-    Scene cuts are found here, in order, so it is known ahead which samples
-    are searched whole (each scene's first, then every `detect_every`-th);
+    Scene cuts and changes are found here, in order, so it is known ahead which
+    samples are searched whole (each scene's first, then every `detect_every`-th,
+    and any that changed since the last one searched);
     those searches run on `workers` threads (dlib's HOG releases the GIL)
     while the caller tracks and encodes earlier frames. Each search depends
     on its frame alone, so the result does not depend on `workers`.
@@ -185,10 +189,12 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, detect_ever
                 if frame is not None:
                     with clock("cuts"):
                         scene = cuts.update(frame.image)
+                        moved = change.changed(frame.image)
                         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
                     since_full += 1
-                    if scene != scene_seen or since_full >= detect_every:
+                    if scene != scene_seen or since_full >= detect_every or moved:
                         since_full, scene_seen = 0, scene
+                        change.mark()
                         pending.append((frame, scene, rgb, batch.add(rgb, pool)))
                     else:
                         pending.append((frame, scene, rgb, None))

@@ -195,6 +195,13 @@ SETTINGS: dict[str, Setting] = {
         "samples; in between, only around the faces being tracked. 1 searches every sample: "
         "slower, but finds a face entering mid-scene at once.",
         min=1, max=1000, stages=(Stage.EXTRACTION,)),
+    "search_change": Setting(
+        6.0,
+        "search the whole frame also when a sample differs from the last one searched whole "
+        "by this mean grey-level difference (0-255, on a small copy), however soon: a face "
+        "that walks in, or comes after a cut the cut detector misses, is found at once. "
+        "Lower finds more, slower; 255 leaves it to --detect-every. A still shot never triggers it.",
+        min=0.0, max=255.0, stages=(Stage.EXTRACTION,)),
     "workers": Setting(
         min(2, os.cpu_count() or 1),
         "threads that search frames for faces ahead of tracking (dlib releases Python's lock "
@@ -265,6 +272,7 @@ class ExtractionSettings:
     track_score: float = default("track_score")
     track_encodings: int = default("track_encodings")
     detect_every: int = default("detect_every")
+    search_change: float = default("search_change")
 
     def __post_init__(self):
         _stage_checked(self)

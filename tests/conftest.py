@@ -100,6 +100,20 @@ def write_clip(path: Path, frames, fps: float, size=(160, 120)) -> Path:
     return path
 
 
+def background(seed: int = 0, size=(640, 360)) -> np.ndarray:
+    """A smooth random background (BGR)."""
+    rng = np.random.default_rng(seed)
+    return cv2.resize(rng.integers(0, 255, (3, 4, 3), dtype=np.uint8), size, interpolation=cv2.INTER_CUBIC)
+
+
+def walk_in(bg: np.ndarray, person: np.ndarray, height: int) -> np.ndarray:
+    """`bg` with `person` (BGR) scaled to `height` pixels standing at its right edge."""
+    p = cv2.resize(person, (int(height * person.shape[1] / person.shape[0]), height))
+    out = bg.copy()
+    out[-height:, -p.shape[1] - 20:-20] = p
+    return out
+
+
 @pytest.fixture(autouse=True)
 def no_error_logs(caplog):
     """Any test that makes the library log at ERROR fails."""

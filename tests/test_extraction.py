@@ -9,7 +9,7 @@ import pytest
 from clusterer import extract, probe
 from clusterer.extraction import continuing
 from clusterer.faces.analyzer import FaceAnalyzer, box_iou
-from conftest import write_clip
+from conftest import background, walk_in, write_clip
 
 SHADE = (120, 80, 420, 380)
 """A region round Grace Hopper's face (left, top, right, bottom)."""
@@ -70,3 +70,20 @@ def test_track_continues_through_shade_but_shade_alone_finds_nothing(tmp_path, h
     assert len(strict.faces) == 2
     only_shade = write_clip(tmp_path / "only_shade.mp4", [shaded] * 4, 2.0, size)
     assert extract(only_shade, probe(only_shade), FaceAnalyzer(detector=detector), fps=2.0).faces == ()
+
+
+def test_a_face_walking_in_without_a_cut_is_found_at_once(tmp_path, hopper_bgr):
+    """A person walks into a still shot: no cut is seen, and no face was
+    tracked there, so without search_change the face is found only at the
+    next every-4th whole-frame search; with the default, at its first sample."""
+    bg = background()
+    entered = walk_in(bg, hopper_bgr, 200)
+    clip = write_clip(tmp_path / "walk_in.mp4", [bg] * 2 + [entered] * 6, 2.0, bg.shape[1::-1])
+    info = probe(clip)
+    first = {}
+    for change in (None, 255.0):
+        kw = {} if change is None else {"search_change": change}
+        ex = extract(clip, info, FaceAnalyzer(), fps=2.0, **kw)
+        assert ex.cuts == ()
+        first[change] = ex.sampled.index(min(f.frame for f in ex.faces))
+    assert first == {None: 2, 255.0: 4}

