@@ -3,8 +3,11 @@ the bundled demo clip, and clips generated in tmp_path. No network, no ../shared
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import logging
+import os
+import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +42,33 @@ def demo_video() -> Path:
     return DEMO
 
 
+def once(tmp_path_factory, name: str, make):
+    """make(a new folder), called once a test session and its value shared, also
+    between pytest-xdist's workers (`-n 2`): the first to ask makes it under a file
+    lock, in the session's common temporary folder, and pickles the value there;
+    the others wait for it and read it. (A session fixture alone runs once per worker.)"""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    value = root / f"once-{name}.pickle"
+    with open(root / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not value.exists():
+            folder = root / f"once-{name}"
+            shutil.rmtree(folder, ignore_errors=True)  # a half-made one, if a worker died making it
+            folder.mkdir()
+            made = make(folder)
+            part = value.with_suffix(".part")
+            part.write_bytes(pickle.dumps(made))
+            part.rename(value)
+        return pickle.loads(value.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def demo_cli_run(tmp_path_factory):
     """`cluster-video samples/demo.mp4` with every default, run once a session:
     (Ran, its result folder). Read it; to change it, copy it first."""
-    out = tmp_path_factory.mktemp("demo-cli")
-    return cli_in_process(DEMO, "--out", out), out / "demo"
+    return once(tmp_path_factory, "demo-cli", lambda out: (cli_in_process(DEMO, "--out", out), out / "demo"))
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +77,7 @@ def demo_faces_run(tmp_path_factory):
     its result: (Result, its folder). Never write into it: see demo_faces_copy."""
     from clusterer import run
 
-    return run(DEMO, out=tmp_path_factory.mktemp("demo-faces"), mode="faces")
+    return once(tmp_path_factory, "demo-faces", lambda out: run(DEMO, out=out, mode="faces"))
 
 
 @pytest.fixture

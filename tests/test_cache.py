@@ -41,13 +41,14 @@ KW = dict(end=5.0, overwrite=True)
 def clip_run(tmp_path_factory):
     """One run with the default settings on a copy of the demo, shared: (clip, Result, folder).
     Tests copy the folder before they write into it, and never change the clip."""
-    from conftest import DEMO
+    from conftest import DEMO, once
 
-    d = tmp_path_factory.mktemp("clip")
-    clip = d / "clip.mp4"
-    shutil.copy2(DEMO, clip)
-    result, dest = run(clip, out=d / "out", **KW)
-    return clip, result, dest
+    def make(d):
+        clip = d / "clip.mp4"
+        shutil.copy2(DEMO, clip)
+        result, dest = run(clip, out=d / "out", **KW)
+        return clip, result, dest
+    return once(tmp_path_factory, "cache-clip", make)
 
 
 def test_reused_without_decoding(clip, tmp_path, count_decodes):
