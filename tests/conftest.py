@@ -90,6 +90,19 @@ def demo_faces_copy(demo_faces_run, tmp_path):
     return result, copy
 
 
+@pytest.fixture
+def clothing_cache(demo_cli_run):
+    """clothing_cache(dest): the session's default run's feature cache (faces and
+    clothing) copied over dest/cache, a copy of a faces-mode run of the demo, before
+    the test re-runs it in a mode with clothing: the same video and extraction
+    settings, so the same key; the run reads the clothing from it instead of
+    decoding the clip again. (The cache never changes a result: check_identical.)"""
+    def put(dest: Path) -> None:
+        shutil.rmtree(dest / "cache")
+        shutil.copytree(demo_cli_run[1] / "cache", dest / "cache")
+    return put
+
+
 @dataclass
 class Ran:
     """What a CLI call gave: like subprocess.CompletedProcess."""
@@ -132,9 +145,10 @@ def no_error_logs(caplog):
     assert not errors, [r.getMessage() for r in errors]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium():
-    """Debian's Chromium driven by Playwright, one a test module (skipped where absent)."""
+    """Debian's Chromium driven by Playwright, one a session (skipped where absent);
+    each test opens its own page."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         pytest.skip("no Chromium installed (apt-get install chromium)")
