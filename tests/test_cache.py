@@ -16,7 +16,7 @@ from clusterer import cache, run
 
 @pytest.fixture
 def clip(tmp_path, demo_video):
-    """A short copy of the demo (first 5 s) to keep the tests quick."""
+    """A copy of the demo; the runs look at its first 3 s (KW), to keep the tests quick."""
     dst = tmp_path / "clip.mp4"
     shutil.copy(demo_video, dst)
     return dst
@@ -34,7 +34,7 @@ def count_decodes(monkeypatch):
     return calls
 
 
-KW = dict(end=5.0, overwrite=True)
+KW = dict(end=3.0, overwrite=True)
 
 
 @pytest.fixture(scope="session")
