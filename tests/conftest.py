@@ -12,9 +12,16 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-import pytest
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # pytest-xdist's workers (`make test`: -n 2) share the cores: each gets its share
+    # of threads for torch's and BLAS's pools (set before they load), not one per core
+    # each, which only makes them wait on one another.
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1)
+                                                     // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "samples" / "demo.mp4"
