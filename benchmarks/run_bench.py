@@ -72,11 +72,11 @@ def faces_only_per_face(ex):
     every face's own encoding."""
     import numpy as np
 
-    from clusterer import FaceClusterer
+    from clusterer import FaceClusterer, TrackTable
     from clusterer.grouping.persons import _size_rule
 
     frames = [f.frame for f in ex.faces]
-    lab = FaceClusterer(0.36, 1).fit_predict(np.stack([f.encoding for f in ex.faces]), frames)
+    lab = FaceClusterer(0.36, 1).fit_predict(TrackTable.rows(np.stack([f.encoding for f in ex.faces]), frames))
     lab = _size_rule(lab, 2, np.ones(len(frames)), np.array(frames))
     return group([Sighting(f, None, "face" if l >= 0 else "unknown") for f, l in zip(ex.faces, lab)], lab)
 

@@ -15,6 +15,7 @@ from .grouping.persons import cluster
 from .grouping.fused import FusedClusterer
 from .grouping.linkage import FaceClusterer
 from .grouping.refine import ClothingRefiner
+from .grouping.table import TrackTable
 from .output.export import export
 from .types import Clothing, Extraction, Face, Person, Result, SampledFrame, Sighting, VideoInfo
 from .version import __version__
@@ -22,7 +23,7 @@ from .video.sampling import iter_frames, probe
 
 __all__ = [
     "run", "probe", "iter_frames", "extract", "cluster", "export", "torso_box",
-    "FaceAnalyzer", "CNNEmbedder", "FaceClusterer", "ClothingRefiner", "FusedClusterer",
+    "FaceAnalyzer", "CNNEmbedder", "FaceClusterer", "ClothingRefiner", "FusedClusterer", "TrackTable",
     "Face", "Clothing", "Sighting", "Person", "Result", "Extraction", "SampledFrame", "VideoInfo",
     "ClusterVideoError", "VideoOpenFailure", "NoFramesDecoded", "NoFacesFound", "OutputError",
     "ModelNotFound", "SettingsError", "__version__",

@@ -204,6 +204,15 @@ class Mode(Category):
     FACES = "faces"
 
 
+class DetectorName(Category):
+    """The face detectors (--detector; faces/detectors.py). The settings table,
+    under this module, lists the same strings (a test holds them equal)."""
+
+    MTCNN = "mtcnn"
+    HOG = "hog"
+    CNN = "cnn"
+
+
 class Assigned(Category):
     """How a sighting was assigned (Sighting.assigned, "assigned" in clusters.json): by its face
     (stage 1), joined by clothing (stage 2), by the fused HDBSCAN, by the

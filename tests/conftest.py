@@ -3,15 +3,25 @@ the bundled demo clip, and clips generated in tmp_path. No network, no ../shared
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import logging
+import os
+import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-import pytest
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # pytest-xdist's workers (`make test`: -n 2) share the cores: each gets its share
+    # of threads for torch's and BLAS's pools (set before they load), not one per core
+    # each, which only makes them wait on one another.
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1)
+                                                     // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "samples" / "demo.mp4"
@@ -39,12 +49,33 @@ def demo_video() -> Path:
     return DEMO
 
 
+def once(tmp_path_factory, name: str, make):
+    """make(a new folder), called once a test session and its value shared, also
+    between pytest-xdist's workers (`-n 2`): the first to ask makes it under a file
+    lock, in the session's common temporary folder, and pickles the value there;
+    the others wait for it and read it. (A session fixture alone runs once per worker.)"""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    value = root / f"once-{name}.pickle"
+    with open(root / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not value.exists():
+            folder = root / f"once-{name}"
+            shutil.rmtree(folder, ignore_errors=True)  # a half-made one, if a worker died making it
+            folder.mkdir()
+            made = make(folder)
+            part = value.with_suffix(".part")
+            part.write_bytes(pickle.dumps(made))
+            part.rename(value)
+        return pickle.loads(value.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def demo_cli_run(tmp_path_factory):
     """`cluster-video samples/demo.mp4` with every default, run once a session:
     (Ran, its result folder). Read it; to change it, copy it first."""
-    out = tmp_path_factory.mktemp("demo-cli")
-    return cli_in_process(DEMO, "--out", out), out / "demo"
+    return once(tmp_path_factory, "demo-cli", lambda out: (cli_in_process(DEMO, "--out", out), out / "demo"))
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +84,7 @@ def demo_faces_run(tmp_path_factory):
     its result: (Result, its folder). Never write into it: see demo_faces_copy."""
     from clusterer import run
 
-    return run(DEMO, out=tmp_path_factory.mktemp("demo-faces"), mode="faces")
+    return once(tmp_path_factory, "demo-faces", lambda out: run(DEMO, out=out, mode="faces"))
 
 
 @pytest.fixture
@@ -64,6 +95,19 @@ def demo_faces_copy(demo_faces_run, tmp_path):
     copy = tmp_path / "out" / dest.name
     shutil.copytree(dest, copy, symlinks=True)
     return result, copy
+
+
+@pytest.fixture
+def clothing_cache(demo_cli_run):
+    """clothing_cache(dest): the session's default run's feature cache (faces and
+    clothing) copied over dest/cache, a copy of a faces-mode run of the demo, before
+    the test re-runs it in a mode with clothing: the same video and extraction
+    settings, so the same key; the run reads the clothing from it instead of
+    decoding the clip again. (The cache never changes a result: check_identical.)"""
+    def put(dest: Path) -> None:
+        shutil.rmtree(dest / "cache")
+        shutil.copytree(demo_cli_run[1] / "cache", dest / "cache")
+    return put
 
 
 @dataclass
@@ -122,9 +166,10 @@ def no_error_logs(caplog):
     assert not errors, [r.getMessage() for r in errors]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium():
-    """Debian's Chromium driven by Playwright, one a test module (skipped where absent)."""
+    """Debian's Chromium driven by Playwright, one a session (skipped where absent);
+    each test opens its own page."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         pytest.skip("no Chromium installed (apt-get install chromium)")

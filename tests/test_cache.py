@@ -16,7 +16,7 @@ from clusterer import cache, run
 
 @pytest.fixture
 def clip(tmp_path, demo_video):
-    """A short copy of the demo (first 5 s) to keep the tests quick."""
+    """A copy of the demo; the runs look at its first 3 s (KW), to keep the tests quick."""
     dst = tmp_path / "clip.mp4"
     shutil.copy(demo_video, dst)
     return dst
@@ -34,20 +34,21 @@ def count_decodes(monkeypatch):
     return calls
 
 
-KW = dict(end=5.0, overwrite=True)
+KW = dict(end=3.0, overwrite=True)
 
 
 @pytest.fixture(scope="session")
 def clip_run(tmp_path_factory):
     """One run with the default settings on a copy of the demo, shared: (clip, Result, folder).
     Tests copy the folder before they write into it, and never change the clip."""
-    from conftest import DEMO
+    from conftest import DEMO, once
 
-    d = tmp_path_factory.mktemp("clip")
-    clip = d / "clip.mp4"
-    shutil.copy2(DEMO, clip)
-    result, dest = run(clip, out=d / "out", **KW)
-    return clip, result, dest
+    def make(d):
+        clip = d / "clip.mp4"
+        shutil.copy2(DEMO, clip)
+        result, dest = run(clip, out=d / "out", **KW)
+        return clip, result, dest
+    return once(tmp_path_factory, "cache-clip", make)
 
 
 def test_reused_without_decoding(clip, tmp_path, count_decodes):

@@ -8,6 +8,7 @@ from clusterer import cache
 from clusterer.errors import ClusterVideoError, SettingsError
 from clusterer.settings import (CLUSTERING, EXTRACTION, OTHER, SETTINGS, ClusteringSettings, ExtractionSettings, Stage,
                                 default, of_stage, split_settings, stage_settings)
+from clusterer.types import DetectorName, Mode
 
 
 def test_every_setting_has_a_stage_and_the_dataclasses_agree_with_the_table():
@@ -49,3 +50,11 @@ def test_cache_key_from_the_dataclass_equals_the_dict(tmp_path):
     ext = ExtractionSettings(fps=1.0)
     assert cache.cache_key(video, ext) == cache.cache_key(video, ext.as_dict())
     assert list(cache.cache_key(video, ext)["settings"]) == list(EXTRACTION)
+
+
+def test_choices_are_the_enums_of_types():
+    """The table (under types.py in the layers) lists the enums' strings, in order:
+    the CLI's values and the cache key's strings are these."""
+    assert SETTINGS["detector"].choices == tuple(d.value for d in DetectorName) == ("mtcnn", "hog", "cnn")
+    assert SETTINGS["mode"].choices == tuple(m.value for m in Mode)
+    assert SETTINGS["detector"].default == DetectorName.MTCNN

@@ -22,11 +22,11 @@ import numpy as np
 from .. import models
 from ..devices import check_early, resolve_device
 from ..settings import SETTINGS, check, default
-from ..types import Detections
+from ..types import Detections, DetectorName
 from .mtcnn import MTCNN
 
-NAMES: tuple[str, ...] = SETTINGS["detector"].choices
-"""The detectors, default first (defined with the setting)."""
+NAMES: tuple[DetectorName, ...] = tuple(DetectorName(n) for n in SETTINGS["detector"].choices)
+"""The detectors, default first (in the setting's order)."""
 
 
 class Detector(Protocol):
@@ -49,7 +49,7 @@ class HogDetector:
     """dlib's HOG detector at `upsample`; weak detections by dlib's
     adjust_threshold (the same scan with a lower cut-off)."""
 
-    name = "hog"
+    name = DetectorName.HOG
     uses_torch = False
     batch_size = 1
 
@@ -68,7 +68,7 @@ class HogDetector:
 class DlibCnnDetector:
     """dlib's MMOD CNN at `upsample`; its score is its confidence (cut-off 0)."""
 
-    name = "cnn"
+    name = DetectorName.CNN
     uses_torch = False
     batch_size = 1
 
@@ -132,7 +132,7 @@ class MtcnnDetector:
     lowered to the matching probability); device: torch device.
     """
 
-    name = "mtcnn"
+    name = DetectorName.MTCNN
     uses_torch = True
 
     def __init__(self, min_face: int = default("min_face"), track_score: float = default("track_score"),
@@ -178,8 +178,9 @@ class MtcnnDetector:
 def make_detector(name: str, *, upsample: int = default("upsample"), min_face: int = default("min_face"),
                   track_score: float = default("track_score"), device: str = "cpu") -> Detector:
     """The detector called `name` (one of NAMES; else SettingsError)."""
-    if check("detector", name) == "mtcnn":
+    name = DetectorName(check("detector", name))
+    if name == DetectorName.MTCNN:
         return MtcnnDetector(min_face, track_score, device)
-    if name == "hog":
+    if name == DetectorName.HOG:
         return HogDetector(upsample, track_score)
     return DlibCnnDetector(upsample)

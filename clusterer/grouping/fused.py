@@ -12,7 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .linkage import as_span, pairwise_distances
+from .linkage import pairwise_distances
+from .table import TrackTable
 from ..settings import check, default
 from ..types import Reason
 
@@ -33,10 +34,10 @@ def fused_distances(enc: np.ndarray, cloth: Sequence[np.ndarray | None], weight:
 class FusedClusterer:
     """HDBSCAN over fused face + clothing distances (scikit-learn conventions).
 
-    fit(enc, cloth, frames, weights=None): one row per item (a face or a
-    track); frames[i] is a frame or a set of frames; weights the faces each
-    item stands for (min_faces counts faces). Results in labels_ (-1 =
-    unknown) and reasons_ (None, "noise" or "same-frame" per item).
+    fit(table): a TrackTable (TrackTable.rows builds one from parallel rows):
+    its encodings, clothing, the frames each row spans and the faces each row
+    stands for (min_faces counts faces). Results in labels_ (-1 = unknown) and
+    reasons_ (None, "noise" or "same-frame" per row).
     """
 
     def __init__(self, *, cloth_weight: float = default("cloth_weight"),
@@ -45,15 +46,16 @@ class FusedClusterer:
         self.epsilon = epsilon
         self.min_faces = min_faces
 
-    def fit(self, enc, cloth: Sequence[np.ndarray | None], frames, weights=None) -> "FusedClusterer":
+    def fit(self, table: TrackTable) -> "FusedClusterer":
         import hdbscan
 
         check("cloth_weight", self.cloth_weight)
         check("fused_epsilon", self.epsilon)
         check("min_faces", self.min_faces)
-        enc = np.asarray(enc, dtype=np.float64)
-        spans = [as_span(f) for f in frames]
-        w = np.ones(len(enc)) if weights is None else np.asarray(weights, dtype=float)
+        enc = np.asarray(table.encoding, dtype=np.float64)
+        cloth = list(table.clothing)
+        spans = list(table.spans)
+        w = np.asarray(table.size, dtype=float)
         n = len(enc)
         labels = np.full(n, -1, dtype=int)
         reasons: list[Reason | None] = [Reason.NOISE] * n

@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..settings import check, default
+from .table import TrackTable
 
 _CHUNK = 2048
 """Rows per block when searching close pairs, to bound memory at O(chunk × n)."""
@@ -51,11 +52,6 @@ def close_pairs(x: np.ndarray, radius: float, k: int | None = None) -> tuple[np.
     lo, hi = np.minimum(ii, jj).astype(int), np.maximum(ii, jj).astype(int)
     _, first = np.unique(lo * max(len(x), 1) + hi, return_index=True)  # each pair once
     return lo[first], hi[first], dd[first]
-
-
-def as_span(f) -> frozenset[int]:
-    """A frame index, or a set of them (a track), as a frozenset."""
-    return frozenset([int(f)]) if np.isscalar(f) else frozenset(int(v) for v in f)
 
 
 def canonical_order(x: np.ndarray, spans: Sequence[frozenset[int]]) -> np.ndarray:
@@ -184,25 +180,21 @@ class FaceClusterer:
         (for two single faces: their face distance).
     min_faces: clusters with fewer faces go to unknown (-1).
 
-    fit(X, frames, weights=None): X is (n, 128); frames[i] is the frame index
-    of item i, or a set of frame indices when an item spans several frames
-    (a track); weights[i] is the number of faces item i stands for.
+    fit(table): a TrackTable (TrackTable.rows builds one from parallel rows);
+    its encodings, the frames each row spans (two rows sharing a frame are
+    two people) and the faces each row stands for (min_faces counts faces).
     """
 
     def __init__(self, threshold: float = default("threshold"), min_faces: int = default("min_faces")):
         self.threshold = threshold
         self.min_faces = min_faces
 
-    def fit(self, X, frames, weights=None) -> "FaceClusterer":
+    def fit(self, table: TrackTable) -> "FaceClusterer":
         check("threshold", self.threshold)
         check("min_faces", self.min_faces)
-        x = np.asarray(X, dtype=np.float64)
-        if x.ndim != 2:
-            raise ValueError(f"X must be 2-d (n, dim), got shape {x.shape}")
-        spans = [as_span(f) for f in frames]
-        if len(spans) != len(x):
-            raise ValueError(f"frames has {len(spans)} entries for {len(x)} rows of X")
-        w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+        x = np.asarray(table.encoding, dtype=np.float64)
+        spans = list(table.spans)
+        w = np.asarray(table.size, dtype=float)
         order = canonical_order(x, spans) if len(x) else np.zeros(0, dtype=int)
         clusters = constrained_centroid_linkage(x[order], [spans[i] for i in order], self.threshold, w[order])
         clusters = [[int(order[i]) for i in c] for c in clusters]
@@ -210,5 +202,5 @@ class FaceClusterer:
         self.labels_ = number_clusters(clusters, w, first, self.min_faces, len(x))
         return self
 
-    def fit_predict(self, X, frames, weights=None) -> np.ndarray:
-        return self.fit(X, frames, weights).labels_
+    def fit_predict(self, table: TrackTable) -> np.ndarray:
+        return self.fit(table).labels_

@@ -1,88 +1,14 @@
 """Grouping: an Extraction's face tracks → persons and unknown sightings, in one of three modes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..settings import check, default
-from ..types import ENCODING_DIM, Extraction, Assigned, Mode, Person, Reason, Sighting, group
+from ..types import Extraction, Assigned, Mode, Person, Reason, Sighting, group
 from .fused import FusedClusterer
 from .linkage import FaceClusterer, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
-
-
-def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each track's encoding, the mean of its best (up to `budget`) encoded faces
-    of at least `min_quality`, and whether it had any such face. A track with
-    none gets the mean of all its encoded faces, flagged low-quality."""
-    enc = np.zeros((len(ex.tracks), ENCODING_DIM))
-    good = np.zeros(len(ex.tracks), dtype=bool)
-    for k, t in enumerate(ex.tracks):
-        coded = sorted((f for f in (ex.faces[i] for i in t.items) if f.encoding is not None),
-                       key=lambda f: -f.quality)
-        best = [f for f in coded if f.quality >= min_quality][:budget]
-        good[k] = bool(best)
-        enc[k] = np.mean([f.encoding for f in (best or coded)], axis=0)
-    return enc, good
-
-
-def track_clothing(ex: Extraction) -> list[np.ndarray | None]:
-    """Each track's clothing: the normalised mean of its faces' clothing
-    embeddings, or None when none of its faces had clothing in view."""
-    out: list[np.ndarray | None] = []
-    for t in ex.tracks:
-        vecs = [ex.clothing[i].embedding for i in t.items
-                if ex.clothing is not None and ex.clothing[i].embedding is not None]
-        m = np.mean(vecs, axis=0) if vecs else None
-        out.append(None if m is None else m / max(float(np.linalg.norm(m)), 1e-12))
-    return out
-
-
-@dataclass(frozen=True, eq=False)
-class TrackTable:
-    """One row per face track: what every grouping decision is taken on.
-
-    encoding (n, 128): the track's face encoding (encode_tracks); good (n,):
-    whether it had a face of min_quality; size (n,): its number of faces;
-    spans: the frames it covers (two tracks sharing one are two people);
-    times (n, 2): its first and last face's time; clothing: its clothing
-    embedding or None (track_clothing; None for all without clothing);
-    unconfirmed (n,): one face with a detector score under min_confidence.
-    Index it with a numpy index (table[rows]) for the rows a step looks at.
-    """
-
-    encoding: np.ndarray
-    good: np.ndarray
-    size: np.ndarray
-    spans: tuple[frozenset[int], ...]
-    times: np.ndarray
-    clothing: tuple[np.ndarray | None, ...]
-    unconfirmed: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.size)
-
-    def __getitem__(self, rows) -> "TrackTable":
-        rows = np.asarray(rows)
-        return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
-                          tuple(self.spans[k] for k in rows), self.times[rows],
-                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows])
-
-    @staticmethod
-    def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
-           with_clothing: bool) -> "TrackTable":
-        faces, tracks = ex.faces, ex.tracks
-        nt = len(tracks)
-        enc, good = encode_tracks(ex, min_quality=min_quality, budget=budget)
-        return TrackTable(
-            encoding=enc, good=good,
-            size=np.array([len(t.items) for t in tracks]),
-            spans=tuple(frozenset(faces[i].frame for i in t.items) for t in tracks),
-            times=np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2),
-            clothing=tuple(track_clothing(ex)) if with_clothing else (None,) * nt,
-            unconfirmed=np.array([len(t.items) == 1 and faces[t.items[0]].score < min_confidence
-                                  for t in tracks], dtype=bool))
+from .table import TrackTable, encode_tracks, track_clothing  # noqa: F401  (encode_tracks: benchmarks)
 
 
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
@@ -115,7 +41,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         live = np.flatnonzero(~table.unconfirmed)
         fc = FusedClusterer(cloth_weight=cloth_weight, epsilon=fused_epsilon, min_faces=min_faces)
         t = table[live]
-        fc.fit(t.encoding, list(t.clothing), list(t.spans), t.size)
+        fc.fit(t)
         labels[live] = fc.labels_
         for k, r in zip(live, fc.reasons_):
             t_reason[k] = r
@@ -125,7 +51,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         core = np.flatnonzero(table.good & ~table.unconfirmed)
         if len(core):
             t = table[core]
-            labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(t.encoding, list(t.spans), t.size)
+            labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(t)
             if join_threshold > threshold:
                 labels[core] = join_unambiguous(labels[core], t.encoding, list(t.spans),
                                                 join_threshold, join_ratio, t.size)
@@ -137,7 +63,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             t = table[live]
             ref = ClothingRefiner(loose_threshold=loose_threshold, cloth_threshold=cloth_threshold,
                                   ratio=cloth_ratio, window=cloth_window)
-            merged = ref.fit(labels[live], t.encoding, list(t.clothing), t.times, list(t.spans), t.size).labels_
+            merged = ref.fit(labels[live], t).labels_
             # a merged cluster keeps its core's id: whoever changed id joined by clothing
             for k, a, b in zip(live, labels[live], merged):
                 t_assigned[k] = Assigned.CLOTHING if a != b else Assigned.FACE

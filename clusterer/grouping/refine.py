@@ -18,12 +18,12 @@ input order. Clothing never splits a cluster made by faces.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from .linkage import as_span, pairwise_distances
+from .linkage import pairwise_distances
 from ..settings import default
+from .table import TrackTable
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,11 @@ class Join:
 class ClothingRefiner:
     """Merge stage-1 clusters by clothing (see module docstring).
 
-    fit(labels, enc, cloth, times, frames, weights=None): one row per item (a
-    face or a track). labels are stage-1 cluster ids (>= 0 for every item);
-    enc (n, 128); cloth a list of vectors or None; times in seconds, (n,) or
-    (n, 2) start/end spans; frames the frame (or set of frames) of each item;
-    weights the faces each item stands for. Results: labels_ (merged cluster
-    ids) and joins_ (list of Join).
+    fit(labels, table): labels are stage-1 cluster ids (>= 0 for every row) of
+    a TrackTable's rows (TrackTable.rows builds one from parallel rows): its
+    encodings, clothing (a vector or None), first and last times in seconds,
+    the frames each row spans and the faces each row stands for. Results:
+    labels_ (merged cluster ids) and joins_ (list of Join).
     """
 
     def __init__(self, *, loose_threshold: float = default("loose_threshold"),
@@ -55,20 +54,20 @@ class ClothingRefiner:
         self.ratio = ratio
         self.window = window
 
-    def fit(self, labels, enc, cloth: Sequence[np.ndarray | None], times, frames,
-            weights=None) -> "ClothingRefiner":
+    def fit(self, labels, table: TrackTable) -> "ClothingRefiner":
         labels = np.asarray(labels)
-        enc = np.asarray(enc, dtype=np.float64)
-        times = np.asarray(times, dtype=float)
-        start, end = (times, times) if times.ndim == 1 else (times[:, 0], times[:, 1])
-        w = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
+        enc = np.asarray(table.encoding, dtype=np.float64)
+        cloth = list(table.clothing)
+        times = np.asarray(table.times, dtype=float)
+        start, end = times[:, 0], times[:, 1]
+        w = np.asarray(table.size, dtype=float)
         has = np.array([c is not None for c in cloth], dtype=bool)
         dim = next((len(c) for c in cloth if c is not None), 0)
         cvec = np.zeros((len(cloth), dim), np.float32)
         for i, c in enumerate(cloth):
             if c is not None:
                 cvec[i] = c
-        spans = [as_span(f) for f in frames]
+        spans = list(table.spans)
         members = {int(k): np.flatnonzero(labels == k) for k in np.unique(labels)}
         fr = {k: frozenset().union(*(spans[i] for i in m)) for k, m in members.items()}
 

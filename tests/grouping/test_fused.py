@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from clusterer.grouping.fused import FusedClusterer
+from clusterer.grouping.table import TrackTable
 from test_refine import cos_near, near, unit
 
 
@@ -21,7 +22,7 @@ def test_fused_two_people_and_same_frame_rule():
     enc.append(enc[0] + 0.01)
     cloth.append(cloth[0])
     frames.append(0)
-    fc = FusedClusterer().fit(np.array(enc), cloth, frames)
+    fc = FusedClusterer().fit(TrackTable.rows(np.array(enc), frames, clothing=cloth))
     lab = fc.labels_
     a_lab, b_lab = lab[2], lab[3]
     assert a_lab >= 0 and b_lab >= 0 and a_lab != b_lab
@@ -33,4 +34,4 @@ def test_fused_two_people_and_same_frame_rule():
 @pytest.mark.parametrize("kw, err", [(dict(cloth_weight=1.5), "cloth_weight"), (dict(epsilon=-1), "fused_epsilon")])
 def test_fused_bad_arguments(kw, err):
     with pytest.raises(ValueError, match=err):
-        FusedClusterer(**kw).fit(np.zeros((3, 128)), [None] * 3, [0, 1, 2])
+        FusedClusterer(**kw).fit(TrackTable.rows(np.zeros((3, 128)), [0, 1, 2]))

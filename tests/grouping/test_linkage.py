@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from clusterer.grouping.linkage import FaceClusterer, close_pairs
+from clusterer.grouping.table import TrackTable
 
 
 def unit(rng, d=128):
@@ -34,7 +35,7 @@ def same_partition(a, b):
 def test_recovers_separated_people():
     rng = np.random.default_rng(0)
     x, y = blobs(rng)
-    labels = FaceClusterer(0.36).fit_predict(x, np.arange(len(x)))
+    labels = FaceClusterer(0.36).fit_predict(TrackTable.rows(x, np.arange(len(x))))
     assert same_partition(labels, y)
 
 
@@ -43,7 +44,7 @@ def test_threshold_edge(dist, merged):
     rng = np.random.default_rng(1)
     a = unit(rng) * 0.5
     b = a + unit(rng) * dist
-    labels = FaceClusterer(0.36, min_faces=1).fit_predict(np.stack([a, b]), [0, 1])
+    labels = FaceClusterer(0.36, min_faces=1).fit_predict(TrackTable.rows(np.stack([a, b]), [0, 1]))
     assert bool(labels[0] == labels[1]) is merged
 
 
@@ -52,11 +53,11 @@ def test_order_independent():
     # overlapping clouds, so that a greedy order-dependent method would differ
     x, _ = blobs(rng, n_people=5, per=15, spread=0.22, sep=0.3)
     frames = np.arange(len(x))
-    ref = FaceClusterer(0.36).fit_predict(x, frames)
+    ref = FaceClusterer(0.36).fit_predict(TrackTable.rows(x, frames))
     assert len(set(ref.tolist())) > 2
     for seed in range(5):
         perm = np.random.default_rng(seed).permutation(len(x))
-        got = FaceClusterer(0.36).fit_predict(x[perm], frames[perm])
+        got = FaceClusterer(0.36).fit_predict(TrackTable.rows(x[perm], frames[perm]))
         back = np.empty_like(got)
         back[perm] = got
         assert same_partition(back, ref)
@@ -69,7 +70,7 @@ def test_same_frame_never_merged():
     # four near-identical faces, two pairs sharing a frame: twins on screen together
     x = np.stack([a, a + 0.01, a - 0.01, a + 0.02])
     frames = [10, 10, 11, 11]
-    labels = FaceClusterer(0.36, min_faces=1).fit_predict(x, frames)
+    labels = FaceClusterer(0.36, min_faces=1).fit_predict(TrackTable.rows(x, frames))
     assert labels[0] != labels[1] and labels[2] != labels[3]
     assert len(set(labels.tolist())) == 2
 
@@ -79,12 +80,12 @@ def test_small_clusters_are_unknown():
     x, y = blobs(rng, n_people=2, per=6)
     loner = unit(rng) * 0.45
     x = np.vstack([x, loner])
-    labels = FaceClusterer(0.36, min_faces=2).fit_predict(x, np.arange(len(x)))
+    labels = FaceClusterer(0.36, min_faces=2).fit_predict(TrackTable.rows(x, np.arange(len(x))))
     assert labels[-1] == -1
     assert (labels[:-1] >= 0).all()
     # most faces first
     x2 = np.vstack([x[:6], x[6:9]])
-    labels2 = FaceClusterer(0.36).fit_predict(x2, np.arange(9))
+    labels2 = FaceClusterer(0.36).fit_predict(TrackTable.rows(x2, np.arange(9)))
     assert labels2[0] == 0 and labels2[6] == 1
 
 
@@ -92,9 +93,9 @@ def test_spans_block_tracks_on_screen_together():
     rng = np.random.default_rng(5)
     a = unit(rng) * 0.5
     x = np.stack([a, a + 0.01])
-    labels = FaceClusterer(0.36, min_faces=1).fit_predict(x, [{1, 2, 3}, {3, 4}])
+    labels = FaceClusterer(0.36, min_faces=1).fit_predict(TrackTable.rows(x, [{1, 2, 3}, {3, 4}]))
     assert labels[0] != labels[1]
-    labels = FaceClusterer(0.36, min_faces=1).fit_predict(x, [{1, 2}, {3, 4}])
+    labels = FaceClusterer(0.36, min_faces=1).fit_predict(TrackTable.rows(x, [{1, 2}, {3, 4}]))
     assert labels[0] == labels[1]
 
 
@@ -121,11 +122,11 @@ def test_close_pairs_matches_brute_force():
 ])
 def test_bad_arguments(kwargs, X, frames, err):
     with pytest.raises(ValueError, match=err):
-        FaceClusterer(**kwargs).fit(X, frames)
+        FaceClusterer(**kwargs).fit(TrackTable.rows(X, frames))
 
 
 def test_empty_input():
-    assert FaceClusterer().fit_predict(np.zeros((0, 128)), []).shape == (0,)
+    assert FaceClusterer().fit_predict(TrackTable.rows(np.zeros((0, 128)), [])).shape == (0,)
 
 
 def _plane(*points):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from clusterer.grouping.refine import ClothingRefiner
+from clusterer.grouping.table import TrackTable
 
 
 def unit(rng, d):
@@ -40,7 +41,8 @@ def scene():
 
 
 def fit(s, **kw):
-    return ClothingRefiner(**kw).fit(s["labels"], np.array(s["enc"]), s["cloth"], s["times"], s["frames"])
+    return ClothingRefiner(**kw).fit(s["labels"], TrackTable.rows(np.array(s["enc"]), s["frames"], clothing=s["cloth"],
+                                                                 times=s["times"]))
 
 
 def test_joins_close_clothing_nearby(scene):
@@ -100,8 +102,9 @@ def test_order_independent(scene):
     ref = fit(scene).labels_
     perm = np.random.default_rng(1).permutation(len(ref))
     shuffled = {k: [scene[k][i] for i in perm] for k in ("enc", "cloth", "labels", "times", "frames")}
-    got = ClothingRefiner().fit(shuffled["labels"], np.array(shuffled["enc"]), shuffled["cloth"],
-                                shuffled["times"], shuffled["frames"]).labels_
+    got = ClothingRefiner().fit(shuffled["labels"], TrackTable.rows(np.array(shuffled["enc"]), shuffled["frames"],
+                                                                  clothing=shuffled["cloth"],
+                                                                  times=shuffled["times"])).labels_
     back = np.empty_like(got)
     back[perm] = got
     assert len(set(zip(back.tolist(), ref.tolist()))) == len(set(ref.tolist()))

@@ -13,6 +13,7 @@ import pytest
 
 from clusterer.errors import ClusterVideoError
 from clusterer.grouping.linkage import FaceClusterer, constrained_centroid_linkage
+from clusterer.grouping.table import TrackTable
 from clusterer.library import ops
 from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
 from clusterer.library.index import brute_knn, knn
@@ -216,7 +217,8 @@ def test_graph_linkage_equals_the_all_pairs_linkage():
     n = len(x)
     got = link(x, np.ones(n) * 20, [frozenset()] * n, [None] * n, threshold=0.45, join_threshold=0.0,
                min_faces=0, k=n - 1)
-    ref = FaceClusterer(0.45, min_faces=1).fit_predict(x, [frozenset([i]) for i in range(n)], np.ones(n) * 20)
+    ref = FaceClusterer(0.45, min_faces=1).fit_predict(TrackTable.rows(x, [frozenset([i]) for i in range(n)],
+                                                                        np.ones(n) * 20))
     assert len(set(got)) == len(set(ref)) > 1
     pairs = lambda lab: {(i, j) for i in range(n) for j in range(n) if lab[i] == lab[j]}  # noqa: E731
     assert pairs(got) == pairs(ref)

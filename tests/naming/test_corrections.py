@@ -141,13 +141,15 @@ def test_merging_by_moving_crops_leaves_no_duplicate(demo_video, demo_faces_copy
         assert not {f["frame"] for f in half[len(half) // 2:]} & alice
 
 
-def test_person_numbers_stay_with_their_person(demo_video, demo_faces_copy):
+def test_person_numbers_stay_with_their_person(demo_video, demo_faces_copy, clothing_cache):
     r1, dest = demo_faces_copy  # a faces-mode run of the demo, copied
     out = dest.parent
     second = {s.face.frame for s in r1.persons[1].sightings}
     assert r1.persons[1].id == "person_002"
     (dest / "person_001").rename(dest / "Alice")
     for settings in ({"mode": "faces"}, {"mode": "two-stage", "threshold": 0.3}):
+        if settings["mode"] == "two-stage":
+            clothing_cache(dest)
         r, _ = run(demo_video, out=out, overwrite=True, **settings)
         assert {p.id for p in r.persons} == {"Alice", "person_002"}
         assert {s.face.frame for p in r.persons if p.id == "person_002" for s in p.sightings} == second

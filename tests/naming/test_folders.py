@@ -60,13 +60,14 @@ def test_known_folder_end_to_end(tmp_path, demo_video, hopper_bgr, demo_faces_co
 
 # --- names survive re-runs -----------------------------------------------------
 
-def test_rename_survives_rerun(demo_video, demo_faces_copy):
+def test_rename_survives_rerun(demo_video, demo_faces_copy, clothing_cache):
     r1, dest = demo_faces_copy
     out = dest.parent
     first = r1.persons[1].id
     frames = {s.face.frame for s in r1.persons[1].sightings}
     (dest / first).rename(dest / "Alice")
     (dest / "Alice" / "my notes.txt").write_text("keep")
+    clothing_cache(dest)
     # another threshold, another mode: Alice is still Alice
     r2, _ = run(demo_video, out=out, mode="two-stage", threshold=0.3, overwrite=True)
     named = [p for p in r2.persons if p.id == "Alice"]
@@ -96,7 +97,7 @@ def _frames_of(result, pid):
     return {s.face.frame for p in result.persons if p.id == pid for s in p.sightings}
 
 
-def test_moving_crops_splits_and_merges_persons(demo_video, demo_faces_copy):
+def test_moving_crops_splits_and_merges_persons(demo_video, demo_faces_copy, clothing_cache):
     r1, dest = demo_faces_copy
     out = dest.parent
     report = json.loads((dest / "clusters.json").read_text())
@@ -121,6 +122,7 @@ def test_moving_crops_splits_and_merges_persons(demo_video, demo_faces_copy):
     placed = {s.assigned for p in r2.persons if p.id in ("Alice", "Carol") for s in p.sightings}
     assert placed == {"user"}
     # the same with another threshold and mode, from the cache: the user's folders still decide
+    clothing_cache(dest)
     r3, _ = run(demo_video, out=out, mode="two-stage", threshold=0.5, overwrite=True)
     assert _frames_of(r3, "Carol") == carol and _frames_of(r3, "Alice") == alice_frames | into_alice
 
@@ -159,12 +161,13 @@ def test_a_renamed_crop_is_recognised_by_its_bytes(demo_video, demo_faces_copy):
     assert other["frame"] not in frames
 
 
-def test_generic_folders_set_no_constraint_until_a_crop_moves_in(demo_video, demo_faces_copy):
+def test_generic_folders_set_no_constraint_until_a_crop_moves_in(demo_video, demo_faces_copy, clothing_cache):
     """person_NNN folders are the tool's numbering: a new setting regroups
     them. A crop moved into one makes it the user's, like a named folder:
     its track joins that person, in this run and the next."""
     r1, dest = demo_faces_copy  # a faces-mode run of the demo, copied
     out = dest.parent
+    clothing_cache(dest)
     r2, _ = run(demo_video, out=out, mode="two-stage", threshold=0.3, overwrite=True)
     assert [sorted(s.face.frame for s in p.sightings) for p in r2.persons] == \
         [sorted(s.face.frame for s in p.sightings) for p in r1.persons]

@@ -4,8 +4,10 @@ page's, and the page does it all in Chromium."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
+import os
 import shutil
 import threading
 from collections import Counter
@@ -21,18 +23,31 @@ from clusterer.review.server import TOKEN_HEADER, ReviewServer
 from clusterer.review.suggestions import suggest
 
 
-@pytest.fixture(scope="module")
-def demo_webm(tmp_path_factory):
-    """The demo clip as VP8 WebM (the page plays it; Chromium plays no MPEG-4 Part 2)."""
-    from conftest import DEMO
+@pytest.fixture(scope="session")
+def demo_webm(request, tmp_path_factory):
+    """The demo clip as VP8 WebM (the page plays it; Chromium plays no MPEG-4 Part 2).
+    The encoding takes several CPU-seconds, so it is kept in pytest's cache
+    (.pytest_cache/), named by the demo's SHA-256: made again only when the demo
+    changes (or the cache is cleared, or off: then once a session)."""
+    from conftest import DEMO, once
 
-    return webm_copy(DEMO, tmp_path_factory.mktemp("webm") / "demo.webm")
-
-
-@pytest.fixture(scope="module")
-def demo_result(tmp_path_factory, demo_webm):
-    _, dest = run(demo_webm, out=tmp_path_factory.mktemp("review"), mode="faces")
+    cache = getattr(request.config, "cache", None)
+    if cache is None:
+        return once(tmp_path_factory, "demo-webm", lambda d: webm_copy(DEMO, d / "demo.webm"))
+    digest = hashlib.sha256(DEMO.read_bytes()).hexdigest()[:16]
+    dest = cache.mkdir(f"demo-webm-{digest}") / "demo.webm"
+    if not dest.is_file():
+        part = webm_copy(DEMO, dest.parent / f"part-{os.getpid()}.webm")
+        os.replace(part, dest)  # whole or absent, also when two workers make it at once
     return dest
+
+
+@pytest.fixture(scope="session")
+def demo_result(tmp_path_factory, demo_webm):
+    """One faces-mode run of the WebM, shared (conftest.once): copy it to change it."""
+    from conftest import once
+
+    return once(tmp_path_factory, "review", lambda out: run(demo_webm, out=out, mode="faces")[1])
 
 
 @pytest.fixture

@@ -53,18 +53,19 @@ _made: dict[str, Path] = {}
 
 def demo_result(tmp_path_factory) -> Path:
     """A finished result of the demo's first END seconds (with its cache), made once a session."""
-    if "demo" not in _made:
-        out = tmp_path_factory.mktemp("made")
+    def make(out):
         r = run_cli(DEMO, "--out", out, "--quiet", "--end", END)
         assert r.returncode == 0, r.stderr
-        _made["demo"] = out / "demo"
-    return _made["demo"]
+        return out / "demo"
+    return made_once("safety-demo", tmp_path_factory, make)
 
 
 def made_once(name: str, tmp_path_factory, make) -> Path:
-    """A result folder made by make(a new folder) once a session, under `name`."""
+    """A result folder made by make(a new folder) once a session (all workers), under `name`."""
+    from conftest import once
+
     if name not in _made:
-        _made[name] = make(tmp_path_factory.mktemp(name))
+        _made[name] = once(tmp_path_factory, name, make)
     return _made[name]
 
 

@@ -155,9 +155,10 @@ def test_stale_lock_of_a_killed_run_recovered(made):
 
 def test_concurrent_runs_one_wins(tmp_path):
     """Two runs started together into one folder: one writes, the other is
-    refused; the result lists only files that are there."""
+    refused; the result lists only files that are there. (dlib's detector and
+    encoder, no clothing: processes that never import torch, for the lock is the subject.)"""
     args = [sys.executable, "-m", "clusterer.cli", str(DEMO), "--out", str(tmp_path), "--quiet", "--end", "3",
-            "--overwrite"]
+            "--overwrite", "--mode", "faces", "--detector", "hog", "--encoder", "dlib"]
     procs = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]

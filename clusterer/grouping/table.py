@@ -1,0 +1,104 @@
+"""The TrackTable: one row per face track, what every grouping step takes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..types import ENCODING_DIM, Extraction
+
+
+def as_span(f) -> frozenset[int]:
+    """A frame index, or a set of them (a track), as a frozenset."""
+    return frozenset([int(f)]) if np.isscalar(f) else frozenset(int(v) for v in f)
+
+
+def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each track's encoding, the mean of its best (up to `budget`) encoded faces
+    of at least `min_quality`, and whether it had any such face. A track with
+    none gets the mean of all its encoded faces, flagged low-quality."""
+    enc = np.zeros((len(ex.tracks), ENCODING_DIM))
+    good = np.zeros(len(ex.tracks), dtype=bool)
+    for k, t in enumerate(ex.tracks):
+        coded = sorted((f for f in (ex.faces[i] for i in t.items) if f.encoding is not None),
+                       key=lambda f: -f.quality)
+        best = [f for f in coded if f.quality >= min_quality][:budget]
+        good[k] = bool(best)
+        enc[k] = np.mean([f.encoding for f in (best or coded)], axis=0)
+    return enc, good
+
+
+def track_clothing(ex: Extraction) -> list[np.ndarray | None]:
+    """Each track's clothing: the normalised mean of its faces' clothing
+    embeddings, or None when none of its faces had clothing in view."""
+    out: list[np.ndarray | None] = []
+    for t in ex.tracks:
+        vecs = [ex.clothing[i].embedding for i in t.items
+                if ex.clothing is not None and ex.clothing[i].embedding is not None]
+        m = np.mean(vecs, axis=0) if vecs else None
+        out.append(None if m is None else m / max(float(np.linalg.norm(m)), 1e-12))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class TrackTable:
+    """One row per face track: what every grouping decision is taken on.
+
+    encoding (n, 128): the track's face encoding (encode_tracks); good (n,):
+    whether it had a face of min_quality; size (n,): its number of faces;
+    spans: the frames it covers (two tracks sharing one are two people);
+    times (n, 2): its first and last face's time; clothing: its clothing
+    embedding or None (track_clothing; None for all without clothing);
+    unconfirmed (n,): one face with a detector score under min_confidence.
+    Index it with a numpy index (table[rows]) for the rows a step looks at.
+    """
+
+    encoding: np.ndarray
+    good: np.ndarray
+    size: np.ndarray
+    spans: tuple[frozenset[int], ...]
+    times: np.ndarray
+    clothing: tuple[np.ndarray | None, ...]
+    unconfirmed: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+    def __getitem__(self, rows) -> "TrackTable":
+        rows = np.asarray(rows)
+        return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
+                          tuple(self.spans[k] for k in rows), self.times[rows],
+                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows])
+
+    @staticmethod
+    def rows(encoding, frames, size=None, *, clothing=None, times=None) -> "TrackTable":
+        """A table from parallel rows, for the clusterers used on their own:
+        frames[i] a frame or a set of frames; size the faces each row stands
+        for (default 1); clothing vectors or None (default none); times (n,) or
+        (n, 2) in seconds (default 0). Every row good and confirmed."""
+        enc = np.asarray(encoding, dtype=np.float64)
+        if enc.ndim != 2:
+            raise ValueError(f"encodings must be 2-d (n, dim), got shape {enc.shape}")
+        n = len(enc)
+        spans = tuple(as_span(f) for f in frames)
+        if len(spans) != n:
+            raise ValueError(f"frames has {len(spans)} entries for {n} rows of encodings")
+        t = np.zeros(n) if times is None else np.asarray(times, dtype=float)
+        return TrackTable(enc, np.ones(n, dtype=bool), np.ones(n) if size is None else np.asarray(size, dtype=float),
+                          spans, t if t.ndim == 2 else np.stack([t, t], axis=1).reshape(n, 2),
+                          (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool))
+
+    @staticmethod
+    def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
+           with_clothing: bool) -> "TrackTable":
+        faces, tracks = ex.faces, ex.tracks
+        nt = len(tracks)
+        enc, good = encode_tracks(ex, min_quality=min_quality, budget=budget)
+        return TrackTable(
+            encoding=enc, good=good,
+            size=np.array([len(t.items) for t in tracks]),
+            spans=tuple(frozenset(faces[i].frame for i in t.items) for t in tracks),
+            times=np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2),
+            clothing=tuple(track_clothing(ex)) if with_clothing else (None,) * nt,
+            unconfirmed=np.array([len(t.items) == 1 and faces[t.items[0]].score < min_confidence
+                                  for t in tracks], dtype=bool))
