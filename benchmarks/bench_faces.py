@@ -33,7 +33,7 @@ from benchmarks.harness import study
 
 from clusterer import FaceAnalyzer, extract, probe
 from clusterer.settings import default
-from clusterer.grouping.persons import encode_tracks
+from clusterer.grouping.table import encode_tracks
 
 SHRINK = 0.9
 """Whitening: within-track covariance shrunk this far towards a multiple of the

@@ -8,7 +8,7 @@ from ..types import Extraction, Assigned, Mode, Person, Reason, Sighting, group
 from .fused import FusedClusterer
 from .linkage import FaceClusterer, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
-from .table import TrackTable, encode_tracks, track_clothing  # noqa: F401  (encode_tracks: benchmarks)
+from .table import TrackTable
 
 
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),

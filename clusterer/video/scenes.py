@@ -44,6 +44,8 @@ class CutDetector:
 
 
 _GREY = (64, 36)
+"""The small grey copy ChangeDetector compares (width, height): enough to see a
+person walk in, too coarse for noise and compression to count."""
 
 
 class ChangeDetector:
