@@ -26,8 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness import ROOT, commit
-from benchmarks.real_faces import CLIPS, LABELS, REAL, SAME_FACE
+from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, SAME_FACE, commit
 from clusterer import FaceAnalyzer, cluster, extract, probe
 from clusterer import extraction as extraction_module
 from clusterer.clothing.embedders import make_embedder

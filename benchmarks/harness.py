@@ -24,6 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "bench"
 """benchgen.py, score.py and the people photos (never copied into this repository)."""
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+REAL = ROOT.parent / "shared" / "real"
+"""The real clips and their hand labels (never copied into this repository)."""
+LABELS = ROOT / "benchmarks" / "labels"
+"""The per-face labels made for the real clips (labels/README.md)."""
+CLIPS = ("avengers", "fotb_dinner", "friends_episode", "herapheri", "meeting", "sweden_psa")
+"""The six real clips (REAL/<name>.mp4)."""
+SAME_FACE = default("iou")
+"""Boxes overlapping by this IoU are one face (as in scoring)."""
 
 SIX_SEEDS = "7,11,23,3,5,13"
 """The hard videos of the side-by-side studies: the issues' three seeds and three more."""

@@ -43,19 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness import ROOT, commit, match, pairs, report
+from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, SAME_FACE, commit, match, pairs, report
 from clusterer.faces.detectors import DlibCnnDetector, HogDetector, MtcnnDetector
 from clusterer.geometry import box_iou
 from clusterer.video.sampling import iter_frames, probe
-
-REAL = ROOT.parent / "shared" / "real"
-LABELS = ROOT / "benchmarks" / "labels"
-
-CLIPS = ("avengers", "fotb_dinner", "friends_episode", "herapheri", "meeting", "sweden_psa")
-"""The six real clips (../shared/real/<name>.mp4)."""
-
-SAME_FACE = 0.3
-"""Boxes overlapping by this IoU are one face (as in scoring)."""
 
 
 def detectors(with_cnn: bool) -> dict:
