@@ -54,10 +54,11 @@ VARIANTS: dict[str, dict] = {
     "every2": {"detect_every": 2, "search_change": 255.0},
     "every3": {"detect_every": 3, "search_change": 255.0},
     "every1": {"detect_every": 1, "search_change": 255.0},
+    "start0": {"track_start": 0.0},
 }
 for _n in (4, 6, 8, 10, 12):
     VARIANTS[f"grey{_n}"] = {"search_change": float(_n)}
-"""Variant name → extract() keyword arguments (base: before --search-change;
+"""Variant name → extract() keyword arguments (base: before --search-change; start0: --track-start 0, before it;
 greyN: --search-change N); more are made from the names, by patching the
 extraction with search_change off (hist0.2: a whole search when the sample's
 colour histogram lies 0.2 from the last whole-searched sample's; blk12: when
@@ -189,7 +190,7 @@ def run_one(name: str, variant: str, embedder) -> dict:
     with patched(kind, kw.get(kind, 0.0), counter, kw.get("coarse"), analyzer):
         c0, t0 = time.process_time(), time.perf_counter()
         ex = extract(video, info, analyzer, embedder,
-                     **{k: kw[k] for k in ("detect_every", "search_change") if k in kw})
+                     **{k: kw[k] for k in ("detect_every", "search_change", "track_start") if k in kw})
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     gt = load_ground_truth(gt_path, ex.sampled, info.fps)
     truth: dict[int, list] = {}

@@ -33,10 +33,15 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             crop_margin: float = default("crop_margin"), cut_threshold: float = default("cut_threshold"),
             track_iou: float = default("track_iou"), track_gap: int = default("track_gap"),
             track_encodings: int = default("track_encodings"), detect_every: int = default("detect_every"),
-            search_change: float = default("search_change"), workers: int = default("workers"), progress: Callable[[float], None] | None = None,
+            search_change: float = default("search_change"), track_start: float = default("track_start"),
+            workers: int = default("workers"), progress: Callable[[float], None] | None = None,
             timings: dict[str, float] | None = None) -> Extraction:
     """Faces, scene cuts and face tracks of every sampled frame (and clothing,
     given an embedder). Only the faces a track needs are encoded.
+
+    A weak detection (score under 0) continues a track; one scoring at least
+    `track_start` may also start one, a tentative track that grouping lets
+    join a person only by its face (grouping.persons.cluster).
 
     The whole frame is searched for faces on the first sample of each scene,
     every `detect_every` samples, and whenever the sample changed by
@@ -60,14 +65,15 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
         frames = _detect_ahead(iter_frames(path, fps=fps, start=start, end=end, info=info, on_end=covered.append),
                                analyzer, detector, ChangeDetector(search_change), detect_every, workers, clock)
         faces, sampled, cuts = _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings,
-                                             crop_margin, progress, workers)
+                                             track_start, crop_margin, progress, workers)
         with clock("clothing"):
             worn = tuple(clothing.finish()) if clothing is not None else None
     return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()),
                       covered[0] if covered else None)
 
 
-def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, crop_margin, progress, workers):
+def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, track_start, crop_margin, progress,
+                  workers):
     """The main thread's part of extract: track, encode and crop each frame's faces in order.
 
     A sample searched only around tracked faces is searched on a thread of its
@@ -107,7 +113,7 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
             else:
                 with clock("detect-tracked"):
                     cands = analyzer.candidates(rgb, near=tracked, weak=True)
-            cands = continuing(cands, tracked, tracker.min_iou)
+            cands = continuing(cands, tracked, tracker.min_iou, track_start)
             ahead = None
             if item is not None and item[3] is None:  # the next sample: same scene, tracked regions only
                 with clock("track"):  # (no detections: no step, the same tracks)
@@ -123,7 +129,8 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
                     encs = [next(coded) if w else None for w in want]
                 with clock("track"):
                     linked = tracker.step(scene, FrameFaces.of(
-                        boxes, encs, range(len(faces), len(faces) + len(cands)), quals, [c.score < 0 for c in cands]))
+                        boxes, encs, range(len(faces), len(faces) + len(cands)), quals,
+                        [c.score < track_start for c in cands]))
                     kept = [k for k, tid in enumerate(linked) if tid is not None]
                     faces.extend(make_face(frame, cands[k], encs[k], crop_margin) for k in kept)
                 if clothing is not None:
@@ -134,14 +141,15 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, c
     return faces, sampled, cuts
 
 
-def continuing(cands: list, tracked: list, min_iou: float) -> list:
-    """The candidates to keep: every confident one (score >= 0), and a weak one
-    only where it overlaps a tracked face's last box by `min_iou`: a track,
-    once started by a confident detection, may continue on weaker ones (the
+def continuing(cands: list, tracked: list, min_iou: float, start: float = 0.0) -> list:
+    """The candidates to keep: every one scoring at least `start` (0: the
+    confident ones; under 0, weak ones that may start a tentative track), and
+    a weaker one only where it overlaps a tracked face's last box by
+    `min_iou`: a track, once started, may continue on weaker detections (the
     hysteresis of ByteTrack's second association). The tracker then keeps a
-    weak one only if it joins that track (FaceTracker.step). Measured in
+    weaker one only if it joins that track (FaceTracker.step). Measured in
     benchmarks/RESULTS.md ("Tracks on weak detections")."""
-    return [c for c in cands if c.score >= 0.0 or any(box_iou(c.box_xyxy, b) >= min_iou for b in tracked)]
+    return [c for c in cands if c.score >= min(start, 0.0) or any(box_iou(c.box_xyxy, b) >= min_iou for b in tracked)]
 
 
 def torch_threads(workers: int) -> int:

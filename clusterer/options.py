@@ -107,7 +107,7 @@ GROUPS = {
     "grouping": ("mode", "threshold", "min_faces", "join_threshold", "join_ratio", "loose_threshold", "cloth_threshold", "cloth_ratio",
                  "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
     "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
-                               "track_iou", "track_gap", "track_score", "track_encodings", "detect_every", "search_change",
+                               "track_iou", "track_gap", "track_score", "track_start", "track_encodings", "detect_every", "search_change",
                                "workers",
                                "crop_margin"),
     "models": ("encoder", "cloth_model", "cloth_colour", "device"),

@@ -180,9 +180,16 @@ SETTINGS: dict[str, Setting] = {
     "track_score": Setting(
         -0.3,
         "tracking: a detection scoring under 0 (the detector's own cut-off; for mtcnn a face "
-        "probability of 0.9, and -0.3 is about 0.5) is kept only where it continues a track, "
-        "and only down to this score. 0 keeps confident detections only; lower finds more of "
+        "probability of 0.9, and -0.3 is about 0.5) is kept only where it continues a track "
+        "(or, from --track-start up, starts a weak one), and only down to this score. 0 keeps confident detections only; lower finds more of "
         "a tracked face in blur and shade.",
+        min=-3.0, max=0.0, stages=(Stage.EXTRACTION,)),
+    "track_start": Setting(
+        -0.2,
+        "tracking: a detection scoring under 0 but at least this may also start a track of "
+        "its own (for mtcnn -0.2 is a face probability of about 0.7). Such a track, with no "
+        "confident face, never makes a person: it joins one only where its face matches that "
+        "person's at --threshold, else goes to unknown. 0 turns it off.",
         min=-3.0, max=0.0, stages=(Stage.EXTRACTION,)),
     "track_encodings": Setting(
         5,
@@ -273,6 +280,7 @@ class ExtractionSettings:
     track_encodings: int = default("track_encodings")
     detect_every: int = default("detect_every")
     search_change: float = default("search_change")
+    track_start: float = default("track_start")
 
     def __post_init__(self):
         _stage_checked(self)

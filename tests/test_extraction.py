@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from clusterer import extract, probe
+from clusterer import cluster, extract, probe
 from clusterer.extraction import continuing
 from clusterer.faces.analyzer import FaceAnalyzer, box_iou
 from conftest import background, walk_in, write_clip
@@ -48,6 +48,9 @@ def test_weak_detection_only_continues_a_track(hopper_bgr, detector):
     assert continuing([weak], [], 0.3) == []
     assert continuing([weak], [(0, 0, 40, 40)], 0.3) == []
     assert continuing([sharp], [], 0.3) == [sharp]
+    # one scoring at least `start` may start a track of its own
+    assert continuing([weak], [], 0.3, start=weak.score) == [weak]
+    assert continuing([weak], [], 0.3, start=weak.score + 0.01) == []
     # the same search around a tracked box
     (near,) = an.candidates(shade, near=[sharp.box_xyxy], weak=True)
     assert near.score < 0
@@ -69,7 +72,14 @@ def test_track_continues_through_shade_but_shade_alone_finds_nothing(tmp_path, h
     strict = extract(clip, info, FaceAnalyzer(detector=detector, track_score=0.0), fps=2.0, detect_every=1)
     assert len(strict.faces) == 2
     only_shade = write_clip(tmp_path / "only_shade.mp4", [shaded] * 4, 2.0, size)
-    assert extract(only_shade, probe(only_shade), FaceAnalyzer(detector=detector), fps=2.0).faces == ()
+    assert extract(only_shade, probe(only_shade), FaceAnalyzer(detector=detector), fps=2.0,
+                   track_start=0.0).faces == ()
+    # with --track-start, the shade alone makes a track of weak detections, which
+    # grouping drops: it matches no person
+    weak = extract(only_shade, probe(only_shade), FaceAnalyzer(detector=detector), fps=2.0, track_start=-0.2,
+                   detect_every=1)
+    assert len(weak.faces) >= 3 and len(weak.tracks) == 1 and all(-0.2 <= f.score < 0 for f in weak.faces)
+    assert cluster(weak, mode="faces") == ((), ())
 
 
 def test_a_face_walking_in_without_a_cut_is_found_at_once(tmp_path, hopper_bgr):

@@ -170,6 +170,34 @@ def test_tracks_cannot_link_and_unknown_reasons():
     assert all(s.assigned == "unknown" for s in unknown)
 
 
+@pytest.mark.parametrize("mode", ["faces", "two-stage", "fused"])
+def test_weak_tracks_join_a_person_by_face_or_are_dropped(mode):
+    """Tracks of weak detections (--track-start) start no person: one whose
+    face matches a person's joins it, one that matches no one is dropped (not
+    even unknown); a track that starts weak and holds one confident face
+    scored under --min-confidence is judged as that face alone: unconfirmed."""
+    rng = np.random.default_rng(8)
+    a, b, c = unit(rng), unit(rng), unit(rng)
+    cl = lambda: Clothing((0, 0, 1, 1), np.ones(4) / 2, b"")
+    faces = [face(f, off(rng, a, 0.05)) for f in range(0, 6)]                    # track 0: A
+    faces += [face(f, off(rng, a, 0.1), score=-0.1, x=100) for f in (10, 11)]    # track 1: weak, A's face
+    faces += [face(f, b, score=-0.15, x=100) for f in (20, 21, 22)]               # track 2: weak, no one's
+    faces += [face(30, off(rng, b, 0.05), score=-0.1), face(31, b, score=0.1)]    # track 3: weak, then 0.1
+    faces += [face(f, off(rng, c, 0.05)) for f in range(40, 46)]                  # track 4: C
+    tracks = (Track(0, 0, tuple(range(6))), Track(1, 1, (6, 7)), Track(2, 2, (8, 9, 10)), Track(3, 3, (11, 12)),
+              Track(4, 4, tuple(range(13, 19))))
+    ex = Extraction(tuple(faces), tuple(cl() for _ in faces), tuple(range(46)), (), tracks)
+    persons, unknown = cluster(ex, mode=mode)
+    assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1], [4]]
+    assert {s.track: s.reason for s in unknown} == {3: "unconfirmed"}
+    # the same tracks from confident detections: track 2 is a person, 3 a confirmed track of two faces
+    sure = Extraction(tuple(Face(f.frame, f.time, f.box_xyxy, 1.0, f.encoding, b"", f.quality) for f in faces),
+                      ex.clothing, ex.sampled, (), tracks)
+    if mode != "fused":
+        persons, unknown = cluster(sure, mode=mode)
+        assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1], [2, 3], [4]]
+
+
 def test_low_quality_track_attached_by_clothing():
     rng = np.random.default_rng(7)
     a = unit(rng)

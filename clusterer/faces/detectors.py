@@ -10,7 +10,9 @@ the detector has them) five landmarks out, per frame.
 Every detector reports boxes in dlib's convention (the boxes dlib's 5-point
 landmark model was trained on, and so what the face encoder expects) and a
 score whose 0 is the detector's own cut-off: a detection scoring under 0 is
-"weak", kept only where it continues a track (extraction.continuing).
+"weak", kept only where it continues a track or starts a track of weak
+detections, which grouping keeps only where it matches a person's face
+(extraction.continuing, grouping.persons.cluster).
 """
 from __future__ import annotations
 

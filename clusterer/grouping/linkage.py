@@ -161,6 +161,35 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
         frames = [f for i, f in enumerate(frames) if i != a]
 
 
+def attach_by_face(labels: np.ndarray, rows: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]],
+                   threshold: float, ratio: float, weights: np.ndarray | None = None) -> np.ndarray:
+    """Labels after each of `rows` (labelled -1, taking no part in the
+    clusters) joins the cluster whose (weighted) mean vector is nearest, when
+    closer than `threshold`, clearly nearest (at most `ratio` × the next
+    nearest) and with no frame in common. The means are those of the
+    clusters as given, so the result does not depend on the order of `rows`;
+    joins go closest first, so that two rows of one frame never both join."""
+    labels = np.asarray(labels).copy()
+    w = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
+    ks = np.unique(labels[labels >= 0])
+    rows = np.asarray(rows, dtype=int)
+    if not len(ks) or not len(rows):
+        return labels
+    groups = [np.flatnonzero(labels == k) for k in ks]
+    cent = np.stack([np.average(x[g], axis=0, weights=w[g]) for g in groups])
+    frames = [frozenset().union(*(spans[i] for i in g)) for g in groups]
+    d = pairwise_distances(x[rows], cent)
+    near = d.argmin(axis=1)
+    dn = d[np.arange(len(rows)), near]
+    second = np.partition(d, 1, axis=1)[:, 1] if len(ks) > 1 else np.full(len(rows), np.inf)
+    ok = (dn < threshold) & (dn <= ratio * second)
+    for _, r, g in sorted((dn[i], int(rows[i]), int(near[i])) for i in np.flatnonzero(ok)):
+        if not spans[r] & frames[g]:
+            labels[r] = ks[g]
+            frames[g] = frames[g] | spans[r]
+    return labels
+
+
 def number_clusters(clusters: Iterable[Sequence[int]], weights: np.ndarray, first: np.ndarray,
                     min_size: float, n: int) -> np.ndarray:
     """Labels 0, 1, … for clusters of total weight >= min_size, most weight first

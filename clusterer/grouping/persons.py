@@ -6,7 +6,7 @@ import numpy as np
 from ..settings import check, default
 from ..types import Extraction, Assigned, Mode, Person, Reason, Sighting, group
 from .fused import FusedClusterer
-from .linkage import FaceClusterer, join_unambiguous, number_clusters
+from .linkage import FaceClusterer, attach_by_face, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
 from .table import TrackTable
 
@@ -24,9 +24,14 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     """Group the extracted tracks into persons (most faces first) and unknown sightings.
 
     Every decision is taken on tracks (a TrackTable); a face follows its track.
-    Unconfirmed tracks (one face, detector score under min_confidence) go to
-    unknown. Tracks with no face of min_quality do not take part in stage 1;
-    clothing may attach them (two-stage), else they go to unknown.
+    Unconfirmed tracks (TrackTable: one face scored under min_confidence, or
+    no face at the detector's cut-off) start no person: once the others are
+    grouped, each with a good face joins the person it is clearly nearest to
+    under `threshold` (linkage.attach_by_face), or goes to unknown. A track
+    of weak detections only (started by --track-start) that joins no one is
+    dropped, as a weak detection that continues no track is. Tracks with no
+    face of min_quality do not take part in stage 1; clothing may attach
+    them (two-stage), else they go to unknown.
     """
     mode = Mode(check("mode", mode))
     if mode != Mode.FACES and ex.clothing is None:
@@ -74,10 +79,18 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
                 labels[m] = -1
                 for k in m:
                     t_reason[k] = Reason.LOW_QUALITY
+    late = np.flatnonzero(table.unconfirmed & table.good)
+    if len(late):
+        labels = attach_by_face(labels, late, table.encoding, list(table.spans), threshold, join_ratio, table.size)
+        for k in late[labels[late] >= 0]:
+            t_reason[k] = None
+    dropped = table.weak & (labels < 0)
     labels = _size_rule(labels, min_faces, table.size, np.array([min(s) for s in table.spans] or [0]))
     sightings: list[Sighting] = []
     face_labels: list[int] = []
     for k, t in enumerate(ex.tracks):
+        if dropped[k]:
+            continue
         lab = int(labels[k])
         reason = (t_reason[k] or Reason.FEW_FACES) if lab < 0 else None
         assigned = Assigned.UNKNOWN if lab < 0 else t_assigned[k]

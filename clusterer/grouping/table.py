@@ -49,7 +49,9 @@ class TrackTable:
     spans: the frames it covers (two tracks sharing one are two people);
     times (n, 2): its first and last face's time; clothing: its clothing
     embedding or None (track_clothing; None for all without clothing);
-    unconfirmed (n,): one face with a detector score under min_confidence.
+    unconfirmed (n,): not confirmed (see confirmed: a one-face track scored
+    under min_confidence, or no face at the detector's cut-off); weak (n,):
+    no face at the cut-off (a track of weak detections, --track-start).
     Index it with a numpy index (table[rows]) for the rows a step looks at.
     """
 
@@ -60,6 +62,7 @@ class TrackTable:
     times: np.ndarray
     clothing: tuple[np.ndarray | None, ...]
     unconfirmed: np.ndarray
+    weak: np.ndarray
 
     def __len__(self) -> int:
         return len(self.size)
@@ -68,7 +71,7 @@ class TrackTable:
         rows = np.asarray(rows)
         return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
                           tuple(self.spans[k] for k in rows), self.times[rows],
-                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows])
+                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows], self.weak[rows])
 
     @staticmethod
     def rows(encoding, frames, size=None, *, clothing=None, times=None) -> "TrackTable":
@@ -86,7 +89,8 @@ class TrackTable:
         t = np.zeros(n) if times is None else np.asarray(times, dtype=float)
         return TrackTable(enc, np.ones(n, dtype=bool), np.ones(n) if size is None else np.asarray(size, dtype=float),
                           spans, t if t.ndim == 2 else np.stack([t, t], axis=1).reshape(n, 2),
-                          (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool))
+                          (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool),
+                          np.zeros(n, dtype=bool))
 
     @staticmethod
     def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
@@ -100,5 +104,17 @@ class TrackTable:
             spans=tuple(frozenset(faces[i].frame for i in t.items) for t in tracks),
             times=np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2),
             clothing=tuple(track_clothing(ex)) if with_clothing else (None,) * nt,
-            unconfirmed=np.array([len(t.items) == 1 and faces[t.items[0]].score < min_confidence
-                                  for t in tracks], dtype=bool))
+            unconfirmed=np.array([not confirmed([faces[i].score for i in t.items], min_confidence)
+                                  for t in tracks], dtype=bool),
+            weak=np.array([max(faces[i].score for i in t.items) < 0.0 for t in tracks], dtype=bool))
+
+
+def confirmed(scores, min_confidence: float) -> bool:
+    """Whether a track's faces (their detector scores, in order) confirm it: it
+    counts from its first face at the detector's cut-off (score 0), so a
+    track started by weak detections (--track-start) confirms as the same
+    track without them would. None such: unconfirmed; one face from there on:
+    confirmed only at min_confidence."""
+    first = next((k for k, v in enumerate(scores) if v >= 0.0), None)
+    return first is not None and (len(scores) - first > 1 or scores[first] >= min_confidence)
+

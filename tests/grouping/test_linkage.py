@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clusterer.grouping.linkage import FaceClusterer, close_pairs
+from clusterer.grouping.linkage import FaceClusterer, attach_by_face, close_pairs
 from clusterer.grouping.table import TrackTable
 
 
@@ -173,3 +173,32 @@ def test_join_weights_the_means():
     heavy = join_unambiguous(labels, x, spans, 0.48, 0.8, weights=np.array([9, 1, 1, 1]))
     assert light[2] == light[0] != light[3]
     assert heavy.tolist() == labels.tolist()
+
+
+def test_attach_joins_the_clear_nearest_under_the_threshold():
+    """Rows left out (-1) join the cluster whose mean is nearest, under the
+    threshold and clearly nearest; a row between two clusters, one too far,
+    or one on screen with the cluster stays out; the rest keep their labels."""
+    x = _plane((0, 0), (0.2, 0), (-1.0, 0),            # cluster 0 (mean (0.1, 0)), cluster 1
+               (0.3, 0),                                # 0.2 from cluster 0: joins
+               (-0.45, 0),                              # 0.55 / 0.55: between the two
+               (0.1, 0.5),                              # 0.5 away: too far
+               (0.1, 0.1))                              # near, but on screen with cluster 0
+    labels = np.array([0, 0, 1, -1, -1, -1, -1])
+    spans = [{0}, {1}, {2}, {3}, {4}, {5}, {1}]
+    out = attach_by_face(labels, [3, 4, 5, 6], x, spans, threshold=0.36, ratio=0.8)
+    assert out.tolist() == [0, 0, 1, 0, -1, -1, -1]
+
+
+def test_attach_keeps_two_faces_of_one_frame_apart_in_any_order():
+    """Two rows of one frame both near cluster 0: only the nearer joins, whatever the rows' order."""
+    x = _plane((0, 0), (-1.0, 0), (0.1, 0), (0.2, 0))
+    labels, spans = np.array([0, 1, -1, -1]), [{0}, {1}, {5}, {5}]
+    for rows in ([2, 3], [3, 2]):
+        assert attach_by_face(labels, rows, x, spans, 0.36, 0.8).tolist() == [0, 1, 0, -1]
+
+
+def test_attach_without_clusters_or_rows():
+    x = _plane((0, 0), (1, 0))
+    assert attach_by_face(np.array([-1, -1]), [0, 1], x, [{0}, {1}], 0.36, 0.8).tolist() == [-1, -1]
+    assert attach_by_face(np.array([0, -1]), [], x, [{0}, {1}], 0.36, 0.8).tolist() == [0, -1]
