@@ -54,11 +54,11 @@ VARIANTS: dict[str, dict] = {
     "every2": {"detect_every": 2, "search_change": 255.0},
     "every3": {"detect_every": 3, "search_change": 255.0},
     "every1": {"detect_every": 1, "search_change": 255.0},
-    "start0": {"track_start": 0.0},
+    "start02": {"track_start": -0.2},
 }
 for _n in (4, 6, 8, 10, 12):
     VARIANTS[f"grey{_n}"] = {"search_change": float(_n)}
-"""Variant name → extract() keyword arguments (base: before --search-change; start0: --track-start 0, before it;
+"""Variant name → extract() keyword arguments (base: before --search-change; start02: --track-start -0.2;
 greyN: --search-change N); more are made from the names, by patching the
 extraction with search_change off (hist0.2: a whole search when the sample's
 colour histogram lies 0.2 from the last whole-searched sample's; blk12: when

@@ -175,7 +175,8 @@ def test_weak_tracks_join_a_person_by_face_or_are_dropped(mode):
     """Tracks of weak detections (--track-start) start no person: one whose
     face matches a person's joins it, one that matches no one is dropped (not
     even unknown); a track that starts weak and holds one confident face
-    scored under --min-confidence is judged as that face alone: unconfirmed."""
+    scored under --min-confidence is judged as that face alone: unconfirmed,
+    in unknown without its weak start."""
     rng = np.random.default_rng(8)
     a, b, c = unit(rng), unit(rng), unit(rng)
     cl = lambda: Clothing((0, 0, 1, 1), np.ones(4) / 2, b"")
@@ -190,6 +191,7 @@ def test_weak_tracks_join_a_person_by_face_or_are_dropped(mode):
     persons, unknown = cluster(ex, mode=mode)
     assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1], [4]]
     assert {s.track: s.reason for s in unknown} == {3: "unconfirmed"}
+    assert [s.face.frame for s in unknown] == [31]  # the weak detection that started it goes with it
     # the same tracks from confident detections: track 2 is a person, 3 a confirmed track of two faces
     sure = Extraction(tuple(Face(f.frame, f.time, f.box_xyxy, 1.0, f.encoding, b"", f.quality) for f in faces),
                       ex.clothing, ex.sampled, (), tracks)

@@ -27,9 +27,11 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     Unconfirmed tracks (TrackTable: one face scored under min_confidence, or
     no face at the detector's cut-off) start no person: once the others are
     grouped, each with a good face joins the person it is clearly nearest to
-    under `threshold` (linkage.attach_by_face), or goes to unknown. A track
-    of weak detections only (started by --track-start) that joins no one is
-    dropped, as a weak detection that continues no track is. Tracks with no
+    under `threshold` (linkage.attach_by_face), or goes to unknown. The weak
+    detections that start a track (--track-start) are kept only if it ends
+    in a person: in unknown a track keeps its faces from its first confident
+    one (a track of weak detections only, none), as a weak detection that
+    continues no track is dropped. Tracks with no
     face of min_quality do not take part in stage 1; clothing may attach
     them (two-stage), else they go to unknown.
     """
@@ -84,17 +86,17 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         labels = attach_by_face(labels, late, table.encoding, list(table.spans), threshold, join_ratio, table.size)
         for k in late[labels[late] >= 0]:
             t_reason[k] = None
-    dropped = table.weak & (labels < 0)
     labels = _size_rule(labels, min_faces, table.size, np.array([min(s) for s in table.spans] or [0]))
     sightings: list[Sighting] = []
     face_labels: list[int] = []
     for k, t in enumerate(ex.tracks):
-        if dropped[k]:
-            continue
         lab = int(labels[k])
         reason = (t_reason[k] or Reason.FEW_FACES) if lab < 0 else None
         assigned = Assigned.UNKNOWN if lab < 0 else t_assigned[k]
-        for i in t.items:
+        items = t.items
+        if lab < 0:  # the weak detections that started it go with it
+            items = items[next((j for j, i in enumerate(items) if ex.faces[i].score >= 0.0), len(items)):]
+        for i in items:
             sightings.append(Sighting(ex.faces[i], ex.clothing[i] if ex.clothing else None, assigned, reason, t.id))
             face_labels.append(lab)
     return group(sightings, face_labels)

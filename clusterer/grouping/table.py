@@ -50,8 +50,7 @@ class TrackTable:
     times (n, 2): its first and last face's time; clothing: its clothing
     embedding or None (track_clothing; None for all without clothing);
     unconfirmed (n,): not confirmed (see confirmed: a one-face track scored
-    under min_confidence, or no face at the detector's cut-off); weak (n,):
-    no face at the cut-off (a track of weak detections, --track-start).
+    under min_confidence, or no face at the detector's cut-off).
     Index it with a numpy index (table[rows]) for the rows a step looks at.
     """
 
@@ -62,7 +61,6 @@ class TrackTable:
     times: np.ndarray
     clothing: tuple[np.ndarray | None, ...]
     unconfirmed: np.ndarray
-    weak: np.ndarray
 
     def __len__(self) -> int:
         return len(self.size)
@@ -71,7 +69,7 @@ class TrackTable:
         rows = np.asarray(rows)
         return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
                           tuple(self.spans[k] for k in rows), self.times[rows],
-                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows], self.weak[rows])
+                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows])
 
     @staticmethod
     def rows(encoding, frames, size=None, *, clothing=None, times=None) -> "TrackTable":
@@ -89,8 +87,7 @@ class TrackTable:
         t = np.zeros(n) if times is None else np.asarray(times, dtype=float)
         return TrackTable(enc, np.ones(n, dtype=bool), np.ones(n) if size is None else np.asarray(size, dtype=float),
                           spans, t if t.ndim == 2 else np.stack([t, t], axis=1).reshape(n, 2),
-                          (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool),
-                          np.zeros(n, dtype=bool))
+                          (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool))
 
     @staticmethod
     def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
@@ -105,8 +102,7 @@ class TrackTable:
             times=np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2),
             clothing=tuple(track_clothing(ex)) if with_clothing else (None,) * nt,
             unconfirmed=np.array([not confirmed([faces[i].score for i in t.items], min_confidence)
-                                  for t in tracks], dtype=bool),
-            weak=np.array([max(faces[i].score for i in t.items) < 0.0 for t in tracks], dtype=bool))
+                                  for t in tracks], dtype=bool))
 
 
 def confirmed(scores, min_confidence: float) -> bool:
