@@ -55,10 +55,12 @@ VARIANTS: dict[str, dict] = {
     "every3": {"detect_every": 3, "search_change": 255.0},
     "every1": {"detect_every": 1, "search_change": 255.0},
     "start02": {"track_start": -0.2},
+    "regions": {"regions": True},
 }
 for _n in (4, 6, 8, 10, 12):
     VARIANTS[f"grey{_n}"] = {"search_change": float(_n)}
-"""Variant name → extract() keyword arguments (base: before --search-change; start02: --track-start -0.2;
+"""Variant name → extract() keyword arguments (base: before --search-change; start02: --track-start -0.2; regions: tracked faces searched for in regions around them and
+periodic whole-frame searches down to --min-face, as before session 9;
 greyN: --search-change N); more are made from the names, by patching the
 extraction with search_change off (hist0.2: a whole search when the sample's
 colour histogram lies 0.2 from the last whole-searched sample's; blk12: when
@@ -118,9 +120,9 @@ def patched(kind: str | None, bar: float, counter: dict, coarse: float | None, a
     orig_cand = analyzer.candidates
     orig_batch = analyzer.candidates_batch
 
-    def counted(rgbs, weak=False):
+    def counted(rgbs, weak=False, smallest=None):
         counter["batch"] = counter.get("batch", 0) + len(rgbs)
-        return orig_batch(rgbs, weak)
+        return orig_batch(rgbs, weak, smallest)
     measure = {"hist": _hist, "grey": _grey, "blk": _grey}.get(kind or "")
 
     def ahead(frames, analyzer, cuts, change_detector, detect_every, workers, clock):
@@ -185,9 +187,16 @@ def run_one(name: str, variant: str, embedder) -> dict:
     info = probe(video)
     kw = variant_kwargs(variant)
     analyzer = FaceAnalyzer()
+    if kw.pop("regions", False):
+        analyzer.detector.verifies = False
     counter: dict = {}
     kind = next((k for k in ("hist", "grey", "blk") if k in kw), None)
-    with patched(kind, kw.get(kind, 0.0), counter, kw.get("coarse"), analyzer):
+    periodic = extraction_module.PERIODIC_FACE
+    if not analyzer.detector.verifies:
+        extraction_module.PERIODIC_FACE = 1.0
+    with patched(kind, kw.get(kind, 0.0), counter, kw.get("coarse"), analyzer), \
+            contextlib.ExitStack() as stack:
+        stack.callback(setattr, extraction_module, "PERIODIC_FACE", periodic)
         c0, t0 = time.process_time(), time.perf_counter()
         ex = extract(video, info, analyzer, embedder,
                      **{k: kw[k] for k in ("detect_every", "search_change", "track_start") if k in kw})

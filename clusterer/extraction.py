@@ -26,6 +26,13 @@ from .video.scenes import ChangeDetector, CutDetector
 
 log = logging.getLogger("clusterer")
 
+PERIODIC_FACE = 1.5
+"""The every-`detect_every` whole-frame searches inside a scene look for faces
+from this many times --min-face up (MTCNN then skips its costliest pyramid
+level); a scene's first sample and a changed one are searched down to
+--min-face. A face that small seldom appears in a still shot without the
+picture changing (benchmarks/RESULTS.md, "Session 9: following tracked faces by O-Net")."""
+
 
 def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
             embedder: Embedder | None = None, *, fps: float = default("fps"),
@@ -201,9 +208,11 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, change: Cha
                         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
                     since_full += 1
                     if scene != scene_seen or since_full >= detect_every or moved:
+                        periodic = scene == scene_seen and not moved
+                        smallest = PERIODIC_FACE * analyzer.min_face if periodic else None
                         since_full, scene_seen = 0, scene
                         change.mark()
-                        pending.append((frame, scene, rgb, batch.add(rgb, pool)))
+                        pending.append((frame, scene, rgb, batch.add(rgb, pool, smallest)))
                     else:
                         pending.append((frame, scene, rgb, None))
                 # keep up to 4 × workers frames (and a batch) in flight: at 2 × the
@@ -236,8 +245,13 @@ class _SearchBatch:
         self.size = analyzer.batch_size
         self._rgbs: list[np.ndarray] = []
         self._futures: list[Future] = []
+        self._smallest: float | None = None
 
-    def add(self, rgb: np.ndarray, pool) -> Future:
+    def add(self, rgb: np.ndarray, pool, smallest: float | None = None) -> Future:
+        """The future candidates of one frame, searched for faces from `smallest` pixels up (None: all)."""
+        if smallest != self._smallest:  # a batch is searched at one size
+            self.flush(pool)
+            self._smallest = smallest
         fut: Future = Future()
         self._rgbs.append(rgb)
         self._futures.append(fut)
@@ -248,7 +262,7 @@ class _SearchBatch:
     def flush(self, pool) -> None:
         if not self._rgbs:
             return
-        rgbs, futures = self._rgbs, self._futures
+        rgbs, futures, smallest = self._rgbs, self._futures, self._smallest
         self._rgbs, self._futures = [], []
 
         def search():
@@ -256,7 +270,7 @@ class _SearchBatch:
             if not any(live):
                 return
             try:
-                found = self.analyzer.candidates_batch(rgbs, weak=True)
+                found = self.analyzer.candidates_batch(rgbs, weak=True, smallest=smallest)
             except BaseException as e:  # re-raised in the main thread by result()
                 for f, ok in zip(futures, live):
                     if ok:

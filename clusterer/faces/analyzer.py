@@ -92,22 +92,30 @@ class FaceAnalyzer:
         with `weak`, also scores under 0, down to track_score."""
         return self.detect_batch([rgb], weak)[0]
 
-    def detect_batch(self, rgbs: Sequence[np.ndarray], weak: bool = False) -> list[list[tuple[BoxXYXY, float]]]:
-        """detect() of several frames in one call of the detector (MTCNN batches them)."""
+    def detect_batch(self, rgbs: Sequence[np.ndarray], weak: bool = False,
+                     smallest: float | None = None) -> list[list[tuple[BoxXYXY, float]]]:
+        """detect() of several frames in one call of the detector (MTCNN batches
+        them); smallest: faces under this many pixels are not wanted (the
+        detector may skip looking for them)."""
         out = []
-        for rgb, found in zip(rgbs, self.detector.detect(list(rgbs), weak=weak)):
+        for rgb, found in zip(rgbs, self.detector.detect(list(rgbs), weak=weak, smallest=smallest)):
             kept = self._kept(found, rgb.shape[1], rgb.shape[0])
             out.append(sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1])))
         return out
 
     def detect_near(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY], weak: bool = False) -> list[tuple[BoxXYXY, float]]:
-        """Detections in regions around `boxes` (where tracked faces were last
-        seen), each ROI_MARGIN face sizes around its box: the same detector as
-        a whole-frame search, on a small part of it (MTCNN only at the
-        whole-frame pyramid's levels for faces of half to twice the tracked
-        face's size; regions of one face size in one batch). Overlapping finds
-        merge (the higher score kept)."""
+        """Detections around `boxes` (where tracked faces were last seen). A
+        detector that verifies (MTCNN) looks at the boxes themselves, a little
+        shifted and zoomed (Detector.verify); the others search regions
+        ROI_MARGIN face sizes around each box, with the same detector as a
+        whole-frame search (regions of one face size in one batch).
+        Overlapping finds merge (the higher score kept)."""
         h, w = rgb.shape[:2]
+        found: list[tuple[BoxXYXY, float]] = []
+        if self.detector.verifies:
+            if len(boxes):
+                found = self._kept(self.detector.verify(rgb, list(boxes), weak=weak), w, h)
+            return _merged(found)
         regions, origins = [], []
         for l, t, r, b in boxes:
             fw, fh = r - l, b - t
@@ -117,18 +125,13 @@ class FaceAnalyzer:
                 continue
             regions.append(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
             origins.append((x0, y0, fh))
-        found: list[tuple[BoxXYXY, float]] = []
-        # regions of one face size share a call, so MTCNN batches them
+        # regions of one face size share a call, so a detector may batch them
         for size in sorted({o[2] for o in origins}):
             idx = [k for k, o in enumerate(origins) if o[2] == size]
             dets = self.detector.detect([regions[k] for k in idx], weak=weak, face_size=size)
             for k, d in zip(idx, dets):
                 found.extend(self._kept(d, w, h, origins[k][0], origins[k][1]))
-        kept: list[tuple[BoxXYXY, float]] = []
-        for box, score in sorted(found, key=lambda bs: -bs[1]):
-            if all(box_iou(box, k) < 0.5 for k, _ in kept):
-                kept.append((box, score))
-        return sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
+        return _merged(found)
 
     def candidates(self, rgb: np.ndarray, near: Sequence[BoxXYXY] | None = None,
                    weak: bool = False) -> list[Candidate]:
@@ -137,9 +140,10 @@ class FaceAnalyzer:
         track_score, for the caller to keep only where they continue a track."""
         return self._describe(rgb, self.detect(rgb, weak) if near is None else self.detect_near(rgb, near, weak))
 
-    def candidates_batch(self, rgbs: Sequence[np.ndarray], weak: bool = False) -> list[list[Candidate]]:
-        """candidates() of several whole frames, detected in one batch."""
-        return [self._describe(rgb, found) for rgb, found in zip(rgbs, self.detect_batch(rgbs, weak))]
+    def candidates_batch(self, rgbs: Sequence[np.ndarray], weak: bool = False,
+                         smallest: float | None = None) -> list[list[Candidate]]:
+        """candidates() of several whole frames, detected in one batch (smallest: see detect_batch)."""
+        return [self._describe(rgb, found) for rgb, found in zip(rgbs, self.detect_batch(rgbs, weak, smallest))]
 
     def _describe(self, rgb: np.ndarray, found: list[tuple[BoxXYXY, float]]) -> list[Candidate]:
         """Landmarks (dlib's 5-point model on the dlib-convention box) and quality of each detection."""
@@ -180,6 +184,15 @@ class FaceAnalyzer:
         cands = self.candidates(rgb)
         encs = self.encode_shapes(rgb, [c.shape for c in cands])
         return [make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs)]
+
+
+def _merged(found: list[tuple[BoxXYXY, float]]) -> list[tuple[BoxXYXY, float]]:
+    """Overlapping finds (IoU 0.5) merged, the higher score kept; largest first."""
+    kept: list[tuple[BoxXYXY, float]] = []
+    for box, score in sorted(found, key=lambda bs: -bs[1]):
+        if all(box_iou(box, k) < 0.5 for k, _ in kept):
+            kept.append((box, score))
+    return sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
 
 
 def make_face(frame: SampledFrame, c: Candidate, encoding: np.ndarray | None, crop_margin: float) -> Face:
