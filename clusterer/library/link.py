@@ -102,7 +102,7 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
         for c, members in enumerate(clusters):
             labels[sub[members]] = c
     if join_threshold > threshold:
-        labels = join_unambiguous(labels, x, spans, join_threshold, join_ratio, w)
+        labels = join_unambiguous(labels, x, spans, join_threshold, join_ratio, w, _rival_veto(rivals))
     for i in sorted(small):  # alone: only a clear nearest takes them
         labels[i] = labels.max() + 1
     if join_threshold > threshold:
@@ -276,13 +276,25 @@ def _rival(rivals: tuple[np.ndarray, np.ndarray, float], u: int, owner: np.ndarr
     return np.inf
 
 
-def _rival_of(rivals: tuple[np.ndarray, np.ndarray, float], u: int, labels: np.ndarray, other: int) -> float:
-    """Unit u's distance to the nearest unit of its own video not labelled `other`."""
-    dist, units, _ = rivals
-    for d, j in zip(dist[u].tolist(), units[u].tolist()):
-        if j < 0 or labels[j] != other:
-            return d
-    return np.inf
+def _rival_veto(rivals: tuple[np.ndarray, np.ndarray, float] | None):
+    """The rival test for join_unambiguous and attach_smaller: (members of one
+    cluster, of the other, their distance) → True when a side of one unit has
+    a rival of its own video, not in the other cluster, nearer than the
+    distance / ratio. None without rivals."""
+    if rivals is None:
+        return None
+    dist, units, ratio = rivals
+
+    def veto(ma: np.ndarray, mb: np.ndarray, d: float) -> bool:
+        for m, other in ((ma, mb), (mb, ma)):
+            if len(m) == 1:
+                out = set(other.tolist())
+                near = next((r for r, j in zip(dist[m[0]].tolist(), units[m[0]].tolist())
+                             if j < 0 or j not in out), np.inf)
+                if d > ratio * near:
+                    return True
+        return False
+    return veto
 
 
 def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset], threshold: float,
@@ -301,6 +313,7 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
     round; means are recomputed between rounds."""
     labels = np.asarray(labels).copy()
     w = np.asarray(weights, dtype=np.float64)
+    veto = _rival_veto(rivals)
     while True:
         ks, inv = np.unique(labels, return_inverse=True)
         if len(ks) < 3 or ks[0] < 0:
@@ -328,8 +341,7 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
             ta = frozenset().union(*(spans[i] for i in members[a]))
             if ta and ta & frozenset().union(*(spans[i] for i in members[t])):
                 continue
-            if rivals is not None and any(len(members[p]) == 1 and d1[a] > rivals[2] * _rival_of(
-                    rivals, int(members[p][0]), labels, ks[q]) for p, q in ((a, t), (t, a))):
+            if veto and veto(members[a], members[t], float(d1[a])):
                 continue
             moves[a] = t
         if not moves:
