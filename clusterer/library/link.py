@@ -72,12 +72,13 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
          join_ratio: float = default("link_join_ratio"), attach_ratio: float = default("link_attach_ratio"),
          cast_ratio: float = default("link_cast_ratio"), rival_ratio: float = default("link_rival_ratio"),
          videos: Sequence[Hashable] | None = None, min_faces: int = default("link_min_faces"),
-         k: int = NEIGHBOURS) -> np.ndarray:
+         k: int = NEIGHBOURS, margins: bool = True) -> np.ndarray:
     """Library person of each unit: labels 0, 1, … (most faces first, then
     earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
     tokens: each unit's conflict tokens; names: a unit's forced name or None;
     videos: each unit's video, for cast_ratio and rival_ratio (None: attach_ratio
-    for all, no rival test)."""
+    for all, no rival test). margins=False: round two's rule (no support, rival
+    test or brief-only cast ratio), kept to measure against."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
     if n == 0:
@@ -88,7 +89,7 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
     small = {g[0] for g in groups if len(g) == 1 and w[g[0]] < min_faces and not names[g[0]]}
     big = [g for g in groups if g[0] not in small]
     labels = np.full(n, -1)
-    rivals = None if videos is None else (*own_video_rivals(x, videos), rival_ratio)
+    rivals = None if videos is None or not margins else (*own_video_rivals(x, videos), rival_ratio)
     if big:
         sub = np.array(sorted(i for g in big for i in g))
         at = {int(u): j for j, u in enumerate(sub)}
@@ -98,7 +99,7 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
             sub_rivals = (rd[sub], np.array([at.get(j, -1) for j in ri[sub].ravel().tolist()],
                                             dtype=np.int64).reshape(ri[sub].shape), rival_ratio)
         clusters = _graph_linkage(x[sub], w[sub], [spans[i] for i in sub], [[at[i] for i in g] for g in big],
-                                  threshold, k, sub_rivals)
+                                  threshold, k, sub_rivals, supported=margins)
         for c, members in enumerate(clusters):
             labels[sub[members]] = c
     if join_threshold > threshold:
@@ -107,7 +108,8 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
         labels[i] = labels.max() + 1
     if join_threshold > threshold:
         labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces,
-                                videos, cast_ratio, cast_max=max(min_faces, 1), rivals=rivals)
+                                videos, cast_ratio, cast_max=max(min_faces, 1) if margins else np.inf,
+                                rivals=rivals)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)
 
