@@ -247,6 +247,8 @@ def main() -> None:
     if a.what == "margin":
         if not a.lib:
             ap.error("margin needs --lib NAME=LIB[,LIB...]")
+        if not Path(a.bench).is_dir():
+            ap.error(f"{a.bench}: no such folder (--bench: where the composites and their .gt.json are)")
         margin({n: [Path(p) for p in paths.split(",")] for n, _, paths in (s.partition("=") for s in a.lib)},
                Path(a.bench))
         return

@@ -206,6 +206,9 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     vv = nb_units.ravel()
     ok = (vv >= 0) & (nb_dist.ravel() < threshold) if supported else vv >= 0
     alone = [len(m) == 1 for m in groups]  # start clusters the rival test applies to (one unit, no name)
+    if rivals is not None:  # ratio × the nearest rival: no pair under it needs a closer look
+        ratio = rivals[2]
+        near_rival = (ratio * rivals[0][first, 0]).tolist() if rivals[0].shape[1] else [np.inf] * g
     ca, cb = of_unit[uu[ok]], of_unit[vv[ok]]
     lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
     pair = np.unique(lo[lo != hi].astype(np.int64) * g + hi[lo != hi])
@@ -236,9 +239,10 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
             break
         if not (live[a] and live[b]) or frames[a] & frames[b]:
             continue
-        if rivals is not None and any(
-                p < g and alone[p] and dab > rivals[2] * _rival(rivals, groups[p][0], owner, of_unit, q)
-                for p, q in ((a, b), (b, a))):
+        if rivals is not None and (
+                a < g and alone[a] and dab > near_rival[a] and dab > ratio * _rival(rivals, first[a], owner, of_unit, b)
+                or b < g and alone[b] and dab > near_rival[b]
+                and dab > ratio * _rival(rivals, first[b], owner, of_unit, a)):
             continue  # dropped: a new pair is pushed when the other side changes
         if c == cap:  # grow: names may have merged fewer than 2g clusters' worth up front
             cent, sq = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq))
