@@ -18,7 +18,7 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   cluster only when nearer than rival_ratio × its distance to the nearest
   other person of its own video, whom that video's run judged someone else
   (a unit whose own video holds a near look-alike is no evidence at that
-  distance);
+  distance; the join and the attach below keep this test too);
 - never two faces of one frame in a person: two units of one video that
   share a frame share a conflict token, and clusters with a common token
   never merge (so a video's two on-screen-together persons stay apart);
@@ -31,8 +31,8 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   by a looser margin (cast_ratio) for a brief cluster (under min_faces) to one
   already drawn from two or more videos: one of the cast, confirmed across
   videos by the linkage (a cluster as large as the linkage's units had its
-  chance there: the strict margin),
-  while a person of one video only is as likely another brief stranger
+  chance there: the strict margin), while a person of one video only is as
+  likely another brief stranger
   (on the real clips, which share no one, every wrong attach went to one);
 - names decide: units with one name start as one cluster, and two names
   never merge (a token per pair of names).

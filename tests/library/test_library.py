@@ -441,3 +441,25 @@ def test_only_a_brief_person_joins_the_cast_by_the_looser_margin():
     w[3] = 12  # as large as the linkage's units: it had its chance there; the strict margin
     large = attach_smaller(labels, x, spans, 0.55, 0.85, w, videos=videos, cast_ratio=0.92, cast_max=10)
     assert large[3] not in (large[0], large[2])
+
+
+def test_the_rival_ratio_is_an_option_kept_with_the_library_and_used_by_the_link():
+    from clusterer.library import store
+    from clusterer.library.cli import build_parser
+
+    assert build_parser().parse_args(["LIB", "link", "--link-rival-ratio", "1.5"]).link_rival_ratio == 1.5
+    assert ops.link_settings({"settings": {"link_rival_ratio": 1.2}}, {})["link_rival_ratio"] == 1.2
+    with pytest.raises(ClusterVideoError):
+        ops.link_settings({}, {"link_rival_ratio": -0.1})
+    x, w, _, _ = _look_alike_in_own_video(0.30)
+
+    def unit(k):
+        return store.Unit(f"person_{k + 1:03d}", (k,), int(w[k]), 0.0, 1.0, ((0.0, 1.0),), (), x[k].astype(np.float32))
+
+    videos = [store.Video("a", "a.mp4", {}, {}, None, (unit(0), unit(1)), ((0, 1),)),
+              store.Video("b", "b.mp4", {}, {}, None, (unit(2),), ()),
+              store.Video("c", "c.mp4", {}, {}, None, (unit(3),), ())]
+    linked = ops.link_videos(videos, [None] * 4, ops.link_settings({}, {}))
+    assert len(linked.ids) == 4
+    loose = ops.link_videos(videos, [None] * 4, ops.link_settings({}, {"link_rival_ratio": 2.0}))
+    assert loose.labels[0] == loose.labels[2] and len(loose.ids) == 3
