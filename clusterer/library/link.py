@@ -205,7 +205,7 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     uu = np.repeat(np.arange(n), nb_units.shape[1])
     vv = nb_units.ravel()
     ok = (vv >= 0) & (nb_dist.ravel() < threshold) if supported else vv >= 0
-    alone = [len(m) == 1 for m in groups]  # start clusters the rival test applies to (one unit, no name)
+    alone = [len(m) == 1 for m in groups]  # start clusters of one unit: the rival test applies to them
     if rivals is not None:  # ratio × the nearest rival: no pair under it needs a closer look
         ratio = rivals[2]
         near_rival = (ratio * rivals[0][first, 0]).tolist() if rivals[0].shape[1] else [np.inf] * g
