@@ -11,7 +11,14 @@
               frame at 2 fps, 5 encodings a track), in a fresh process:
               wall time and peak RSS;
   ray         the six videos extracted from scratch, serially and over a
-              local Ray on the CPUs given: wall times, identical libraries.
+              local Ray on the CPUs given: wall times, identical libraries;
+  margin      libraries already built (--lib NAME=LIB[,LIB…]: one library, or
+              several re-linked as one), re-linked in memory with each link
+              variant of VARIANTS: library persons, BCubed / WCP over the
+              videos that have a ground truth in --bench, and library persons
+              drawn from two or more videos with no ground truth (the real
+              clips, which share no one) or mixing such a video with one
+              that has a ground truth (a mixed library).
 
 Prints JSON rows; with --append, a section for benchmarks/RESULTS.md on stdout.
 
@@ -33,6 +40,7 @@ import numpy as np
 from benchmarks.harness import ROOT
 from clusterer.library import ops, store
 from clusterer.library.evaluate import evaluate_library, sweep
+from clusterer.library.link import link as link_units
 
 BENCH = ROOT / "bench-out"
 SEEDS = (7, 11, 23, 17, 19, 29)
@@ -172,10 +180,60 @@ def ray_vs_serial(work: Path, bench: Path, cpus: int) -> dict:
     return row
 
 
+VARIANTS = (
+    ("round two's rule (before)", {"margins": False}),
+    ("margins (defaults)", {}),
+    ("margins, --link-rival-ratio 0.9", {"rival_ratio": 0.9}),
+    ("margins, --link-rival-ratio 1.2", {"rival_ratio": 1.2}),
+    ("margins, --link-rival-ratio 1.5", {"rival_ratio": 1.5}),
+    ("margins, --link-threshold 0.44", {"threshold": 0.44}),
+    ("margins, --link-threshold 0.45", {"threshold": 0.45}),
+    ("margins, --link-threshold 0.48", {"threshold": 0.48}),
+    ("margins, --link-cast-ratio 0.95", {"cast_ratio": 0.95}),
+    ("margins, --link-attach-ratio 0.88", {"attach_ratio": 0.88}),
+    ("margins, --link-attach-ratio 0.9", {"attach_ratio": 0.9}),
+    ("margins, link 0.45, attach 0.92", {"threshold": 0.45, "attach_ratio": 0.92}),
+    ("before, link 0.45, attach 0.92", {"margins": False, "threshold": 0.45, "attach_ratio": 0.92}),
+    ("margins, --link-min-faces 5", {"min_faces": 5}),
+)
+"""Link variants `margin` measures (keyword arguments of link.link)."""
+
+
+def margin(libs: dict[str, list[Path]], bench: Path, variants=VARIANTS) -> list[dict]:
+    rows = []
+    for name, roots in libs.items():
+        loaded = [(root, store.load(root)[1]) for root in roots]
+        videos = sorted((v for _, vs in loaded for v in vs), key=lambda v: v.name)  # as the library orders them
+        units = [(v, u) for v in videos for u in v.units]
+        x, w = store.encodings(videos), np.array([u.faces for _, u in units])
+        tokens, vid = ops.tokens_of(videos), [v.name for v, _ in units]
+        has_gt = {v.name: bench / f"{v.name}.gt.json" for v in videos if (bench / f"{v.name}.gt.json").exists()}
+        for label, kw in variants:
+            labels = link_units(x, w, tokens, [None] * len(units), videos=vid, **kw)
+            row = {"library": name, "variant": label, "units": len(units), "library_persons": len(set(labels))}
+            for root, vs in loaded:
+                gts = [has_gt[v.name] for v in vs if v.name in has_gt]
+                if gts:
+                    person_of = {(v.name, u.person): str(lab) for (v, u), lab in zip(units, labels)}
+                    f = evaluate_library(root, gts, person_of)
+                    row.update({k: f[k] for k in ("bcubed_p", "bcubed_r", "bcubed_f", "wcp")})
+            by_person: dict[int, set[str]] = {}
+            for v, lab in zip(vid, labels):
+                by_person.setdefault(int(lab), set()).add(v)
+            row["persons_across_videos_without_gt"] = sum(len(s - has_gt.keys()) > 1 for s in by_person.values())
+            row["persons_mixing_gt_and_no_gt"] = sum(bool(s - has_gt.keys()) and bool(s & has_gt.keys())
+                                                    for s in by_person.values())
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("composites", "real", "scale", "ray"))
-    ap.add_argument("--work", required=True, help="a scratch folder (libraries and caches go there)")
+    ap.add_argument("what", choices=("composites", "real", "scale", "ray", "margin"))
+    ap.add_argument("--work", help="a scratch folder (libraries and caches go there; all but margin)")
+    ap.add_argument("--lib", action="append", default=[], metavar="NAME=LIB[,LIB...]",
+                    help="margin: a library built before (several, comma-separated: re-linked as one)")
     ap.add_argument("--bench", default=str(BENCH), help="folder of the hard_s*_60s.mp4 composites")
     ap.add_argument("--real", default=str(ROOT.parent / "shared" / "real"))
     ap.add_argument("--hours", type=int, default=1000)
@@ -186,6 +244,16 @@ def main() -> None:
     ap.add_argument("--link-threshold", type=float)
     ap.add_argument("--link-attach-ratio", type=float)
     a = ap.parse_args()
+    if a.what == "margin":
+        if not a.lib:
+            ap.error("margin needs --lib NAME=LIB[,LIB...]")
+        if not Path(a.bench).is_dir():
+            ap.error(f"{a.bench}: no such folder (--bench: where the composites and their .gt.json are)")
+        margin({n: [Path(p) for p in paths.split(",")] for n, _, paths in (s.partition("=") for s in a.lib)},
+               Path(a.bench))
+        return
+    if not a.work:
+        ap.error(f"{a.what} needs --work")
     work = Path(a.work)
     link = {k: v for k, v in (("link_threshold", a.link_threshold), ("link_attach_ratio", a.link_attach_ratio))
             if v is not None}

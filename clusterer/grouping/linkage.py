@@ -10,7 +10,7 @@ fit, results in `labels_`, -1 for unknown.
 from __future__ import annotations
 
 import heapq
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -113,12 +113,14 @@ def constrained_centroid_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
 
 
 def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,
-                     ratio: float, weights: np.ndarray | None = None) -> np.ndarray:
+                     ratio: float, weights: np.ndarray | None = None,
+                     veto: Callable[[np.ndarray, np.ndarray, float], bool] | None = None) -> np.ndarray:
     """Labels after joining clusters that are each other's nearest (by their
     weighted mean vectors), closer than `threshold`, with no frame in common,
     where for one of the two the other is clearly nearest: at most `ratio` ×
     its next nearest. Closest pair first, means updated after each join.
-    Items labelled -1 take no part.
+    Items labelled -1 take no part. `veto(members_a, members_b, distance)`,
+    when given, may forbid a join (the library's rival test).
 
     A looser bound than the centroid linkage's, made safe by the margin: a
     person's small, dark or turned faces lie further from their other faces
@@ -144,7 +146,9 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
         second = np.partition(d, 1, axis=1)[:, 1] if len(d) > 2 else np.full(len(d), np.inf)
         ok = (near[near] == rows) & (rows < near) & (dn < threshold) \
             & ((dn <= ratio * second) | (dn <= ratio * second[near]))
-        pairs = sorted((dn[a], a, int(near[a])) for a in np.flatnonzero(ok) if not frames[a] & frames[near[a]])
+        pairs = sorted((dn[a], a, int(near[a])) for a in np.flatnonzero(ok) if not frames[a] & frames[near[a]]
+                       and not (veto and veto(np.flatnonzero(labels == ks[a]), np.flatnonzero(labels == ks[near[a]]),
+                                              float(dn[a]))))
         if not pairs:
             return labels
         _, a, b = pairs[0]

@@ -14,10 +14,10 @@ from .evaluate import evaluate_library, sweep
 from .settings import SETTINGS
 
 
-LINK = ("link_threshold", "link_join_threshold", "link_join_ratio", "link_attach_ratio", "link_cast_ratio",
-        "link_min_faces")
+LINK = ops.LINK
 _LINK_META = {"link_threshold": "DIST", "link_join_threshold": "DIST", "link_join_ratio": "RATIO",
-              "link_attach_ratio": "RATIO", "link_cast_ratio": "RATIO", "link_min_faces": "N"}
+              "link_attach_ratio": "RATIO", "link_cast_ratio": "RATIO", "link_rival_ratio": "RATIO",
+              "link_min_faces": "N"}
 
 
 def _lib_opt(p, name: str, default_none: bool = True) -> None:

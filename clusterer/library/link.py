@@ -9,7 +9,16 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   link threshold (clustering.constrained_centroid_linkage's rule), with
   candidate pairs from a faiss k-nearest-neighbour graph instead of all
   pairs, so that it scales to tens of thousands of units; a merged cluster's
-  candidates are its members' neighbours;
+  candidates are its members' neighbours. Two margins keep different people
+  at 0.37–0.42 apart (benchmarks/RESULTS.md, "Issue 17, round three"):
+  clusters link only along a graph edge under the threshold, i.e. some unit of
+  one lies within it of some unit of the other (the mean of many units drifts
+  to the crowded middle of the face space, so a stranger near no one of them
+  can lie near their mean); and a unit still alone links to another video's
+  cluster only when nearer than rival_ratio × its distance to the nearest
+  other person of its own video, whom that video's run judged someone else
+  (a unit whose own video holds a near look-alike is no evidence at that
+  distance; the join and the attach below keep this test too);
 - never two faces of one frame in a person: two units of one video that
   share a frame share a conflict token, and clusters with a common token
   never merge (so a video's two on-screen-together persons stay apart);
@@ -19,9 +28,11 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   nearest is a larger one, under the join threshold and clearly nearer than
   the next (a person's turned or dark faces lie far from their mean, but
   nearer to it than to anyone else's; a face between two people is near both),
-  by a looser margin (cast_ratio) to a cluster already drawn from two or
-  more videos: one of the cast, confirmed across videos by the linkage,
-  while a person of one video only is as likely another brief stranger
+  by a looser margin (cast_ratio) for a brief cluster (under min_faces) to one
+  already drawn from two or more videos: one of the cast, confirmed across
+  videos by the linkage (a cluster as large as the linkage's units had its
+  chance there: the strict margin), while a person of one video only is as
+  likely another brief stranger
   (on the real clips, which share no one, every wrong attach went to one);
 - names decide: units with one name start as one cluster, and two names
   never merge (a token per pair of names).
@@ -50,17 +61,24 @@ ratio test between two large clusters says little)."""
 NEIGHBOURS = 8
 """Candidate neighbours per unit from the faiss search."""
 
+RIVALS = 4
+"""Nearest other units of its own video kept per unit for the rival test
+(the nearest one not in the cluster it would join is the rival)."""
+
 
 def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable]],
          names: Sequence[str | None], *, threshold: float = default("link_threshold"),
          join_threshold: float = default("link_join_threshold"),
          join_ratio: float = default("link_join_ratio"), attach_ratio: float = default("link_attach_ratio"),
-         cast_ratio: float = default("link_cast_ratio"), videos: Sequence[Hashable] | None = None,
-         min_faces: int = default("link_min_faces"), k: int = NEIGHBOURS) -> np.ndarray:
+         cast_ratio: float = default("link_cast_ratio"), rival_ratio: float = default("link_rival_ratio"),
+         videos: Sequence[Hashable] | None = None, min_faces: int = default("link_min_faces"),
+         k: int = NEIGHBOURS, margins: bool = True) -> np.ndarray:
     """Library person of each unit: labels 0, 1, … (most faces first, then
     earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
     tokens: each unit's conflict tokens; names: a unit's forced name or None;
-    videos: each unit's video, for cast_ratio (None: attach_ratio for all)."""
+    videos: each unit's video, for cast_ratio and rival_ratio (None: attach_ratio
+    for all, no rival test). margins=False: round two's rule (no support, rival
+    test or brief-only cast ratio), kept to measure against."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
     if n == 0:
@@ -71,22 +89,49 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
     small = {g[0] for g in groups if len(g) == 1 and w[g[0]] < min_faces and not names[g[0]]}
     big = [g for g in groups if g[0] not in small]
     labels = np.full(n, -1)
+    rivals = None if videos is None or not margins else (*own_video_rivals(x, videos), rival_ratio)
     if big:
         sub = np.array(sorted(i for g in big for i in g))
         at = {int(u): j for j, u in enumerate(sub)}
+        sub_rivals = None
+        if rivals is not None:
+            rd, ri, _ = rivals
+            sub_rivals = (rd[sub], np.array([at.get(j, -1) for j in ri[sub].ravel().tolist()],
+                                            dtype=np.int64).reshape(ri[sub].shape), rival_ratio)
         clusters = _graph_linkage(x[sub], w[sub], [spans[i] for i in sub], [[at[i] for i in g] for g in big],
-                                  threshold, k)
+                                  threshold, k, sub_rivals, supported=margins)
         for c, members in enumerate(clusters):
             labels[sub[members]] = c
     if join_threshold > threshold:
-        labels = join_unambiguous(labels, x, spans, join_threshold, join_ratio, w)
+        labels = join_unambiguous(labels, x, spans, join_threshold, join_ratio, w, _rival_veto(rivals))
     for i in sorted(small):  # alone: only a clear nearest takes them
         labels[i] = labels.max() + 1
     if join_threshold > threshold:
         labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces,
-                                videos, cast_ratio)
+                                videos, cast_ratio, cast_max=max(min_faces, 1) if margins else np.inf,
+                                rivals=rivals)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)
+
+
+def own_video_rivals(x: np.ndarray, videos: Sequence[Hashable], m: int = RIVALS) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's `m` nearest other units of its own video: distances (n, m),
+    ascending, inf where there are fewer, and unit indices (n, m), -1 there."""
+    n = len(x)
+    dist, idx = np.full((n, m), np.inf), np.full((n, m), -1, dtype=np.int64)
+    _, vid = np.unique(np.asarray(videos), return_inverse=True)
+    order = np.argsort(vid, kind="stable")
+    for same in np.split(order, np.flatnonzero(np.diff(vid[order])) + 1):
+        if len(same) < 2:
+            continue
+        v = x[same]
+        d = np.sqrt(np.maximum(((v[:, None] - v[None]) ** 2).sum(-1), 0.0))
+        np.fill_diagonal(d, np.inf)
+        j = np.argsort(d, axis=1, kind="stable")[:, :m]
+        c = j.shape[1]
+        dist[same, :c] = np.take_along_axis(d, j, 1)
+        idx[same, :c] = np.where(np.isfinite(dist[same, :c]), same[j], -1)
+    return dist, idx
 
 
 def _with_name_tokens(tokens, names) -> list[frozenset]:
@@ -116,10 +161,16 @@ def _start_groups(names) -> list[list[int]]:
 
 
 def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups: list[list[int]],
-                   threshold: float, k: int) -> list[list[int]]:
+                   threshold: float, k: int, rivals: tuple[np.ndarray, np.ndarray, float] | None = None,
+                   supported: bool = True) -> list[list[int]]:
     """constrained_centroid_linkage's merges over the candidate graph: the
-    units' k nearest neighbours, mapped to their clusters. With k >= n - 1 the
-    graph is complete and the result is the same as the all-pairs linkage.
+    units' k nearest neighbours, mapped to their clusters; with `supported`,
+    only the neighbours under the threshold (two clusters link only where a
+    unit of one lies within it of a unit of the other). Without it and with
+    k >= n - 1 the graph is complete and the result is the same as the
+    all-pairs linkage. `rivals` (distances (n, m), units (n, m), -1 for a unit
+    outside x, and a ratio): a cluster of one unit (its start group) links only
+    at a distance under ratio × its nearest rival not in the other cluster.
 
     The bookkeeping is in arrays: a cluster's candidates are the start
     clusters next to any of its members (`nb`, concatenated on a merge) mapped
@@ -150,10 +201,14 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     sq[:g] = np.einsum("ij,ij->i", cent[:g], cent[:g])
     key[:g] = first
     owner = np.arange(g, dtype=np.int64)  # start cluster → its cluster now
-    _, nb_units = index.knn(x, min(k, n - 1))
+    nb_dist, nb_units = index.knn(x, min(k, n - 1))
     uu = np.repeat(np.arange(n), nb_units.shape[1])
     vv = nb_units.ravel()
-    ok = vv >= 0
+    ok = (vv >= 0) & (nb_dist.ravel() < threshold) if supported else vv >= 0
+    alone = [len(m) == 1 for m in groups]  # start clusters of one unit: the rival test applies to them
+    if rivals is not None:  # ratio × the nearest rival: no pair under it needs a closer look
+        ratio = rivals[2]
+        near_rival = (ratio * rivals[0][first, 0]).tolist() if rivals[0].shape[1] else [np.inf] * g
     ca, cb = of_unit[uu[ok]], of_unit[vv[ok]]
     lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
     pair = np.unique(lo[lo != hi].astype(np.int64) * g + hi[lo != hi])
@@ -176,14 +231,19 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     c = g
     while True:
         if i < n_start and (not heap or start[i] <= heap[0]):
-            _, _, _, a, b = start[i]
+            dab, _, _, a, b = start[i]
             i += 1
         elif heap:
-            _, _, _, a, b = heapq.heappop(heap)
+            dab, _, _, a, b = heapq.heappop(heap)
         else:
             break
         if not (live[a] and live[b]) or frames[a] & frames[b]:
             continue
+        if rivals is not None and (
+                a < g and alone[a] and dab > near_rival[a] and dab > ratio * _rival(rivals, first[a], owner, of_unit, b)
+                or b < g and alone[b] and dab > near_rival[b]
+                and dab > ratio * _rival(rivals, first[b], owner, of_unit, a)):
+            continue  # dropped: a new pair is pushed when the other side changes
         if c == cap:  # grow: names may have merged fewer than 2g clusters' worth up front
             cent, sq = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq))
             cap *= 2
@@ -211,17 +271,55 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     return [sorted(i for s in m for i in groups[s]) for m in members.values()]
 
 
+def _rival(rivals: tuple[np.ndarray, np.ndarray, float], u: int, owner: np.ndarray, of_unit: np.ndarray,
+           other: int) -> float:
+    """Unit u's distance to the nearest unit of its own video that is not in
+    cluster `other` (inf when none is kept)."""
+    dist, units, _ = rivals
+    for d, j in zip(dist[u].tolist(), units[u].tolist()):
+        if j < 0 or owner[of_unit[j]] != other:
+            return d
+    return np.inf
+
+
+def _rival_veto(rivals: tuple[np.ndarray, np.ndarray, float] | None):
+    """The rival test for join_unambiguous and attach_smaller: (members of one
+    cluster, of the other, their distance) → True when a side of one unit has
+    a rival of its own video, not in the other cluster, nearer than the
+    distance / ratio. None without rivals."""
+    if rivals is None:
+        return None
+    dist, units, ratio = rivals
+
+    def veto(ma: np.ndarray, mb: np.ndarray, d: float) -> bool:
+        for m, other in ((ma, mb), (mb, ma)):
+            if len(m) == 1:
+                out = set(other.tolist())
+                near = next((r for r, j in zip(dist[m[0]].tolist(), units[m[0]].tolist())
+                             if j < 0 or j not in out), np.inf)
+                if d > ratio * near:
+                    return True
+        return False
+    return veto
+
+
 def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset], threshold: float,
                    ratio: float, weights: np.ndarray, max_faces: float = np.inf,
-                   videos: Sequence[Hashable] | None = None, cast_ratio: float | None = None) -> np.ndarray:
+                   videos: Sequence[Hashable] | None = None, cast_ratio: float | None = None,
+                   cast_max: float = np.inf, rivals: tuple[np.ndarray, np.ndarray, float] | None = None
+                   ) -> np.ndarray:
     """Labels after each cluster joins its nearest cluster (by weighted mean)
     when that one is larger, closer than `threshold`, at most `ratio` × the
     next nearest cluster's distance (`cast_ratio` × when it holds units of two
-    or more `videos`), and shares no conflict token. In rounds:
+    or more `videos` and the joining one has fewer than `cast_max` faces),
+    shares no conflict token, and passes the rival test where either side is
+    one unit (`rivals`: own_video_rivals' distances and units, and the ratio;
+    see _graph_linkage). In rounds:
     every cluster that may attach does so to one that does not attach in that
     round; means are recomputed between rounds."""
     labels = np.asarray(labels).copy()
     w = np.asarray(weights, dtype=np.float64)
+    veto = _rival_veto(rivals)
     while True:
         ks, inv = np.unique(labels, return_inverse=True)
         if len(ks) < 3 or ks[0] < 0:
@@ -238,7 +336,8 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
             _, vid = np.unique(np.asarray(videos), return_inverse=True)
             spans_videos = np.array([len(np.unique(vid[m])) for m in members])
             r = np.where(spans_videos >= 2, cast_ratio, ratio)
-        may = np.flatnonzero((d1 < threshold) & (d1 <= r[b] * d2) & (b >= 0) & (mass[b] > mass)
+        r = np.where(mass < cast_max, r[b], ratio)
+        may = np.flatnonzero((d1 < threshold) & (d1 <= r * d2) & (b >= 0) & (mass[b] > mass)
                              & (mass < max_faces))
         moves: dict[int, int] = {}
         for a in may[np.argsort(mass[may], kind="stable")].tolist():  # smallest first
@@ -247,6 +346,8 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
                 continue
             ta = frozenset().union(*(spans[i] for i in members[a]))
             if ta and ta & frozenset().union(*(spans[i] for i in members[t])):
+                continue
+            if veto and veto(members[a], members[t], float(d1[a])):
                 continue
             moves[a] = t
         if not moves:

@@ -47,7 +47,7 @@ log = logging.getLogger("clusterer")
 GENERIC = re.compile(r"person_\d+")
 VIDEO_EXT = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ts", ".flv"}
 LINK = ("link_threshold", "link_join_threshold", "link_join_ratio", "link_attach_ratio", "link_cast_ratio",
-        "link_min_faces")
+        "link_rival_ratio", "link_min_faces")
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,8 @@ def link_videos(videos: list[store.Video], names: Sequence[str | None], settings
     labels = link(store.encodings(videos), np.array([u.faces for _, u in units]), tokens_of(videos), names,
                   threshold=settings["link_threshold"], join_threshold=settings["link_join_threshold"],
                   join_ratio=settings["link_join_ratio"], attach_ratio=settings["link_attach_ratio"],
-                  cast_ratio=settings["link_cast_ratio"], videos=[v.name for v, _ in units],
+                  cast_ratio=settings["link_cast_ratio"], rival_ratio=settings["link_rival_ratio"],
+                  videos=[v.name for v, _ in units],
                   min_faces=settings["link_min_faces"])
     named: dict[int, set[str]] = {}
     for n, lab in zip(names, labels):

@@ -36,11 +36,18 @@ SETTINGS: dict[str, Setting] = {
         "cast): a brief person joins it when it is nearer than this share of the next nearest. Set "
         "it to --link-attach-ratio to treat every library person alike.",
         min=0.0, max=1.0),
+    "link_rival_ratio": Setting(
+        1.0,
+        "a video's person still alone links to another video's only when nearer than this share of "
+        "its distance to the nearest other person of its own video (whom that video's run judged "
+        "someone else). Lower it if different people are linked; raise it if one person stays "
+        "split across videos.",
+        min=0.0, max=10.0),
     "link_min_faces": Setting(
         10,
         "a video's person with fewer faces takes no part in the centroid linkage; it joins a library "
-        "person only as its clear nearest (--link-attach-ratio). Raise it if brief persons are put "
-        "with someone else.",
+        "person only as its clear nearest (--link-attach-ratio, or --link-cast-ratio towards one of "
+        "the cast). Raise it if brief persons are put with someone else.",
         min=0, max=10_000),
     "crops": Setting(
         4,

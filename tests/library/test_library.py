@@ -17,7 +17,7 @@ from clusterer.grouping.table import TrackTable
 from clusterer.library import ops
 from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
 from clusterer.library.index import brute_knn, knn
-from clusterer.library.link import _graph_linkage, attach_smaller, link
+from clusterer.library.link import _graph_linkage, attach_smaller, link, own_video_rivals
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -241,7 +241,7 @@ def test_array_linkage_merges_as_the_all_pairs_linkage_with_conflicts(seed):
     spans = [frozenset(t) for t in tokens]
     groups = [[i] for i in range(n)]
     for threshold in (0.3, 0.45, 0.7):
-        got = sorted(map(tuple, _graph_linkage(x, w, spans, groups, threshold, n - 1)))
+        got = sorted(map(tuple, _graph_linkage(x, w, spans, groups, threshold, n - 1, supported=False)))
         ref = sorted(tuple(sorted(c)) for c in constrained_centroid_linkage(x, spans, threshold, w))
         assert got == ref
         assert len(ref) < n  # something merged …
@@ -381,3 +381,85 @@ def test_library_add_in_chunks_gives_the_same_library(tmp_path, demo_cache):
     assert len(a) == len(b) == 2
     for p, q in zip(a, b):
         assert abs(p["faces"] - q["faces"]) <= 0.1 * p["faces"]
+
+
+def _look_alike_in_own_video(rival: float):
+    """Unit 0 (video a, 30 faces) at 0; unit 1 (video a, 5 faces, on screen with
+    unit 0: someone else) `rival` from it; unit 2 (video b, 20 faces) 0.38 from
+    unit 0; unit 3 (video c) far from all."""
+    x = np.zeros((4, 128))
+    x[1, 0], x[2, 1], x[3, 2] = rival, 0.38, 1.0
+    tokens = [frozenset({1}), frozenset({1}), frozenset(), frozenset()]
+    return x, np.array([30.0, 5.0, 20.0, 20.0]), tokens, ["a", "a", "b", "c"]
+
+
+def test_a_unit_with_a_nearer_look_alike_in_its_own_video_stays_apart():
+    """0.38 is under the link threshold, but unit 0's own video holds someone
+    else 0.30 from it: another video's unit at 0.38 is no evidence."""
+    x, w, tokens, videos = _look_alike_in_own_video(0.30)
+    old = link(x, w, tokens, [None] * 4, videos=videos, rival_ratio=10.0)
+    assert old[0] == old[2]
+    new = link(x, w, tokens, [None] * 4, videos=videos)
+    assert len(set(new)) == 4
+    x, w, tokens, videos = _look_alike_in_own_video(0.45)  # the look-alike further than the link: it holds
+    kept = link(x, w, tokens, [None] * 4, videos=videos)
+    assert kept[0] == kept[2] and len(set(kept)) == 3
+
+
+def test_own_video_rivals_are_the_nearest_others_of_the_same_video():
+    x = np.zeros((5, 128))
+    x[1, 0], x[2, 0], x[3, 0], x[4, 0] = 0.3, 0.5, 0.1, 0.2
+    d, i = own_video_rivals(x, ["a", "a", "a", "b", "b"], m=3)
+    assert i[0].tolist() == [1, 2, -1] and np.allclose(d[0, :2], [0.3, 0.5]) and np.isinf(d[0, 2])
+    assert i[3].tolist() == [4, -1, -1] and np.isclose(d[3, 0], 0.1)
+
+
+def test_clusters_link_only_where_two_of_their_units_are_within_the_threshold():
+    """Four units of one person 0.25 from their mean (0.35 apart); a stranger 0.40
+    from that mean, 0.47 from each of them: under the threshold from the mean of
+    many, from none of the units."""
+    x = np.zeros((5, 128))
+    for j in range(4):
+        x[j, j] = 0.25
+    mean = x[:4].mean(0)
+    x[4] = mean
+    x[4, 10] = np.sqrt(0.40 ** 2 - 0.0)  # 0.40 off the mean, orthogonal to every unit's offset
+    assert np.isclose(np.linalg.norm(x[4] - mean), 0.40) and np.linalg.norm(x[4] - x[0]) > 0.42
+    w, spans = np.full(5, 20.0), [frozenset()] * 5
+    old = _graph_linkage(x, w, spans, [[i] for i in range(5)], 0.42, 4, supported=False)
+    assert sorted(map(sorted, old)) == [[0, 1, 2, 3, 4]]
+    new = link(x, w, spans, [None] * 5, join_threshold=0.42, videos=list("abcde"))
+    assert len(set(new[:4])) == 1 and new[4] != new[0]
+
+
+def test_only_a_brief_person_joins_the_cast_by_the_looser_margin():
+    x, w, labels = _two_people_and_a_brief_one()
+    spans, videos = [frozenset()] * 4, ["a", "b", "c", "d"]
+    brief = attach_smaller(labels, x, spans, 0.55, 0.85, w, videos=videos, cast_ratio=0.92, cast_max=10)
+    assert brief[3] == brief[0]
+    w = w.copy()
+    w[3] = 12  # as large as the linkage's units: it had its chance there; the strict margin
+    large = attach_smaller(labels, x, spans, 0.55, 0.85, w, videos=videos, cast_ratio=0.92, cast_max=10)
+    assert large[3] not in (large[0], large[2])
+
+
+def test_the_rival_ratio_is_an_option_kept_with_the_library_and_used_by_the_link():
+    from clusterer.library import store
+    from clusterer.library.cli import build_parser
+
+    assert build_parser().parse_args(["LIB", "link", "--link-rival-ratio", "1.5"]).link_rival_ratio == 1.5
+    assert ops.link_settings({"settings": {"link_rival_ratio": 1.2}}, {})["link_rival_ratio"] == 1.2
+    with pytest.raises(ClusterVideoError):
+        ops.link_settings({}, {"link_rival_ratio": -0.1})
+    x, w, _, _ = _look_alike_in_own_video(0.30)
+
+    def unit(k):
+        return store.Unit(f"person_{k + 1:03d}", (k,), int(w[k]), 0.0, 1.0, ((0.0, 1.0),), (), x[k].astype(np.float32))
+
+    videos = [store.Video("a", "a.mp4", {}, {}, None, (unit(0), unit(1)), ((0, 1),)),
+              store.Video("b", "b.mp4", {}, {}, None, (unit(2),), ()),
+              store.Video("c", "c.mp4", {}, {}, None, (unit(3),), ())]
+    linked = ops.link_videos(videos, [None] * 4, ops.link_settings({}, {}))
+    assert len(linked.ids) == 4
+    loose = ops.link_videos(videos, [None] * 4, ops.link_settings({}, {"link_rival_ratio": 2.0}))
+    assert loose.labels[0] == loose.labels[2] and len(loose.ids) == 3
