@@ -55,12 +55,12 @@ VARIANTS: dict[str, dict] = {
     "every3": {"detect_every": 3, "search_change": 255.0},
     "every1": {"detect_every": 1, "search_change": 255.0},
     "start02": {"track_start": -0.2},
-    "regions": {"regions": True},
+    "full": {"full": True},
 }
 for _n in (4, 6, 8, 10, 12):
     VARIANTS[f"grey{_n}"] = {"search_change": float(_n)}
-"""Variant name → extract() keyword arguments (base: before --search-change; start02: --track-start -0.2; regions: tracked faces searched for in regions around them and
-periodic whole-frame searches down to --min-face, as before session 9;
+"""Variant name → extract() keyword arguments (base: before --search-change; start02: --track-start -0.2; full: periodic whole-frame searches
+down to --min-face, as before session 9;
 greyN: --search-change N); more are made from the names, by patching the
 extraction with search_change off (hist0.2: a whole search when the sample's
 colour histogram lies 0.2 from the last whole-searched sample's; blk12: when
@@ -187,12 +187,10 @@ def run_one(name: str, variant: str, embedder) -> dict:
     info = probe(video)
     kw = variant_kwargs(variant)
     analyzer = FaceAnalyzer()
-    if kw.pop("regions", False):
-        analyzer.detector.verifies = False
     counter: dict = {}
     kind = next((k for k in ("hist", "grey", "blk") if k in kw), None)
     periodic = extraction_module.PERIODIC_FACE
-    if not analyzer.detector.verifies:
+    if kw.pop("full", False):
         extraction_module.PERIODIC_FACE = 1.0
     with patched(kind, kw.get(kind, 0.0), counter, kw.get("coarse"), analyzer), \
             contextlib.ExitStack() as stack:

@@ -31,7 +31,7 @@ PERIODIC_FACE = 1.5
 from this many times --min-face up (MTCNN then skips its costliest pyramid
 level); a scene's first sample and a changed one are searched down to
 --min-face. A face that small seldom appears in a still shot without the
-picture changing (benchmarks/RESULTS.md, "Session 9: following tracked faces by O-Net")."""
+picture changing (benchmarks/RESULTS.md, "Session 9: cheaper searches")."""
 
 
 def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,

@@ -51,9 +51,9 @@ def test_weak_detection_only_continues_a_track(hopper_bgr, detector):
     # one scoring at least `start` may start a track of its own
     assert continuing([weak], [], 0.3, start=weak.score) == [weak]
     assert continuing([weak], [], 0.3, start=weak.score + 0.01) == []
-    # around a tracked box (MTCNN: O-Net alone on the box, which may score it a little higher)
+    # the same search around a tracked box
     (near,) = an.candidates(shade, near=[sharp.box_xyxy], weak=True)
-    assert -0.3 <= near.score < 0.1 and box_iou(near.box_xyxy, sharp.box_xyxy) > 0.6
+    assert near.score < 0
 
 
 @pytest.mark.parametrize("detector", ["hog"])

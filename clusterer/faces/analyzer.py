@@ -104,18 +104,14 @@ class FaceAnalyzer:
         return out
 
     def detect_near(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY], weak: bool = False) -> list[tuple[BoxXYXY, float]]:
-        """Detections around `boxes` (where tracked faces were last seen). A
-        detector that verifies (MTCNN) looks at the boxes themselves, a little
-        shifted and zoomed (Detector.verify); the others search regions
-        ROI_MARGIN face sizes around each box, with the same detector as a
-        whole-frame search (regions of one face size in one batch).
-        Overlapping finds merge (the higher score kept)."""
+        """Detections in regions around `boxes` (where tracked faces were last
+        seen), each ROI_MARGIN face sizes around its box: the same detector as
+        a whole-frame search, on a small part of it (MTCNN only at the
+        whole-frame pyramid's levels for faces of half to twice the tracked
+        face's size; regions of one face size in one batch). Overlapping finds
+        merge (the higher score kept)."""
         h, w = rgb.shape[:2]
         found: list[tuple[BoxXYXY, float]] = []
-        if self.detector.verifies:
-            if len(boxes):
-                found = self._kept(self.detector.verify(rgb, list(boxes), weak=weak), w, h)
-            return _merged(found)
         regions, origins = [], []
         for l, t, r, b in boxes:
             fw, fh = r - l, b - t

@@ -37,8 +37,6 @@ class Detector(Protocol):
     name: str
     uses_torch: bool
     batch_size: int
-    verifies: bool
-    """Whether verify() looks at tracked faces' boxes alone (else the caller searches regions around them)."""
 
     def detect(self, frames: Sequence[np.ndarray], *, weak: bool = False,
                face_size: float | None = None, smallest: float | None = None) -> list[Detections]:
@@ -49,10 +47,6 @@ class Detector(Protocol):
         wanted, so a detector may skip the scales that find them."""
         ...
 
-    def verify(self, rgb: np.ndarray, boxes: Sequence, *, weak: bool = False) -> Detections:
-        """Detections of one frame where faces are expected at `boxes` (only where verifies)."""
-        ...
-
 
 class HogDetector:
     """dlib's HOG detector at `upsample`; weak detections by dlib's
@@ -61,7 +55,6 @@ class HogDetector:
     name = DetectorName.HOG
     uses_torch = False
     batch_size = 1
-    verifies = False
 
     def __init__(self, upsample: int = default("upsample"), track_score: float = default("track_score")):
         self.upsample, self.track_score = upsample, track_score
@@ -81,7 +74,6 @@ class DlibCnnDetector:
     name = DetectorName.CNN
     uses_torch = False
     batch_size = 1
-    verifies = False
 
     def __init__(self, upsample: int = default("upsample")):
         self.upsample = upsample
@@ -145,11 +137,6 @@ class MtcnnDetector:
 
     name = DetectorName.MTCNN
     uses_torch = True
-    verifies = True
-    """Tracked faces are followed by O-Net alone (MTCNN.verify), not by
-    searching regions around them: on seed 7 the main thread's wait for them
-    fell from 1.7–2.2 s to 0.3–0.5 s, the faces found within one a video
-    (benchmarks/RESULTS.md, "Session 9: following tracked faces by O-Net")."""
 
     def __init__(self, min_face: int = default("min_face"), track_score: float = default("track_score"),
                  device: str = "cpu"):
@@ -183,11 +170,6 @@ class MtcnnDetector:
         """The probability whose score is `score`."""
         return 1.0 / (1.0 + math.exp(-(score * SCORE_SCALE + _logit(self.cutoff))))
 
-    def verify(self, rgb, boxes, *, weak=False):
-        found = self._resolved().verify([rgb], [from_dlib_boxes(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))],
-                                        last=self.weak_prob if weak else self.cutoff)[0]
-        return Detections(to_dlib_boxes(found.box_xyxy).astype(np.float32), self.score(found.score), found.landmarks)
-
     def detect(self, frames, *, weak=False, face_size=None, smallest=None):
         lo, hi = REGION_SIZES
         sizes = None if face_size is None else (lo * face_size, hi * face_size)
@@ -196,15 +178,6 @@ class MtcnnDetector:
         found = self._resolved().detect(frames, last=self.weak_prob if weak else self.cutoff, sizes=sizes)
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
                 for d in found]
-
-
-def from_dlib_boxes(boxes: np.ndarray, mapping: tuple[float, float, float, float] = TO_DLIB_BOX) -> np.ndarray:
-    """to_dlib_boxes undone: dlib-convention boxes back to MTCNN's."""
-    dx, dy, sw, sh = mapping
-    w2, h2 = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    w, h = w2 / sw, h2 / sh
-    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2 - dx * w, (boxes[:, 1] + boxes[:, 3]) / 2 - dy * h
-    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
 def make_detector(name: str, *, upsample: int = default("upsample"), min_face: int = default("min_face"),

@@ -42,12 +42,6 @@ THRESHOLDS = (0.6, 0.7, 0.7)
 PYRAMID_FACTOR = 0.709
 """Scale between pyramid levels (√0.5: each level halves the pixel count)."""
 
-JITTER = 0.15
-"""verify: a face expected at a box is looked for at shifts of this share of its side too."""
-
-ZOOMS = (0.85, 1.15)
-"""verify: and at these sizes of the box (a face grows or shrinks a little between samples)."""
-
 CELL = 12
 """P-Net's window: a face of `min_face` pixels is scaled to this size."""
 
@@ -197,19 +191,6 @@ def _square(boxes: np.ndarray) -> np.ndarray:
     return np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], axis=1)
 
 
-def _around(boxes: np.ndarray) -> np.ndarray:
-    """(m × 11, 5): each square box, its eight shifts by ±JITTER of its side,
-    and its zooms by ZOOMS, with a placeholder score column."""
-    side = (boxes[:, 2] - boxes[:, 0])[:, None]
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    # the box itself first: of equal scores, the first is kept (nms)
-    out = [boxes] + [boxes + side * np.array([dx, dy, dx, dy])
-                     for dx in (-JITTER, 0.0, JITTER) for dy in (-JITTER, 0.0, JITTER) if dx or dy]
-    out += [np.concatenate([centre - side * z / 2, centre + side * z / 2], axis=1) for z in ZOOMS]
-    allb = np.concatenate(out)
-    return np.concatenate([allb, np.ones((len(allb), 1))], axis=1)
-
-
 def _crops(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     """(n, size, size, 3) uint8: each box's pixels (zero outside the image), resized."""
     import cv2
@@ -303,27 +284,6 @@ class MTCNN:
             props = self._propose(pnet, frames, sizes)
             props = self._refine(rnet, frames, props, 24, self.thresholds[1])
             return self._output(onet, frames, props, t_last)
-
-    def verify(self, frames: Sequence[np.ndarray], boxes: Sequence[np.ndarray], *,
-               last: float | None = None) -> list[Detections]:
-        """Detections for each frame where faces are expected at `boxes` ((m, 4)
-        per frame, MTCNN's convention): O-Net alone, no P-Net or R-Net. Each
-        box, squared, shifted by ±JITTER and zoomed by ZOOMS, is scored by
-        O-Net in place of R-Net's proposals; the best boxes then get a second
-        look from their own squared box, as O-Net's input is in the cascade, so
-        that box and score come out as a whole-frame search gives them."""
-        import torch
-
-        if not len(frames):
-            return []
-        _, _, onet = load_networks(self.device)
-        t_last = self.thresholds[2] if last is None else last
-        props = [_around(_square(np.asarray(b, dtype=np.float64).reshape(-1, 4))) for b in boxes]
-        with torch.inference_mode():
-            first = self._output(onet, frames, props, min(t_last, self.thresholds[1]))
-            again = [np.concatenate([_square(d.box_xyxy.astype(np.float64)), d.score[:, None]], axis=1)
-                     for d in first]
-            return self._output(onet, frames, again, t_last)
 
     def _propose(self, pnet, frames, sizes) -> list[np.ndarray]:
         """Stage 1: per frame, (m, 5) squared boxes with P-Net's probability."""

@@ -82,37 +82,6 @@ def test_smallest_skips_the_levels_of_smaller_faces(hopper_rgb):
     assert len(det.detect([hopper_rgb], smallest=3 * face_h)[0]) == 0
 
 
-@pytest.mark.parametrize("shift", [0.0, 0.05, 0.12])
-def test_verify_follows_a_face_from_near_its_last_box(hopper_rgb, shift):
-    """O-Net alone, from the face's box moved by a share of its size, finds
-    the face the whole-frame search finds; on a box without a face, nothing."""
-    det = MtcnnDetector()
-    (full,) = det.detect([hopper_rgb], weak=True)
-    box = full.box_xyxy[0].astype(float)
-    moved = box + shift * (box[2] - box[0])
-    found = det.verify(hopper_rgb, [moved], weak=True)
-    assert len(found) == 1 and box_iou(found.box_xyxy[0], box) > 0.75
-    assert found.score[0] >= default("track_score") and not np.isnan(found.landmarks).any()
-    assert len(det.verify(hopper_rgb, [(0, 0, 90, 90)], weak=True)) == 0
-    assert len(det.verify(hopper_rgb, np.zeros((0, 4)), weak=True)) == 0
-
-
-def test_tracked_faces_verified_by_mtcnn_searched_around_by_the_others(hopper_rgb, monkeypatch):
-    """FaceAnalyzer.detect_near: MTCNN verifies the tracked boxes (no region
-    search); HOG searches regions around them; both find the face."""
-    for name in ("mtcnn", "hog"):
-        an = FaceAnalyzer(detector=name)
-        ((box, _),) = an.detect(hopper_rgb)
-        calls = []
-        for method in ("detect", "verify"):
-            if hasattr(an.detector, method):
-                real = getattr(an.detector, method)
-                monkeypatch.setattr(an.detector, method, lambda *a, _r=real, _m=method, **k: calls.append(_m) or _r(*a, **k))
-        ((near, _),) = an.detect_near(hopper_rgb, [box], weak=True)
-        assert box_iou(near, box) > 0.75
-        assert calls == (["verify"] if name == "mtcnn" else ["detect"])
-
-
 def test_pyramid_scales_follow_min_face():
     s20 = mtcnn.pyramid_scales(720, 1280, 20)
     s40 = mtcnn.pyramid_scales(720, 1280, 40)
