@@ -185,12 +185,12 @@ SETTINGS: dict[str, Setting] = {
         "a tracked face in blur and shade.",
         min=-3.0, max=0.0, stages=(Stage.EXTRACTION,)),
     "track_start": Setting(
-        0.0,
+        -0.2,
         "tracking: a detection scoring under 0 but at least this may also start a track of "
         "its own (for mtcnn -0.2 is a face probability of about 0.7). Such a track never "
         "makes a person: it joins one only where its face matches that person's at "
-        "--threshold, else its weak faces are dropped. 0 (off) or -0.2: more faces found "
-        "on real footage, at a small cost in grouping (README).",
+        "--threshold, else its weak faces are dropped. 0 turns it off: fewer faces found, "
+        "a little less split.",
         min=-3.0, max=0.0, stages=(Stage.EXTRACTION,)),
     "track_encodings": Setting(
         5,

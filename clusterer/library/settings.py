@@ -15,9 +15,10 @@ SETTINGS: dict[str, Setting] = {
         "raise it if one person is split over several.",
         min=0.0, max=2.0),
     "link_join_threshold": Setting(
-        0.55,
+        0.52,
         "after --link-threshold, two library persons closer than this join when each is the "
-        "other's nearest and clearly so (--link-join-ratio). Lower it if different people join.",
+        "other's nearest and clearly so (--link-join-ratio), and a brief one joins its clear "
+        "nearest under it (--link-attach-ratio). Lower it if different people join.",
         min=0.0, max=2.0),
     "link_join_ratio": Setting(
         0.8,
