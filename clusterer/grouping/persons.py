@@ -31,9 +31,9 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     detections that start a track (--track-start) are kept only if it ends
     in a person: in unknown a track keeps its faces from its first confident
     one (a track of weak detections only, none), as a weak detection that
-    continues no track is dropped. Tracks with no
-    face of min_quality do not take part in stage 1; clothing may attach
-    them (two-stage), else they go to unknown.
+    continues no track is dropped. Tracks with no face of min_quality do not
+    take part in stage 1; clothing may attach them (two-stage), else they go
+    to unknown.
     """
     mode = Mode(check("mode", mode))
     if mode != Mode.FACES and ex.clothing is None:
@@ -94,7 +94,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         reason = (t_reason[k] or Reason.FEW_FACES) if lab < 0 else None
         assigned = Assigned.UNKNOWN if lab < 0 else t_assigned[k]
         items = t.items
-        if lab < 0:  # the weak detections that started it go with it
+        if lab < 0:  # in unknown, without the weak detections that started it
             items = items[next((j for j, i in enumerate(items) if ex.faces[i].score >= 0.0), len(items)):]
         for i in items:
             sightings.append(Sighting(ex.faces[i], ex.clothing[i] if ex.clothing else None, assigned, reason, t.id))
