@@ -23,6 +23,7 @@ import os
 import time
 from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -59,9 +60,9 @@ VARIANTS: dict[str, dict] = {
 }
 for _n in (4, 6, 8, 10, 12):
     VARIANTS[f"grey{_n}"] = {"search_change": float(_n)}
-"""Variant name → extract() keyword arguments (base: before --search-change; start02: --track-start -0.2; full: periodic whole-frame searches
-down to --min-face, as before session 9;
-greyN: --search-change N); more are made from the names, by patching the
+"""Variant name → extract() keyword arguments (base: before --search-change;
+start02: --track-start -0.2; full: the periodic whole-frame searches down
+to --min-face, as before session 9; greyN: --search-change N); more are made from the names, by patching the
 extraction with search_change off (hist0.2: a whole search when the sample's
 colour histogram lies 0.2 from the last whole-searched sample's; blk12: when
 the most changed of 4 × 4 blocks of the small grey copies changed by 12;
@@ -189,12 +190,9 @@ def run_one(name: str, variant: str, embedder) -> dict:
     analyzer = FaceAnalyzer()
     counter: dict = {}
     kind = next((k for k in ("hist", "grey", "blk") if k in kw), None)
-    periodic = extraction_module.PERIODIC_FACE
-    if kw.pop("full", False):
-        extraction_module.PERIODIC_FACE = 1.0
+    periodic = 1.0 if kw.pop("full", False) else extraction_module.PERIODIC_FACE
     with patched(kind, kw.get(kind, 0.0), counter, kw.get("coarse"), analyzer), \
-            contextlib.ExitStack() as stack:
-        stack.callback(setattr, extraction_module, "PERIODIC_FACE", periodic)
+            mock.patch.object(extraction_module, "PERIODIC_FACE", periodic):
         c0, t0 = time.process_time(), time.perf_counter()
         ex = extract(video, info, analyzer, embedder,
                      **{k: kw[k] for k in ("detect_every", "search_change", "track_start") if k in kw})

@@ -111,7 +111,6 @@ class FaceAnalyzer:
         face's size; regions of one face size in one batch). Overlapping finds
         merge (the higher score kept)."""
         h, w = rgb.shape[:2]
-        found: list[tuple[BoxXYXY, float]] = []
         regions, origins = [], []
         for l, t, r, b in boxes:
             fw, fh = r - l, b - t
@@ -121,13 +120,18 @@ class FaceAnalyzer:
                 continue
             regions.append(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
             origins.append((x0, y0, fh))
-        # regions of one face size share a call, so a detector may batch them
+        found: list[tuple[BoxXYXY, float]] = []
+        # regions of one face size share a call, so MTCNN batches them
         for size in sorted({o[2] for o in origins}):
             idx = [k for k, o in enumerate(origins) if o[2] == size]
             dets = self.detector.detect([regions[k] for k in idx], weak=weak, face_size=size)
             for k, d in zip(idx, dets):
                 found.extend(self._kept(d, w, h, origins[k][0], origins[k][1]))
-        return _merged(found)
+        kept: list[tuple[BoxXYXY, float]] = []
+        for box, score in sorted(found, key=lambda bs: -bs[1]):
+            if all(box_iou(box, k) < 0.5 for k, _ in kept):
+                kept.append((box, score))
+        return sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
 
     def candidates(self, rgb: np.ndarray, near: Sequence[BoxXYXY] | None = None,
                    weak: bool = False) -> list[Candidate]:
@@ -180,15 +184,6 @@ class FaceAnalyzer:
         cands = self.candidates(rgb)
         encs = self.encode_shapes(rgb, [c.shape for c in cands])
         return [make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs)]
-
-
-def _merged(found: list[tuple[BoxXYXY, float]]) -> list[tuple[BoxXYXY, float]]:
-    """Overlapping finds (IoU 0.5) merged, the higher score kept; largest first."""
-    kept: list[tuple[BoxXYXY, float]] = []
-    for box, score in sorted(found, key=lambda bs: -bs[1]):
-        if all(box_iou(box, k) < 0.5 for k, _ in kept):
-            kept.append((box, score))
-    return sorted(kept, key=lambda bs: -(bs[0][2] - bs[0][0]) * (bs[0][3] - bs[0][1]))
 
 
 def make_face(frame: SampledFrame, c: Candidate, encoding: np.ndarray | None, crop_margin: float) -> Face:

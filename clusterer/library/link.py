@@ -240,9 +240,9 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
         if not (live[a] and live[b]) or frames[a] & frames[b]:
             continue
         if rivals is not None and (
-                a < g and alone[a] and dab > near_rival[a] and dab > ratio * _rival(rivals, first[a], owner, of_unit, b)
+                a < g and alone[a] and dab > near_rival[a] and dab > ratio * _rival(rivals, first[a], lambda j: owner[of_unit[j]] == b)
                 or b < g and alone[b] and dab > near_rival[b]
-                and dab > ratio * _rival(rivals, first[b], owner, of_unit, a)):
+                and dab > ratio * _rival(rivals, first[b], lambda j: owner[of_unit[j]] == a)):
             continue  # dropped: a new pair is pushed when the other side changes
         if c == cap:  # grow: names may have merged fewer than 2g clusters' worth up front
             cent, sq = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq))
@@ -271,15 +271,12 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     return [sorted(i for s in m for i in groups[s]) for m in members.values()]
 
 
-def _rival(rivals: tuple[np.ndarray, np.ndarray, float], u: int, owner: np.ndarray, of_unit: np.ndarray,
-           other: int) -> float:
-    """Unit u's distance to the nearest unit of its own video that is not in
-    cluster `other` (inf when none is kept)."""
+def _rival(rivals: tuple[np.ndarray, np.ndarray, float], u: int, inside) -> float:
+    """Unit u's distance to the nearest unit of its own video that is not
+    `inside(unit)` the other cluster (inf when none is kept; a unit outside
+    the units linked, -1, is always a rival)."""
     dist, units, _ = rivals
-    for d, j in zip(dist[u].tolist(), units[u].tolist()):
-        if j < 0 or owner[of_unit[j]] != other:
-            return d
-    return np.inf
+    return next((d for d, j in zip(dist[u].tolist(), units[u].tolist()) if j < 0 or not inside(j)), np.inf)
 
 
 def _rival_veto(rivals: tuple[np.ndarray, np.ndarray, float] | None):
@@ -289,17 +286,11 @@ def _rival_veto(rivals: tuple[np.ndarray, np.ndarray, float] | None):
     distance / ratio. None without rivals."""
     if rivals is None:
         return None
-    dist, units, ratio = rivals
+    ratio = rivals[2]
 
     def veto(ma: np.ndarray, mb: np.ndarray, d: float) -> bool:
-        for m, other in ((ma, mb), (mb, ma)):
-            if len(m) == 1:
-                out = set(other.tolist())
-                near = next((r for r, j in zip(dist[m[0]].tolist(), units[m[0]].tolist())
-                             if j < 0 or j not in out), np.inf)
-                if d > ratio * near:
-                    return True
-        return False
+        return any(len(m) == 1 and d > ratio * _rival(rivals, int(m[0]), set(other.tolist()).__contains__)
+                   for m, other in ((ma, mb), (mb, ma)))
     return veto
 
 
