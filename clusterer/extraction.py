@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -32,6 +33,13 @@ from this many times --min-face up (MTCNN then skips its costliest pyramid
 level); a scene's first sample and a changed one are searched down to
 --min-face. A face that small seldom appears in a still shot without the
 picture changing (benchmarks/RESULTS.md, "Session 9: cheaper searches")."""
+
+
+ENCODE_BATCH = 16
+"""Faces whose encodings may wait (FaceTracker.deferrable: linked by overlap
+alone) are encoded this many at a time: torch's encoder takes 10.9 ms a face
+one at a time and 6.4 ms in a batch of 16 on one core
+(benchmarks/RESULTS.md, "Session 10: encodings in batches")."""
 
 
 def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
@@ -91,6 +99,7 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
     sampled: list[int] = []
     cuts: list[tuple[int, float]] = []
     uses_torch = clothing is not None or analyzer.uses_torch
+    waiting = _Waiting(analyzer, tracker, faces) if analyzer.batches_chips else None
     with contextlib.ExitStack() as stack:
         if analyzer.detector.uses_torch:
             # the worker threads' searches run torch: its threads are set first
@@ -131,21 +140,70 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
                 quals = [c.quality for c in cands]
                 with clock("track"):
                     want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
+                    later = tracker.deferrable(scene, boxes) if waiting is not None else [False] * len(cands)
+                    later = [w and x for w, x in zip(want, later)]
+                now = [w and not x for w, x in zip(want, later)]
                 with clock("encode"):
-                    coded = iter(analyzer.encode_shapes(rgb, [c.shape for c, w in zip(cands, want) if w]))
-                    encs = [next(coded) if w else None for w in want]
+                    shapes = [c.shape for c, n in zip(cands, now) if n]
+                    if shapes and waiting:  # the faces waiting first (they are compared to), in one batch
+                        coded = iter(waiting.flush(analyzer.chips(rgb, shapes)))
+                    else:
+                        coded = iter(analyzer.encode_shapes(rgb, shapes) if shapes else ())
+                    encs = [next(coded) if n else None for n in now]
                 with clock("track"):
+                    first = len(faces)
                     linked = tracker.step(scene, FrameFaces.of(
-                        boxes, encs, range(len(faces), len(faces) + len(cands)), quals,
-                        [c.score < track_start for c in cands]))
+                        boxes, encs, range(first, first + len(cands)), quals,
+                        [c.score < track_start for c in cands], later))
                     kept = [k for k, tid in enumerate(linked) if tid is not None]
                     faces.extend(make_face(frame, cands[k], encs[k], crop_margin) for k in kept)
+                late = [(first + j, cands[k].shape) for j, k in enumerate(kept) if later[k]]
+                if late:
+                    with clock("encode"):
+                        waiting.add([i for i, _ in late], analyzer.chips(rgb, [sh for _, sh in late]))
+                        if len(waiting) >= ENCODE_BATCH:
+                            waiting.flush()
                 if clothing is not None:
                     with clock("clothing"):
                         clothing.add(frame.image, [boxes[k] for k in kept])
             if progress:
                 progress(frame.time)
+        if waiting:
+            with clock("encode"):
+                waiting.flush()
     return faces, sampled, cuts
+
+
+class _Waiting:
+    """Face chips cut from their frames, waiting to be encoded in one batch;
+    a flush gives each its Face's encoding and its track's check
+    (FaceTracker.resolve)."""
+
+    def __init__(self, analyzer: FaceAnalyzer, tracker: FaceTracker, faces: list[Face]):
+        self.analyzer, self.tracker, self.faces = analyzer, tracker, faces
+        self._items: list[int] = []
+        self._chips: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, items: list[int], chips: np.ndarray) -> None:
+        self._items.extend(items)
+        self._chips.append(chips)
+
+    def flush(self, extra: np.ndarray | None = None) -> np.ndarray:
+        """Encode the waiting chips, and `extra` chips in the same batch; the encodings of `extra`."""
+        parts = self._chips + ([extra] if extra is not None else [])
+        if not parts:
+            return np.zeros((0, 128))
+        encs = self.analyzer.encode_chips(np.concatenate(parts))
+        done = dict(zip(self._items, encs))
+        for item, enc in done.items():
+            self.faces[item] = dataclasses.replace(self.faces[item], encoding=enc)
+        self.tracker.resolve(done)
+        n = len(self._items)
+        self._items, self._chips = [], []
+        return encs[n:]
 
 
 def continuing(cands: list, tracked: list, min_iou: float, start: float = 0.0) -> list:

@@ -7,6 +7,12 @@ distance to that track is under LINK_FACE. A face distance of BREAK_FACE or
 more always breaks a link, so two people who cross are not
 merged. Tracks never cross a scene cut, and end after `max_gap` samples
 without a detection.
+
+A face linked by overlap alone (one track, no rival box) needs its encoding
+only for that check and the track's mean, so its encoding may come later
+(`deferrable`, `resolve`): the caller encodes such faces in batches, several
+times cheaper per face than one or two at a time, and a late face found to
+be another person's splits its track there, as its step would have.
 """
 from __future__ import annotations
 
@@ -40,10 +46,14 @@ class _Open:
     last_box: BoxXYXY = (0, 0, 0, 0)
     last_step: int = 0
     encodings: list[np.ndarray] = field(default_factory=list)
-    qualities: list[float] = field(default_factory=list)  # of the encoded faces
+    qualities: dict[int, float] = field(default_factory=dict)  # item → quality of the encoded faces, waiting ones too
+    waiting: list[int] = field(default_factory=list)  # items linked before their encodings came (in order)
 
     def mean(self) -> np.ndarray | None:
         return np.mean(self.encodings, axis=0) if self.encodings else None
+
+    def done(self) -> Track:
+        return Track(self.id, self.scene, tuple(self.items))
 
 
 class FaceTracker:
@@ -59,6 +69,7 @@ class FaceTracker:
         self.max_gap = max_gap
         self._open: list[_Open] = []
         self._done: list[Track] = []
+        self._settling: list[_Open] = []  # closed, some encodings still to come (resolve)
         self._next = 0
         self._step = -1
 
@@ -67,8 +78,10 @@ class FaceTracker:
         for t in self._open:
             if keep(t):
                 still.append(t)
+            elif t.waiting:
+                self._settling.append(t)
             else:
-                self._done.append(Track(t.id, t.scene, tuple(t.items)))
+                self._done.append(t.done())
         self._open = still
 
     def open_boxes(self, scene: int) -> list[BoxXYXY]:
@@ -106,17 +119,62 @@ class FaceTracker:
             if len(hits) != 1:
                 out.append(True)
                 continue
-            best = sorted(hits[0].qualities, reverse=True)[:budget]
+            best = sorted(hits[0].qualities.values(), reverse=True)[:budget]
             out.append(len(best) < budget or q > best[-1])
         return out
+
+    def deferrable(self, scene: int, boxes: list[BoxXYXY]) -> list[bool]:
+        """Which detections of the next step overlap exactly one live track,
+        which no other of the boxes overlaps: the step links them by overlap,
+        so their encodings may be given later, to `resolve`."""
+        live = [t for t in self._open if t.scene == scene and self._step + 1 - t.last_step <= self.max_gap + 1]
+        if not live or not boxes:
+            return [False] * len(boxes)
+        ov = np.array([[iou(b, t.last_box) >= self.min_iou for t in live] for b in boxes])
+        return [bool(row.sum() == 1 and ov[:, row.argmax()].sum() == 1) for row in ov]
+
+    def resolve(self, encodings: dict[int, np.ndarray]) -> None:
+        """Encodings of faces that step took as `later` (FrameFaces.later), by
+        item; every face waiting must be given before the next step that
+        compares faces. Each is checked against its track's mean as it stood
+        then: at BREAK_FACE or more, the track splits there (the face and
+        those after it start a new track, as that step would have started
+        one), else it joins the mean."""
+        for t in [t for t in self._open + self._settling if t.waiting]:
+            while t.waiting:
+                item = t.waiting.pop(0)
+                enc = encodings[item]
+                m = t.mean()
+                if m is not None and np.linalg.norm(enc - m) >= BREAK_FACE:
+                    t = self._split(t, item)
+                t.encodings.append(enc)
+        self._done.extend(t.done() for t in self._settling if not t.waiting)
+        self._settling = [t for t in self._settling if t.waiting]
+
+    def _split(self, t: _Open, item: int) -> _Open:
+        """`t` ends before `item`; a new track, open where `t` was, holds the rest."""
+        k = t.items.index(item)
+        rest = _Open(self._next, t.scene, t.items[k:], t.last_box, t.last_step,
+                     qualities={i: q for i, q in t.qualities.items() if i >= item}, waiting=t.waiting)
+        self._next += 1
+        t.items, t.waiting = t.items[:k], []
+        self._done.append(t.done())
+        for group in (self._open, self._settling):
+            if t in group:
+                group[group.index(t)] = rest
+        return rest
 
     def step(self, scene: int, faces: FrameFaces) -> list[int | None]:
         """Link one frame's detections; the track id of each. A weak detection
         may only extend an existing track: one that links to none is dropped,
-        its id None, and the items go to the kept detections in order."""
+        its id None, and the items go to the kept detections in order. A face
+        marked `later` waits in its track for `resolve`."""
         from scipy.optimize import linear_sum_assignment
 
         boxes, encodings, qualities, weak = list(faces.box_xyxy), faces.encoding, faces.quality, faces.weak
+        later = faces.later or (False,) * len(boxes)
+        if any(e is not None for e in encodings) and any(t.waiting for t in self._open if t.scene == scene):
+            raise RuntimeError("FaceTracker.step: resolve the faces waiting before comparing faces")
 
         self._step += 1
         now = self._step
@@ -164,11 +222,17 @@ class FaceTracker:
             t.last_step = now
             if encodings[r] is not None:
                 t.encodings.append(encodings[r])
-                t.qualities.append(qualities[r])
+                t.qualities[t.items[-1]] = qualities[r]
+            elif later[r]:
+                t.waiting.append(t.items[-1])
+                t.qualities[t.items[-1]] = qualities[r]
             out.append(t.id)
         return out
 
     def finish(self) -> list[Track]:
-        """Close every open track; all tracks, ordered by id."""
+        """Close every open track; all tracks, ordered by id. Every face
+        waiting must have been resolved."""
         self._close(lambda t: False)
+        if self._settling:
+            raise RuntimeError("FaceTracker.finish: encodings still waiting (resolve them first)")
         return sorted(self._done, key=lambda t: t.id)

@@ -129,18 +129,21 @@ class FrameFaces:
     """One sampled frame's detections as the tracker takes them; row r is one
     face: its box, its encoding (None: not encoded, the tracker then goes by
     overlap alone), its item (index among the extraction's faces), its quality
-    (which of a track's faces are its best) and whether it is weak (under the
-    detector's own cut-off: it may continue a track, never start one)."""
+    (which of a track's faces are its best), whether it is weak (under the
+    detector's own cut-off: it may continue a track, never start one) and
+    whether its encoding comes later (FaceTracker.deferrable; empty: none)."""
 
     box_xyxy: tuple[BoxXYXY, ...]
     encoding: tuple[np.ndarray | None, ...]
     item: tuple[int, ...]
     quality: tuple[float, ...]
     weak: tuple[bool, ...]
+    later: tuple[bool, ...] = ()
 
     def __post_init__(self):
         n = len(self.box_xyxy)
-        if not len(self.encoding) == len(self.item) == len(self.quality) == len(self.weak) == n:
+        if not len(self.encoding) == len(self.item) == len(self.quality) == len(self.weak) == n or \
+                len(self.later) not in (0, n):
             raise ValueError(f"FrameFaces: {n} boxes, {len(self.encoding)} encodings, {len(self.item)} items, "
                              f"{len(self.quality)} qualities, {len(self.weak)} weak flags")
 
@@ -148,12 +151,13 @@ class FrameFaces:
         return len(self.box_xyxy)
 
     @staticmethod
-    def of(boxes, encodings, items, qualities=None, weak=None) -> "FrameFaces":
-        """From sequences; qualities None: 1.0 each; weak None: none weak."""
+    def of(boxes, encodings, items, qualities=None, weak=None, later=None) -> "FrameFaces":
+        """From sequences; qualities None: 1.0 each; weak, later None: none."""
         n = len(boxes)
         return FrameFaces(tuple(boxes), tuple(encodings), tuple(items),
                           tuple(qualities) if qualities else (1.0,) * n,
-                          tuple(weak) if weak is not None else (False,) * n)
+                          tuple(weak) if weak is not None else (False,) * n,
+                          tuple(later) if later is not None else ())
 
 
 @dataclass(frozen=True)

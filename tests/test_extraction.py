@@ -114,3 +114,23 @@ def test_periodic_searches_inside_a_still_scene_skip_the_smallest_faces(tmp_path
     ex = extract(clip, probe(clip), an, fps=2.0)
     assert asked == [None, PERIODIC_FACE * an.min_face, PERIODIC_FACE * an.min_face]
     assert len(ex.faces) == 9 and len(ex.tracks) == 1
+
+
+def test_encodings_in_batches_equal_those_made_at_once(demo_video, monkeypatch):
+    """The faces that tracks link by overlap are encoded in batches
+    (extraction.ENCODE_BATCH); faces, encodings and tracks equal those of
+    encoding every face at once, on the demo video."""
+    info = probe(demo_video)
+    an = FaceAnalyzer()
+    sizes = []
+    real = an.encode_chips
+    monkeypatch.setattr(an, "encode_chips", lambda chips: sizes.append(len(chips)) or real(chips))
+    batched = extract(demo_video, info, an)
+    assert max(sizes) > 2  # faces did wait for a batch
+    monkeypatch.setattr(FaceAnalyzer, "batches_chips", property(lambda self: False))
+    at_once = extract(demo_video, info, an)
+    assert [(f.frame, f.box_xyxy) for f in batched.faces] == [(f.frame, f.box_xyxy) for f in at_once.faces]
+    assert [f.encoding is None for f in batched.faces] == [f.encoding is None for f in at_once.faces]
+    assert max(np.abs(a.encoding - b.encoding).max() for a, b in zip(batched.faces, at_once.faces)
+               if a.encoding is not None) < 1e-5
+    assert batched.tracks == at_once.tracks

@@ -114,6 +114,85 @@ def test_wants_encoding_budget():
     assert t.wants_encoding(1, [box_at(14)], [0.1], budget=2) == [True]   # another scene
 
 
+
+def test_deferrable_only_where_overlap_alone_links():
+    rng = np.random.default_rng(9)
+    t = FaceTracker()
+    t.step(0, FrameFaces.of([box_at(10), box_at(100)], [unit(rng), unit(rng)], [0, 1]))
+    assert t.deferrable(0, [box_at(12), box_at(102)]) == [True, True]   # one track each
+    assert t.deferrable(0, [box_at(12), box_at(14)]) == [False, False]  # two boxes on one track
+    assert t.deferrable(0, [box_at(200)]) == [False]                    # a new face
+    assert t.deferrable(1, [box_at(12)]) == [False]                     # another scene
+    wide = FaceTracker()
+    wide.step(0, FrameFaces.of([box_at(10), box_at(40)], [unit(rng), unit(rng)], [0, 1]))
+    assert wide.deferrable(0, [box_at(25)]) == [False]                  # overlaps two tracks
+
+
+def later_run(steps, batch):
+    """run() with every deferrable face's encoding given to resolve `batch` faces at a time
+    (and before any step that compares faces)."""
+    tracker, waiting, item = FaceTracker(), {}, 0
+    for scene, dets in steps:
+        boxes, encs = [b for b, _ in dets], [e for _, e in dets]
+        later = tracker.deferrable(scene, boxes)
+        ids = list(range(item, item + len(dets)))
+        item += len(dets)
+        if waiting and not all(later):
+            tracker.resolve(waiting)
+            waiting = {}
+        tracker.step(scene, FrameFaces.of(boxes, [None if x else e for e, x in zip(encs, later)], ids,
+                                          later=later))
+        waiting.update({i: e for i, e, x in zip(ids, encs, later) if x})
+        if len(waiting) >= batch:
+            tracker.resolve(waiting)
+            waiting = {}
+    tracker.resolve(waiting)
+    return sorted(tr.items for tr in tracker.finish())
+
+
+def test_encodings_given_later_give_the_same_tracks():
+    """Two people walking, one leaving and coming back, a cut: the same tracks
+    whether the faces linked by overlap are encoded at once or in batches."""
+    rng = np.random.default_rng(10)
+    a, b = unit(rng), unit(rng)
+    steps = [(0, [(box_at(10 + 3 * k), off(rng, a, 0.1)), (box_at(150 - 3 * k), off(rng, b, 0.1))]) for k in range(6)]
+    steps += [(0, [(box_at(200), off(rng, a, 0.1))])] + [(0, [(box_at(202 + k), off(rng, a, 0.1))]) for k in range(3)]
+    steps += [(1, [(box_at(10 + k), off(rng, b, 0.1))]) for k in range(4)]
+    at_once = sorted(tr.items for tr in _finished(steps))
+    assert len(at_once) == 3  # a (left and came back), b, b after the cut
+    for batch in (1, 3, 100):
+        assert later_run(steps, batch) == at_once
+
+
+def _finished(steps):
+    tracker = FaceTracker()
+    run(tracker, steps)
+    return tracker.finish()
+
+
+def test_a_late_face_of_another_person_splits_its_track():
+    """B steps into A's box without a cut: at once, B's face breaks the link;
+    given later, A's track splits at B's first face, and B's faces after it
+    stay together."""
+    rng = np.random.default_rng(11)
+    a, b = unit(rng), unit(rng)
+    steps = [(0, [(box_at(10 + k), off(rng, a, 0.05))]) for k in range(3)]
+    steps += [(0, [(box_at(13 + k), off(rng, b, 0.05))]) for k in range(3)]
+    assert sorted(tr.items for tr in _finished(steps)) == [(0, 1, 2), (3, 4, 5)]
+    for batch in (2, 100):
+        assert later_run(steps, batch) == [(0, 1, 2), (3, 4, 5)]
+
+
+def test_faces_waiting_must_be_resolved():
+    rng = np.random.default_rng(12)
+    t = FaceTracker()
+    t.step(0, FrameFaces.of([box_at(10)], [unit(rng)], [0]))
+    t.step(0, FrameFaces.of([box_at(12)], [None], [1], later=[True]))
+    with pytest.raises(RuntimeError):  # a face compared to a track whose mean waits
+        t.step(0, FrameFaces.of([box_at(200)], [unit(rng)], [2]))
+    with pytest.raises(RuntimeError):
+        t.finish()
+
 # --- quality -----------------------------------------------------------------
 
 def test_blurred_face_scores_lower(hopper_bgr):

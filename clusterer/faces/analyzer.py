@@ -167,6 +167,21 @@ class FaceAnalyzer:
         """(n, 128) encodings of the faces given by their landmarks, in one batch."""
         return self.encoder.encode(rgb, shapes)
 
+    @property
+    def batches_chips(self) -> bool:
+        """Whether the encoder takes aligned chips in batches (chips,
+        encode_chips): torch's runs several times cheaper per face in a batch
+        of 16 than one face at a time; dlib's encodes a face at a time."""
+        return hasattr(self.encoder, "encode_chips")
+
+    def chips(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:
+        """(n, 150, 150, 3) aligned face chips, to encode later in one batch."""
+        return self.encoder.chips(rgb, shapes)
+
+    def encode_chips(self, chips: np.ndarray) -> np.ndarray:
+        """(n, 128) encodings of aligned face chips."""
+        return self.encoder.encode_chips(chips)
+
     def encode(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY]) -> np.ndarray:
         """(n, 128) float64 encodings of the faces at `boxes` in `rgb`."""
         import dlib
