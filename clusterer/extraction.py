@@ -94,7 +94,9 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
     A sample searched only around tracked faces is searched on a thread of its
     own while the sample before it is encoded: its regions are the tracks'
     boxes as that sample's detections will extend them by overlap
-    (FaceTracker.boxes_after), known before its encodings are."""
+    (FaceTracker.boxes_after), known before its encodings are. Faces that
+    their tracks link by overlap alone wait to be encoded ENCODE_BATCH at a
+    time (_Waiting)."""
     faces: list[Face] = []
     sampled: list[int] = []
     cuts: list[tuple[int, float]] = []

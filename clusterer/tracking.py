@@ -11,8 +11,9 @@ without a detection.
 A face linked by overlap alone (one track, no rival box) needs its encoding
 only for that check and the track's mean, so its encoding may come later
 (`deferrable`, `resolve`): the caller encodes such faces in batches, several
-times cheaper per face than one or two at a time, and a late face found to
-be another person's splits its track there, as its step would have.
+times cheaper per face than one or two at a time. A late face found to be
+another person's splits its track there: it and the faces after it form a
+new track, and the track before it ends.
 """
 from __future__ import annotations
 
