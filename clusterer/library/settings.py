@@ -38,7 +38,7 @@ SETTINGS: dict[str, Setting] = {
         "it to --link-attach-ratio to treat every library person alike.",
         min=0.0, max=1.0),
     "link_rival_ratio": Setting(
-        1.0,
+        0.95,
         "a video's person still alone links to another video's only when nearer than this share of "
         "its distance to the nearest other person of its own video (whom that video's run judged "
         "someone else). Lower it if different people are linked; raise it if one person stays "

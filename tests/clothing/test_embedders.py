@@ -90,8 +90,26 @@ def test_default_model_is_torchvisions_mobilenet_v2(embedder):
     ref.features.load_state_dict(dict(zip(names, src.values())))
     ref = torch.nn.Sequential(ref.features, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).eval()
     x = torch.rand(3, 3, 128, 128)
-    with torch.inference_mode():
-        assert torch.allclose(embedder._ready()(x), ref(x), atol=1e-5)
+    with torch.inference_mode():  # to float rounding: the batch norms are folded into the convolutions
+        assert torch.allclose(embedder._ready()(x), ref(x), atol=1e-4)
+
+
+def test_batch_norms_are_folded_into_the_convolutions(hopper_bgr, astronaut_bgr):
+    """Every batch norm of the default network is folded into the
+    convolution before it; embeddings agree with the unfolded network."""
+    import torch
+
+    from clusterer.clothing.embedders import deepsort_mobilenet
+
+    crops = [hopper_bgr[300:500, 100:400], astronaut_bgr[300:500, 150:400]]
+    folded = CNNEmbedder(device="cpu")
+    v = folded.embed(crops)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.model.modules())
+    plain = CNNEmbedder(device="cpu")
+    plain.model, plain._placed = deepsort_mobilenet().eval(), True  # loaded as it ships, not folded
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in plain.model.modules()) == 52
+    w = plain.embed(crops)
+    assert np.abs(v - w).max() < 1e-5 and not np.array_equal(v, w)
 
 
 def test_default_clothing_never_imports_torchvision():
@@ -115,12 +133,13 @@ def test_checkpoint_loading(tmp_path, hopper_bgr):
     torch.save({"arch": "mobilenet_v3_small", "state_dict": model.state_dict()}, path)
     e = CNNEmbedder(checkpoint=path, device="cpu")
     assert e.name.startswith("mobilenet_v3_small")
-    v = e.embed([hopper_bgr[300:500, 100:400]])
-    assert v.shape == (1, 576) and np.isclose(np.linalg.norm(v), 1.0, atol=1e-5)
-    # the weights really are the checkpoint's, not a fresh initialisation
+    # the weights really are the checkpoint's, not a fresh initialisation (as
+    # loaded: the first embedding folds its batch norms into the convolutions)
     sd = e.model.state_dict()
     ref = model.state_dict()
     assert all(torch.equal(sd[k], ref[k]) for k in sd)
+    v = e.embed([hopper_bgr[300:500, 100:400]])
+    assert v.shape == (1, 576) and np.isclose(np.linalg.norm(v), 1.0, atol=1e-5)
 
 
 @pytest.mark.parametrize("content, msg", [

@@ -404,6 +404,11 @@ def test_a_unit_with_a_nearer_look_alike_in_its_own_video_stays_apart():
     x, w, tokens, videos = _look_alike_in_own_video(0.45)  # the look-alike further than the link: it holds
     kept = link(x, w, tokens, [None] * 4, videos=videos)
     assert kept[0] == kept[2] and len(set(kept)) == 3
+    # barely nearer than the look-alike (0.38 against 0.39) is no margin at the default
+    x, w, tokens, videos = _look_alike_in_own_video(0.39)
+    assert len(set(link(x, w, tokens, [None] * 4, videos=videos))) == 4
+    loose = link(x, w, tokens, [None] * 4, videos=videos, rival_ratio=1.0)
+    assert loose[0] == loose[2]
 
 
 def test_own_video_rivals_are_the_nearest_others_of_the_same_video():
