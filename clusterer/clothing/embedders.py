@@ -173,7 +173,7 @@ def fold_batch_norms(module) -> None:
     bias, and the BatchNorm2d becomes an Identity. The outputs agree to
     float rounding (2e-5 on features up to 4); MobileNetV2 has 52 such pairs,
     and folding them cut its CPU time a crop by a quarter or more
-    (benchmarks/RESULTS.md, "Session 10: encodings in batches")."""
+    (benchmarks/RESULTS.md, "Session 10: the clothing network's batch norms folded")."""
     from torch import nn
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
