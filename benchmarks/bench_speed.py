@@ -3,11 +3,12 @@
 seed-style pipeline (the tool this project replaces: HOG upsampled once on
 every sampled frame, every face encoded by dlib), cluster-video at its
 defaults and with dlib's own encoder, a per-stage breakdown, the wait for
-the first sample of a late --start (seeking or not), and a py-spy
-profile of the default run summarised by stage. Appends a section to
-benchmarks/RESULTS.md.
+the first sample of a late --start (seeking or not), pairs of fresh
+processes (seed-style against the defaults, alternated: the ratio within
+each pair, so that the host's drift cancels), and a py-spy profile of the
+default run summarised by stage. Appends a section to benchmarks/RESULTS.md.
 
-    python -m benchmarks speed [--video bench-out/hard_s7_60s.mp4] [--no-profile]
+    python -m benchmarks speed [--video bench-out/hard_s7_60s.mp4] [--no-profile] [--pairs 3]
 """
 from __future__ import annotations
 
@@ -85,6 +86,27 @@ def late_start(video: Path, start: float, repeats: int = 3) -> tuple[float, floa
     return sorted(seek)[repeats // 2], sorted(decode)[repeats // 2]
 
 
+def cold_pairs(video: Path, pairs: int) -> list[tuple[float, float]]:
+    """(seed-style, default) wall seconds of `pairs` pairs of fresh processes,
+    alternated (odd pairs run the default first): each pays its interpreter,
+    imports and model loading, as a user's command does, and each ratio is
+    taken within its pair, so the host's drift over the run cancels."""
+    code = {"seed": "import sys; from pathlib import Path; from benchmarks.bench_speed import seed_style; "
+                    "seed_style(Path(sys.argv[1]))",
+            "default": "import sys; from clusterer import run; run(sys.argv[1], out=sys.argv[2])"}
+    out = []
+    for k in range(pairs):
+        wall = {}
+        for which in (("seed", "default") if k % 2 == 0 else ("default", "seed")):
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, "-c", code[which], str(video), tmp], check=True,
+                               capture_output=True, cwd=ROOT)
+                wall[which] = time.perf_counter() - t0
+        out.append((wall["seed"], wall["default"]))
+    return out
+
+
 def profile(video: Path) -> list[tuple[str, float]] | None:
     """Thread-seconds per stage of a default run, from py-spy (None without it)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -108,6 +130,8 @@ def main() -> None:
     ap.add_argument("--video", default=str(ROOT / "bench-out" / "hard_s7_60s.mp4"))
     ap.add_argument("--no-write", action="store_true", help="print the section only")
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--pairs", type=int, default=3,
+                    help="pairs of fresh-process runs (seed-style, default), alternated (0: none)")
     a = ap.parse_args()
     commit_id = commit()  # before the runs: the code this process imported
     video = Path(a.video)
@@ -154,6 +178,17 @@ def main() -> None:
     seek, decode = late_start(video, start)
     lines += ["", f"`--start {start}`: first sample after {seek:.2f} s seeking, {decode:.2f} s decoding every "
                   f"frame before it ({decode / seek:.0f}×; median of 3, alternated)."]
+    if a.pairs > 0:
+        runs = cold_pairs(video, a.pairs)
+        lines += ["", f"Fresh processes, {a.pairs} pairs alternated (each run pays its interpreter, imports and "
+                      "model loading, as a command does; the ratio is taken within each pair):", "",
+                  "| pair | seed-style s | default s | default × real time | × faster than seed-style |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {k + 1} | {sd:.1f} | {df:.1f} | {info.duration / df:.2f} | {sd / df:.2f} |"
+                  for k, (sd, df) in enumerate(runs)]
+        med = sorted(runs, key=lambda r: r[0] / r[1])[len(runs) // 2]
+        lines.append(f"| median pair | {med[0]:.1f} | {med[1]:.1f} | {info.duration / med[1]:.2f} | "
+                     f"{med[0] / med[1]:.2f} |")
     prof = None if a.no_profile else profile(video)
     if prof:
         busy = sum(s for _, s in prof)
