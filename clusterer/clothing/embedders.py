@@ -182,7 +182,8 @@ def fold_batch_norms(module) -> None:
     if isinstance(module, nn.Sequential):
         for k in range(len(module) - 1):
             conv, bn = module[k], module[k + 1]
-            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and not bn.training:
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and not bn.training \
+                    and bn.running_mean is not None:  # a norm without running statistics stays
                 module[k], module[k + 1] = fuse_conv_bn_eval(conv, bn), nn.Identity()
 
 
