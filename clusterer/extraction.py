@@ -21,7 +21,7 @@ from .faces.analyzer import FaceAnalyzer, make_face
 from .geometry import box_iou
 from .settings import default
 from .tracking import FaceTracker
-from .types import Extraction, Face, FrameFaces, VideoInfo
+from .types import ENCODING_DIM, Extraction, Face, FrameFaces, VideoInfo
 from .video.sampling import Coverage, iter_frames
 from .video.scenes import ChangeDetector, CutDetector
 
@@ -197,7 +197,7 @@ class _Waiting:
         """Encode the waiting chips, and `extra` chips in the same batch; the encodings of `extra`."""
         parts = self._chips + ([extra] if extra is not None else [])
         if not parts:
-            return np.zeros((0, 128))
+            return np.zeros((0, ENCODING_DIM))
         encs = self.analyzer.encode_chips(np.concatenate(parts))
         done = dict(zip(self._items, encs))
         for item, enc in done.items():

@@ -85,10 +85,13 @@ class FaceTracker:
                 self._done.append(t.done())
         self._open = still
 
+    def _live(self, scene: int) -> list[_Open]:
+        """The tracks that the next step of `scene` may still extend."""
+        return [t for t in self._open if t.scene == scene and self._step + 1 - t.last_step <= self.max_gap + 1]
+
     def open_boxes(self, scene: int) -> list[BoxXYXY]:
         """Last boxes of the tracks that the next step of `scene` may still extend."""
-        return [t.last_box for t in self._open
-                if t.scene == scene and self._step + 1 - t.last_step <= self.max_gap + 1]
+        return [t.last_box for t in self._live(scene)]
 
     def boxes_after(self, scene: int, boxes: list[BoxXYXY]) -> list[BoxXYXY]:
         """What open_boxes(scene) will return after step(scene, boxes, …), were
@@ -99,7 +102,7 @@ class FaceTracker:
         from scipy.optimize import linear_sum_assignment
 
         now = self._step + 1
-        live = [t for t in self._open if t.scene == scene and now - t.last_step <= self.max_gap + 1]
+        live = self._live(scene)
         extended: set[int] = set()
         if live and boxes:
             ov = np.array([[iou(b, t.last_box) for t in live] for b in boxes])
@@ -113,7 +116,7 @@ class FaceTracker:
         """Which detections of the next step to encode: those whose link is in
         doubt (they overlap no open track, or several), and those that would
         be among the `budget` best faces of the one track they overlap."""
-        live = [t for t in self._open if t.scene == scene and self._step + 1 - t.last_step <= self.max_gap + 1]
+        live = self._live(scene)
         out = []
         for b, q in zip(boxes, qualities):
             hits = [t for t in live if iou(b, t.last_box) >= self.min_iou]
@@ -128,7 +131,7 @@ class FaceTracker:
         """Which detections of the next step overlap exactly one live track,
         which no other of the boxes overlaps: the step links them by overlap,
         so their encodings may be given later, to `resolve`."""
-        live = [t for t in self._open if t.scene == scene and self._step + 1 - t.last_step <= self.max_gap + 1]
+        live = self._live(scene)
         if not live or not boxes:
             return [False] * len(boxes)
         ov = np.array([[iou(b, t.last_box) >= self.min_iou for t in live] for b in boxes])
