@@ -123,7 +123,7 @@ SETTINGS: dict[str, Setting] = {
         "second-best match. Lower it to demand less ambiguous matches.",
         min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "cloth_window": Setting(
-        30.0,
+        60.0,
         "two-stage mode: clothing is compared only with sightings at most this many seconds "
         "apart (people change clothes between scenes). Raise it for long scenes.",
         min=0.0, stages=(Stage.CLUSTERING,)),

@@ -59,6 +59,15 @@ def test_refuses_distant_scene(scene):
     assert len(set(fit(scene, window=1000).labels_.tolist())) == 1
 
 
+def test_default_window_is_a_minute(scene):
+    """At the defaults a face in doubt seen again 45 s later in the same
+    clothes joins; 90 s later it does not (benchmarks/RESULTS.md, "Session 11")."""
+    scene["times"][3] = 46.0
+    assert len(set(fit(scene).labels_.tolist())) == 1
+    scene["times"][3] = 91.0
+    assert len(set(fit(scene).labels_.tolist())) == 2
+
+
 def test_refuses_over_loose_face_bound(scene):
     scene["enc"][3] = near(scene["rng"], scene["fa"], 0.75)
     assert len(set(fit(scene).labels_.tolist())) == 2
