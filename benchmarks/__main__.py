@@ -8,7 +8,7 @@ STUDIES = {
     "hard": "run_bench", "cache": "bench_cache", "clothing": "bench_clothing", "detectors": "bench_detectors",
     "faces": "bench_faces", "memory": "bench_memory", "speed": "bench_speed", "threshold": "bench_threshold",
     "tracks": "bench_tracks", "real": "real_faces", "identical": "check_identical", "review": "bench_review",
-    "library": "bench_library", "search": "bench_search",
+    "library": "bench_library", "search": "bench_search", "grouping": "bench_grouping",
 }
 """Study name → module of benchmarks/ (its main() reads the remaining arguments)."""
 

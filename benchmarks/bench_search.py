@@ -36,7 +36,7 @@ from clusterer.faces.detectors import MtcnnDetector
 from clusterer.geometry import box_iou
 from clusterer.settings import default
 
-COMPOSITES = ROOT.parent / "main" / "bench-out"
+COMPOSITES = ROOT / "bench-out"
 TUNE_SEEDS = (7, 11, 23)
 HELD_OUT = (17, 19, 29, 31)
 

@@ -92,3 +92,48 @@ def test_a_corrected_folder_joins_the_labels_as_a_second_pass(tmp_path, monkeypa
     assert len(list(csv.DictReader(open(out / "candidates.csv")))) == 6
     decided = {d["id"]: d for d in csv.DictReader(open(labels / "c.decisions.csv"))}
     assert decided["5"]["label"] == "not_a_face"
+
+
+def test_grouping_variants_are_clustering_settings_typed_as_their_defaults():
+    import pytest
+
+    from benchmarks.bench_grouping import parse_variant
+
+    assert parse_variant("cloth_window=30,min_faces=3") == {"cloth_window": 30.0, "min_faces": 3}
+    assert parse_variant("defaults") == {}
+    for bad in ("fps=3", "mode=fused", "nope=1", "cloth_window"):
+        with pytest.raises(SystemExit):
+            parse_variant(bad)
+
+
+def test_grouping_joins_videos_and_their_ground_truth(tmp_path):
+    import json
+    import shutil
+
+    import cv2
+    import numpy as np
+    import pytest
+
+    from benchmarks.bench_grouping import joined
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed (the study joins videos with it)")
+
+    parts = []
+    for k, n in enumerate((5, 7)):
+        v = tmp_path / f"v{k}.mp4"
+        w = cv2.VideoWriter(str(v), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 48))
+        for _ in range(n):
+            w.write(np.full((48, 64, 3), 40 * k, np.uint8))
+        w.release()
+        v.with_suffix(".gt.json").write_text(json.dumps({
+            "video": v.name, "fps": 5, "n_frames": n, "identities": {f"p{k}": {"photos": 1}, "both": {}},
+            "shots": [{"start": 0, "end": n - 1, "people": [[f"p{k}", "a.jpg"]]}],
+            "faces": [[n - 1, f"p{k}", 1, 2, 3, 4]]}))
+        parts.append(v)
+    out = joined(parts, tmp_path / "long" / "both.mp4")
+    gt = json.loads(out.with_suffix(".gt.json").read_text())
+    assert gt["n_frames"] == 12 and gt["faces"] == [[4, "p0", 1, 2, 3, 4], [11, "p1", 1, 2, 3, 4]]
+    assert [(s["start"], s["end"]) for s in gt["shots"]] == [(0, 4), (5, 11)]
+    assert set(gt["identities"]) == {"p0", "p1", "both"}
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 12
