@@ -522,7 +522,6 @@ def main() -> None:
         sys.exit(f"real clips not found at {REAL}")
     import torch
 
-
     torch.set_num_threads(1)
     clips = a.clips.split(",")
     if a.what == "prepare":
