@@ -37,6 +37,51 @@ BREAK_FACE = 0.6
 (face_recognition's tolerance): another person stepped into the box."""
 
 
+def assign(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The one-to-one pairs (rows, cols) of least total cost of a finite n × m
+    matrix, min(n, m) of them, rows ascending: what
+    scipy.optimize.linear_sum_assignment returns. Hungarian method with
+    potentials (shortest augmenting paths, O(n² m)). Written here because a
+    frame's boxes and tracks are a handful, and importing scipy.optimize cost
+    each run 0.5 s of CPU on the main thread (benchmarks/RESULTS.md,
+    "Session 11: the tracker's assignment without scipy")."""
+    c = np.asarray(cost, dtype=np.float64)
+    flip = c.shape[0] > c.shape[1]
+    if flip:
+        c = c.T
+    n, m = c.shape
+    u, v = np.zeros(n + 1), np.zeros(m + 1)
+    owner = np.zeros(m + 1, dtype=np.int64)  # owner[j]: the row (1-based) holding column j (1-based); 0: free
+    for i in range(1, n + 1):
+        owner[0], j0 = i, 0
+        slack, prev = np.full(m + 1, np.inf), np.zeros(m + 1, dtype=np.int64)
+        used = np.zeros(m + 1, dtype=bool)
+        while owner[j0]:  # grow the tree of tight edges until it reaches a free column
+            used[j0] = True
+            i0 = owner[j0]
+            free = np.flatnonzero(~used)
+            reduced = c[i0 - 1, free - 1] - u[i0] - v[free]
+            better = reduced < slack[free]
+            slack[free[better]], prev[free[better]] = reduced[better], j0
+            j1 = free[np.argmin(slack[free])]
+            delta = slack[j1]
+            done = np.flatnonzero(used)
+            u[owner[done]] += delta
+            v[done] -= delta
+            slack[free] -= delta
+            j0 = j1
+        while j0:  # flip the path back to the root
+            j1 = prev[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    cols = np.flatnonzero(owner[1:])
+    rows = owner[1:][cols] - 1
+    if flip:
+        rows, cols = cols, rows
+    order = np.argsort(rows)
+    return rows[order], cols[order]
+
+
 @dataclass
 class _Open:
     """A track still being extended (mutable, private to the tracker)."""
@@ -99,14 +144,12 @@ class FaceTracker:
         and new tracks at their new boxes, the others at their last, while
         within max_gap. The next sample's search regions, known before this
         sample's faces are encoded, so that search can run meanwhile."""
-        from scipy.optimize import linear_sum_assignment
-
         now = self._step + 1
         live = self._live(scene)
         extended: set[int] = set()
         if live and boxes:
             ov = np.array([[iou(b, t.last_box) for t in live] for b in boxes])
-            extended = {c for r, c in zip(*linear_sum_assignment(-ov)) if ov[r, c] >= self.min_iou}
+            extended = {c for r, c in zip(*assign(-ov)) if ov[r, c] >= self.min_iou}
         kept = [t.last_box for c, t in enumerate(live)
                 if c not in extended and now + 1 - t.last_step <= self.max_gap + 1]
         return list(boxes) + kept
@@ -173,8 +216,6 @@ class FaceTracker:
         may only extend an existing track: one that links to none is dropped,
         its id None, and the items go to the kept detections in order. A face
         marked `later` waits in its track for `resolve`."""
-        from scipy.optimize import linear_sum_assignment
-
         boxes, encodings, qualities, weak = list(faces.box_xyxy), faces.encoding, faces.quality, faces.weak
         later = faces.later or (False,) * len(boxes)
         if any(e is not None for e in encodings) and any(t.waiting for t in self._open if t.scene == scene):
@@ -187,7 +228,7 @@ class FaceTracker:
         assigned: list[_Open | None] = [None] * len(boxes)
         if tracks and boxes:
             ov = np.array([[iou(b, t.last_box) for t in tracks] for b in boxes])
-            rows, cols = linear_sum_assignment(-ov)
+            rows, cols = assign(-ov)
             for r, c in zip(rows, cols):
                 if ov[r, c] < self.min_iou:
                     continue
