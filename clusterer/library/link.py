@@ -28,12 +28,13 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   nearest is a larger one, under the join threshold and clearly nearer than
   the next (a person's turned or dark faces lie far from their mean, but
   nearer to it than to anyone else's; a face between two people is near both),
-  by a looser margin (cast_ratio) for a brief cluster (under min_faces) to one
-  already drawn from two or more videos: one of the cast, confirmed across
-  videos by the linkage (a cluster as large as the linkage's units had its
-  chance there: the strict margin), while a person of one video only is as
-  likely another brief stranger
-  (on the real clips, which share no one, every wrong attach went to one);
+  by a looser margin (cast_ratio) for a brief cluster (under min_faces), or one
+  itself drawn from two or more videos, to one already drawn from two or more
+  videos: one of the cast, confirmed across videos by the linkage (a cluster
+  of one video as large as the linkage's units had its chance there: the
+  strict margin), while a person of one video only is as likely another brief
+  stranger (on the real clips, which share no one, every wrong attach went to
+  one);
 - names decide: units with one name start as one cluster, and two names
   never merge (a token per pair of names).
 
@@ -302,7 +303,8 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
     """Labels after each cluster joins its nearest cluster (by weighted mean)
     when that one is larger, closer than `threshold`, at most `ratio` × the
     next nearest cluster's distance (`cast_ratio` × when it holds units of two
-    or more `videos` and the joining one has fewer than `cast_max` faces),
+    or more `videos` and the joining one has fewer than `cast_max` faces or
+    holds units of two or more videos too),
     shares no conflict token, and passes the rival test where either side is
     one unit (`rivals`: own_video_rivals' distances and units, and the ratio;
     see _graph_linkage). In rounds:
@@ -323,11 +325,12 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
         dist, near = index.knn(cent, min(NEIGHBOURS, len(ks) - 1))
         d1, d2, b = dist[:, 0], dist[:, 1], near[:, 0]
         r = np.full(len(ks), ratio)
+        cast = np.zeros(len(ks), dtype=bool)
         if videos is not None and cast_ratio is not None:
             _, vid = np.unique(np.asarray(videos), return_inverse=True)
-            spans_videos = np.array([len(np.unique(vid[m])) for m in members])
-            r = np.where(spans_videos >= 2, cast_ratio, ratio)
-        r = np.where(mass < cast_max, r[b], ratio)
+            cast = np.array([len(np.unique(vid[m])) for m in members]) >= 2
+            r = np.where(cast, cast_ratio, ratio)
+        r = np.where((mass < cast_max) | cast, r[b], ratio)
         may = np.flatnonzero((d1 < threshold) & (d1 <= r * d2) & (b >= 0) & (mass[b] > mass)
                              & (mass < max_faces))
         moves: dict[int, int] = {}

@@ -448,6 +448,21 @@ def test_only_a_brief_person_joins_the_cast_by_the_looser_margin():
     assert large[3] not in (large[0], large[2])
 
 
+def test_a_person_of_two_videos_joins_the_cast_by_the_looser_margin_at_any_size():
+    """Two brief units of two videos that found each other are confirmed across
+    videos like the cast: they join a cast member by the looser margin, however
+    many faces they hold together (the composites' library held rose_leslie's
+    two 8- and 7-face units apart at a margin of 0.857: "Session 11")."""
+    x, w, labels = _two_people_and_a_brief_one()
+    x, labels = np.vstack([x, x[3]]), np.append(labels, 2)
+    w = np.array([20.0, 20.0, 40.0, 6.0, 6.0])  # 12 faces together: over cast_max
+    spans = [frozenset()] * 5
+    two = attach_smaller(labels, x, spans, 0.55, 0.85, w, videos=list("abcde"), cast_ratio=0.92, cast_max=10)
+    assert two[3] == two[4] == two[0]
+    one = attach_smaller(labels, x, spans, 0.55, 0.85, w, videos=list("abcdd"), cast_ratio=0.92, cast_max=10)
+    assert one[3] == one[4] and one[3] not in (one[0], one[2])
+
+
 def test_the_rival_ratio_is_an_option_kept_with_the_library_and_used_by_the_link():
     from clusterer.library import store
     from clusterer.library.cli import build_parser
