@@ -43,7 +43,7 @@ def assign(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scipy.optimize.linear_sum_assignment returns. Hungarian method with
     potentials (shortest augmenting paths, O(n² m)). Written here because a
     frame's boxes and tracks are a handful, and importing scipy.optimize cost
-    each run 0.5 s of CPU on the main thread (benchmarks/RESULTS.md,
+    each run 0.4 s of CPU on the main thread (benchmarks/RESULTS.md,
     "Session 11: the tracker's assignment without scipy")."""
     c = np.asarray(cost, dtype=np.float64)
     flip = c.shape[0] > c.shape[1]
