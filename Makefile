@@ -40,7 +40,8 @@ bench: $(STAMP)
 		&& $(PY) -m benchmarks tracks --append && $(PY) -m benchmarks clothing --append && $(PY) -m benchmarks faces --append \
 		&& $(PY) -m benchmarks threshold --append \
 		&& $(PY) -m benchmarks detectors --append --fit && $(PY) -m benchmarks detectors --pipeline --append \
-		&& $(PY) -m benchmarks real recall --append && $(PY) -m benchmarks real clusters --append
+		&& $(PY) -m benchmarks real recall --append && $(PY) -m benchmarks real clusters --append \
+		&& $(PY) -m benchmarks grouping --variants 'cloth_window=30;defaults' --long --append
 
 clean-venv:
 	rm -rf $(VENV)
