@@ -96,16 +96,17 @@ SETTINGS: dict[str, Setting] = {
         "people seen often.",
         min=1, max=1000, stages=(Stage.CLUSTERING,)),
     "join_threshold": Setting(
-        0.48,
+        0.5,
         "two-stage and faces modes: after --threshold, two persons whose mean faces are under "
         "this distance join when each is the other's nearest and clearly nearer than any third "
         "(--join-ratio): the small, dark or turned faces of one person. Lower it if different "
         "people are joined; --join-threshold at or under --threshold turns it off.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "join_ratio": Setting(
-        0.8,
+        0.85,
         "two-stage and faces modes: a join needs the nearest person closer than this share of "
-        "the next nearest, for both. Lower it to demand less ambiguous joins.",
+        "the next nearest, for one of the two (and an unconfirmed track its nearest person so, "
+        "to join it). Lower it to demand less ambiguous joins.",
         min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "loose_threshold": Setting(
         0.6,

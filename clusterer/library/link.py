@@ -6,7 +6,12 @@ its faces' encodings (store.unit_encoding): clothes change between
 episodes, so only faces link. Units are linked with the same care as tracks inside a video:
 
 - centroid linkage, closest pair first, while the means are under the
-  link threshold (clustering.constrained_centroid_linkage's rule), with
+  link threshold (clustering.constrained_centroid_linkage's rule), or the
+  stricter pair threshold when each side is still drawn from one video only
+  (two videos' persons that nothing else links: on the real clips, which
+  share no one, such pairs lay 0.37–0.41 apart, on the composites every
+  such link of one person was under 0.32; a person then seen in two or more
+  videos is confirmed, and others join it under the link threshold), with
   candidate pairs from a faiss k-nearest-neighbour graph instead of all
   pairs, so that it scales to tens of thousands of units; a merged cluster's
   candidates are its members' neighbours. Two margins keep different people
@@ -69,6 +74,7 @@ RIVALS = 4
 
 def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable]],
          names: Sequence[str | None], *, threshold: float = default("link_threshold"),
+         pair_threshold: float = default("link_pair_threshold"),
          join_threshold: float = default("link_join_threshold"),
          join_ratio: float = default("link_join_ratio"), attach_ratio: float = default("link_attach_ratio"),
          cast_ratio: float = default("link_cast_ratio"), rival_ratio: float = default("link_rival_ratio"),
@@ -99,8 +105,9 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
             rd, ri, _ = rivals
             sub_rivals = (rd[sub], np.array([at.get(j, -1) for j in ri[sub].ravel().tolist()],
                                             dtype=np.int64).reshape(ri[sub].shape), rival_ratio)
+        single = None if videos is None or not margins else ([videos[i] for i in sub], min(pair_threshold, threshold))
         clusters = _graph_linkage(x[sub], w[sub], [spans[i] for i in sub], [[at[i] for i in g] for g in big],
-                                  threshold, k, sub_rivals, supported=margins)
+                                  threshold, k, sub_rivals, supported=margins, single=single)
         for c, members in enumerate(clusters):
             labels[sub[members]] = c
     if join_threshold > threshold:
@@ -163,7 +170,7 @@ def _start_groups(names) -> list[list[int]]:
 
 def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups: list[list[int]],
                    threshold: float, k: int, rivals: tuple[np.ndarray, np.ndarray, float] | None = None,
-                   supported: bool = True) -> list[list[int]]:
+                   supported: bool = True, single: tuple[Sequence[Hashable], float] | None = None) -> list[list[int]]:
     """constrained_centroid_linkage's merges over the candidate graph: the
     units' k nearest neighbours, mapped to their clusters; with `supported`,
     only the neighbours under the threshold (two clusters link only where a
@@ -172,6 +179,8 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     all-pairs linkage. `rivals` (distances (n, m), units (n, m), -1 for a unit
     outside x, and a ratio): a cluster of one unit (its start group) links only
     at a distance under ratio × its nearest rival not in the other cluster.
+    `single` (each unit's video, a distance): two clusters each drawn from
+    one video only link only under that distance.
 
     The bookkeeping is in arrays: a cluster's candidates are the start
     clusters next to any of its members (`nb`, concatenated on a merge) mapped
@@ -192,6 +201,7 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     first = np.array([m[0] for m in groups], dtype=np.int64)
     mass[:g] = w[first]  # a start cluster of one unit (most): its own vector, as the loop below makes it
     cent[:g] = x[first] * w[first, None] / np.maximum(w[first], 1e-12)[:, None]
+    one_video = [single is not None and len({single[0][i] for i in m}) == 1 for m in groups]
     for c, m in enumerate(groups):
         members[c] = [c]
         frames[c] = spans[m[0]]
@@ -240,6 +250,8 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
             break
         if not (live[a] and live[b]) or frames[a] & frames[b]:
             continue
+        if one_video[a] and one_video[b] and dab >= single[1]:
+            continue  # dropped, as below
         if rivals is not None and (
                 a < g and alone[a] and dab > near_rival[a] and dab > ratio * _rival(rivals, first[a], lambda j: owner[of_unit[j]] == b)
                 or b < g and alone[b] and dab > near_rival[b]
@@ -249,6 +261,8 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
             cent, sq = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq))
             cap *= 2
         live[a] = live[b] = False
+        one_video.append(one_video[a] and one_video[b]
+                         and single[0][groups[members[a][0]][0]] == single[0][groups[members[b][0]][0]])
         ms.append(ms[a] + ms[b])
         cent[c] = (cent[a] * ms[a] + cent[b] * ms[b]) / ms[c]
         sq[c] = cent[c] @ cent[c]

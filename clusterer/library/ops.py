@@ -46,8 +46,8 @@ log = logging.getLogger("clusterer")
 
 GENERIC = re.compile(r"person_\d+")
 VIDEO_EXT = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ts", ".flv"}
-LINK = ("link_threshold", "link_join_threshold", "link_join_ratio", "link_attach_ratio", "link_cast_ratio",
-        "link_rival_ratio", "link_min_faces")
+LINK = ("link_threshold", "link_pair_threshold", "link_join_threshold", "link_join_ratio", "link_attach_ratio",
+        "link_cast_ratio", "link_rival_ratio", "link_min_faces")
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,8 @@ def link_videos(videos: list[store.Video], names: Sequence[str | None], settings
     if not units:
         return Linked(np.zeros(0, dtype=int), ())
     labels = link(store.encodings(videos), np.array([u.faces for _, u in units]), tokens_of(videos), names,
-                  threshold=settings["link_threshold"], join_threshold=settings["link_join_threshold"],
+                  threshold=settings["link_threshold"], pair_threshold=settings["link_pair_threshold"],
+                  join_threshold=settings["link_join_threshold"],
                   join_ratio=settings["link_join_ratio"], attach_ratio=settings["link_attach_ratio"],
                   cast_ratio=settings["link_cast_ratio"], rival_ratio=settings["link_rival_ratio"],
                   videos=[v.name for v, _ in units],

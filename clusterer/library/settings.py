@@ -14,6 +14,14 @@ SETTINGS: dict[str, Setting] = {
         "they are one library person. Lower it if different people share a library person; "
         "raise it if one person is split over several.",
         min=0.0, max=2.0),
+    "link_pair_threshold": Setting(
+        0.36,
+        "the linkage's bound for two library persons each seen in one video only (nothing else "
+        "links one to the other), stricter than --link-threshold, which a person already seen in two "
+        "or more videos links under; the two may still join as each other's clear nearest "
+        "(--link-join-threshold). Raise it (up to --link-threshold) if one person seen in two "
+        "videos stays split; lower it if two videos' different people are linked.",
+        min=0.0, max=2.0),
     "link_join_threshold": Setting(
         0.52,
         "after --link-threshold, two library persons closer than this join when each is the "

@@ -202,3 +202,23 @@ def test_attach_without_clusters_or_rows():
     x = _plane((0, 0), (1, 0))
     assert attach_by_face(np.array([-1, -1]), [0, 1], x, [{0}, {1}], 0.36, 0.8).tolist() == [-1, -1]
     assert attach_by_face(np.array([0, -1]), [], x, [{0}, {1}], 0.36, 0.8).tolist() == [0, -1]
+
+
+@pytest.mark.parametrize("case", ["threshold", "ratio"])
+def test_default_join_takes_a_fragment_half_apart(case):
+    """At the defaults (--join-threshold 0.5, --join-ratio 0.85) a fragment 0.49
+    from its person joins, and one 0.45 away whose next nearest is 0.54 away;
+    under the old defaults (0.48, 0.8) neither did (benchmarks/RESULTS.md,
+    "Session 12": per-video F up on every set, precision unchanged)."""
+    from clusterer.grouping.linkage import join_unambiguous
+    from clusterer.settings import default
+
+    if case == "threshold":  # the other person 0.60 from the fragment, 0.78 from the person
+        x = _plane((0, 0), (0.49, 0), (0.49, 0.6))
+    else:  # the other person 0.54 from the fragment and 0.52 from the person
+        x = _plane((0, 0), (0.45, 0), (0.2014, 0.4794))
+    # the person 9 faces to the fragment's 1: once joined, their mean stays over 0.5 from the other
+    labels, spans, w = np.array([0, 1, 2]), [{0}, {1}, {2}], np.array([9.0, 1.0, 1.0])
+    now = join_unambiguous(labels, x, spans, default("join_threshold"), default("join_ratio"), w)
+    assert now[0] == now[1] != now[2]
+    assert join_unambiguous(labels, x, spans, 0.48, 0.8, w).tolist() == [0, 1, 2]

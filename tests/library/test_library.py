@@ -500,3 +500,28 @@ def test_a_brief_person_far_from_everyone_joins_no_one_at_the_defaults():
     assert loose[2] == loose[0] == loose[1]
     strict = link(x, w, tokens, names, videos=videos)
     assert strict[0] == strict[1] and strict[2] not in (strict[0], strict[3])
+
+
+def test_two_persons_each_of_one_video_link_only_under_the_pair_threshold():
+    """Two videos' persons 0.39 apart with nothing else near: under
+    --link-threshold (0.42) but over --link-pair-threshold (0.36), so apart
+    (on the real clips, which share no one, avengers' tony and meeting's
+    presenter lay 0.41 apart: "Session 12"). A third video's person 0.14 from
+    the first corroborates it: the person now seen in two videos takes the
+    second in under the link threshold (0.41 from its mean)."""
+    from clusterer.library.cli import build_parser
+
+    x = np.zeros((3, 128))
+    x[1, 0] = 0.39
+    x[2, :2] = -0.1
+    w, tokens, names = np.array([40.0, 40.0, 10.0]), [frozenset()] * 3, [None] * 3
+    alone = dict(join_threshold=0.0)  # the linkage only: no join or attach after it
+    two = link(x[:2], w[:2], tokens[:2], names[:2], videos=["a", "b"], **alone)
+    assert two[0] != two[1]
+    assert len(set(link(x[:2], w[:2], tokens[:2], names[:2], videos=["a", "b"], pair_threshold=0.42, **alone))) == 1
+    three = link(x, w, tokens, names, videos=["a", "b", "c"], **alone)
+    assert len(set(three)) == 1
+    # the option, kept with the library like the others
+    assert build_parser().parse_args(["LIB", "link", "--link-pair-threshold", "0.4"]).link_pair_threshold == 0.4
+    assert ops.link_settings({}, {})["link_pair_threshold"] == 0.36
+    assert ops.link_settings({"settings": {"link_pair_threshold": 0.4}}, {})["link_pair_threshold"] == 0.4
