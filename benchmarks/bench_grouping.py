@@ -31,8 +31,8 @@ from clusterer.settings import Stage, SETTINGS
 
 TUNED = (7, 11, 23, 17, 19, 29, 31)
 """The composites earlier sessions chose settings on."""
-HELD_OUT = (37, 41, 43)
-"""Composites no setting was chosen on (session 11)."""
+HELD_OUT = (37, 41, 43, 47, 53, 59, 61, 67)
+"""Composites no setting was chosen on (37, 41, 43 from session 11; the others from session 12)."""
 WORK = ROOT / "bench-out" / "grouping"
 """Extractions, pickled per commit (re-runs of one commit re-group only), and the long video."""
 
