@@ -201,7 +201,8 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
     first = np.array([m[0] for m in groups], dtype=np.int64)
     mass[:g] = w[first]  # a start cluster of one unit (most): its own vector, as the loop below makes it
     cent[:g] = x[first] * w[first, None] / np.maximum(w[first], 1e-12)[:, None]
-    one_video = [single is not None and len({single[0][i] for i in m}) == 1 for m in groups]
+    # each cluster's video while it is drawn from one only (None: several, or no `single`)
+    only_in = [None if single is None or len({single[0][i] for i in m}) > 1 else single[0][m[0]] for m in groups]
     for c, m in enumerate(groups):
         members[c] = [c]
         frames[c] = spans[m[0]]
@@ -250,7 +251,7 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
             break
         if not (live[a] and live[b]) or frames[a] & frames[b]:
             continue
-        if one_video[a] and one_video[b] and dab >= single[1]:
+        if only_in[a] is not None and only_in[b] is not None and dab >= single[1]:
             continue  # dropped, as below
         if rivals is not None and (
                 a < g and alone[a] and dab > near_rival[a] and dab > ratio * _rival(rivals, first[a], lambda j: owner[of_unit[j]] == b)
@@ -261,8 +262,7 @@ def _graph_linkage(x: np.ndarray, w: np.ndarray, spans: list[frozenset], groups:
             cent, sq = (np.concatenate([v, np.zeros_like(v)]) for v in (cent, sq))
             cap *= 2
         live[a] = live[b] = False
-        one_video.append(one_video[a] and one_video[b]
-                         and single[0][groups[members[a][0]][0]] == single[0][groups[members[b][0]][0]])
+        only_in.append(only_in[a] if only_in[a] == only_in[b] else None)
         ms.append(ms[a] + ms[b])
         cent[c] = (cent[a] * ms[a] + cent[b] * ms[b]) / ms[c]
         sq[c] = cent[c] @ cent[c]
