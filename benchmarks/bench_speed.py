@@ -5,10 +5,13 @@ every sampled frame, every face encoded by dlib), cluster-video at its
 defaults and with dlib's own encoder, a per-stage breakdown, the wait for
 the first sample of a late --start (seeking or not), pairs of fresh
 processes (seed-style against the defaults, alternated: the ratio within
-each pair, so that the host's drift cancels), and a py-spy profile of the
-default run summarised by stage. Appends a section to benchmarks/RESULTS.md.
+each pair, so that the host's drift cancels), where a fresh run's time goes
+(until its first sample is done, the samples, after the last), and a py-spy
+profile of the default run summarised by stage. With --long, also fresh
+runs of the tuned composites joined into one 7-minute video (what a fixed
+start costs once a video is longer). Appends a section to benchmarks/RESULTS.md.
 
-    python -m benchmarks speed [--video bench-out/hard_s7_60s.mp4] [--no-profile] [--pairs 3]
+    python -m benchmarks speed [--video bench-out/hard_s7_60s.mp4] [--no-profile] [--pairs 3] [--long]
 """
 from __future__ import annotations
 
@@ -86,6 +89,43 @@ def late_start(video: Path, start: float, repeats: int = 3) -> tuple[float, floa
     return sorted(seek)[repeats // 2], sorted(decode)[repeats // 2]
 
 
+TIMED_RUN = ("import json, sys, time; t0 = time.perf_counter(); from clusterer import run; times = []; "
+             "run(sys.argv[1], out=sys.argv[2], progress=lambda info: lambda t: times.append(time.perf_counter())); "
+             "print(json.dumps({'first': times[0] - t0, 'last': times[-1] - t0, 'end': time.perf_counter() - t0, "
+             "'samples': len(times)}))")
+"""A default run in a fresh process that prints when (seconds after its own
+imports began) its first and last samples were done, and when it ended."""
+
+
+def timed_run(video: Path) -> dict:
+    """A fresh process's default run: wall seconds ('wall', interpreter
+    included) and TIMED_RUN's marks, each moved to count from the process's start."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", TIMED_RUN, str(video), tmp], check=True,
+                             capture_output=True, text=True, cwd=ROOT).stdout
+        wall = time.perf_counter() - t0
+    marks = json.loads(out.strip().splitlines()[-1])
+    lead = wall - marks["end"]  # the interpreter's start, before the script's clock began
+    return {"wall": wall, "samples": marks["samples"],
+            **{k: marks[k] + lead for k in ("first", "last", "end")}}
+
+
+def run_phases(video: Path, duration: float, runs: int) -> list[str]:
+    """Table rows: where `runs` fresh default runs spend their time."""
+    rows = []
+    for k in range(runs):
+        m = timed_run(video)
+        steady = duration * (m["samples"] - 1) / m["samples"] / max(m["last"] - m["first"], 1e-9)
+        rows.append(f"| {k + 1} | {m['wall']:.1f} | {duration / m['wall']:.2f} | {m['first']:.2f} | "
+                    f"{m['last'] - m['first']:.2f} | {steady:.2f} | {m['wall'] - m['last']:.2f} |")
+    return rows
+
+
+PHASES_HEAD = ["| run | wall s | × real time | until the first sample is done s | first to last sample s | "
+               "× real time over the samples | after the last sample s |", "|---|---|---|---|---|---|---|"]
+
+
 def cold_pairs(video: Path, pairs: int) -> list[tuple[float, float]]:
     """(seed-style, default) wall seconds of `pairs` pairs of fresh processes,
     alternated (odd pairs run the default first): each pays its interpreter,
@@ -132,6 +172,8 @@ def main() -> None:
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--pairs", type=int, default=3,
                     help="pairs of fresh-process runs (seed-style, default), alternated (0: none)")
+    ap.add_argument("--long", action="store_true",
+                    help="also fresh default runs of the tuned composites joined into one video")
     a = ap.parse_args()
     commit_id = commit()  # before the runs: the code this process imported
     video = Path(a.video)
@@ -189,6 +231,20 @@ def main() -> None:
         med = sorted(runs, key=lambda r: r[0] / r[1])[len(runs) // 2]
         lines.append(f"| median pair | {med[0]:.1f} | {med[1]:.1f} | {info.duration / med[1]:.2f} | "
                      f"{med[0] / med[1]:.2f} |")
+        lines += ["", f"Where a fresh default run's time goes ({a.pairs} runs; a run first imports torch and "
+                      "loads its models while only decoding goes on, then works through the samples; after the "
+                      "last it embeds the last clothing, groups and writes):", ""] + PHASES_HEAD
+        lines += run_phases(video, info.duration, a.pairs)
+    if a.long:
+        from benchmarks.bench_grouping import TUNED, joined
+
+        parts = [ROOT / "bench-out" / f"hard_s{s}_60s.mp4" for s in TUNED]
+        if all(p.exists() for p in parts):
+            long = joined(parts, ROOT / "bench-out" / "grouping" / f"hard_{len(parts)}x60s.mp4")
+            linfo = probe(long)
+            lines += ["", f"The same for {long.name} ({linfo.width}×{linfo.height}, {linfo.duration:.0f} s: "
+                          "the tuned composites one after another), 2 fresh default runs:", ""] + PHASES_HEAD
+            lines += run_phases(long, linfo.duration, 2)
     prof = None if a.no_profile else profile(video)
     if prof:
         busy = sum(s for _, s in prof)

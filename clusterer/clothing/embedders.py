@@ -54,8 +54,12 @@ INPUT_SIZE = 128
 """Side of the square the CNN sees. Clothing crops of small faces are rarely
 larger, and 128 px costs a quarter of the time of 224 px on the CPU."""
 
-BATCH_SIZE = 64
-"""Crops per CNN forward pass."""
+BATCH_SIZE = 16
+"""Crops per CNN forward pass, and per job of the background thread. On one
+CPU core a crop costs 28 % less in passes of 16 than of 64 (the activations
+of 64 crops overflow the cache; the embeddings are the same), and the last
+job, which the end of a run waits for, is smaller (benchmarks/RESULTS.md,
+"Session 13: clothing in passes of 16")."""
 
 GAIN_TARGET = 0.45
 """Mean brightness (0..1) every crop is scaled to before the CNN: light changes

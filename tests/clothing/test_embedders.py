@@ -164,6 +164,17 @@ def test_missing_checkpoint(tmp_path):
         CNNEmbedder(checkpoint=tmp_path / "none.pt", device="cpu")
 
 
+def test_a_crops_embedding_does_not_depend_on_its_pass(embedder, hopper_bgr, astronaut_bgr):
+    """The passes' size is a speed setting only: each crop is normalised on its own
+    (brightness included), so a crop gets the same embedding alone or among others."""
+    dark = (hopper_bgr[300:500, 100:400] * 0.4).astype(np.uint8)
+    crops = [hopper_bgr[300:500, 100:400], dark, astronaut_bgr[300:500, 150:400]] * 7  # 21: passes of 16 and 5
+    together = embedder.embed(crops)
+    alone = CNNEmbedder(device="cpu", batch_size=1).embed(crops[:3])
+    assert embedder.batch_size < len(crops)
+    assert np.allclose(together[:3], alone, atol=1e-5) and np.allclose(together[-3:], alone, atol=1e-5)
+
+
 @pytest.mark.parametrize("background", [False, True])
 def test_batched_equals_per_frame(embedder, hopper_bgr, astronaut_bgr, background):
     from clusterer.clothing.embedders import ClothingBatcher
