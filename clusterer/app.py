@@ -17,7 +17,7 @@ from .grouping.persons import cluster
 from .naming.folders import follow_user_folders, load_known, name_persons, previous_numbers
 from .output.export import check_folder, export, output_dir
 from .output.outdir import claim
-from .settings import default, split_settings
+from .settings import default, min_face_px, split_settings
 from .tuning import check_sweep, sweep
 from .types import Extraction, Person, Result, VideoInfo
 from .version import __version__
@@ -63,6 +63,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
             persons = rename(persons)
         recorded = {**extraction, **clustering, "tool_version": __version__,
                     "known": str(known) if known else None}
+        recorded["min_face_px"] = min_face_px(extraction["min_face"], info.width, info.height)
         if embedder_name:
             recorded["cloth_embedder"] = embedder_name
         result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts, ex.coverage)
@@ -123,7 +124,7 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
     _stage(progress, "loading models")
     e = dict(extraction)
     cloth_model, cloth_colour, device = e.pop("cloth_model"), e.pop("cloth_colour"), e.pop("device")
-    analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=e.pop("min_face"),
+    analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=min_face_px(e.pop("min_face"), info.width, info.height),
                             encoder=e.pop("encoder"), device=device, track_score=e.pop("track_score"))
     embedder = make_embedder(cloth_model, device, cloth_colour) if with_clothing else None
     _stage(progress, "extracting")

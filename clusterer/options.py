@@ -81,7 +81,7 @@ def _known(parser: argparse.ArgumentParser, word: str) -> bool:
     return word.startswith("--") and any(o.startswith(word) for o in options)  # an abbreviation
 
 
-TYPES = {"start": timecode, "end": timecode, "cloth_model": str}
+TYPES = {"start": timecode, "end": timecode, "cloth_model": str, "min_face": int}
 """Types of the settings whose default (None) does not tell."""
 
 METAVARS = {"threshold": "DIST", "join_threshold": "DIST", "loose_threshold": "DIST", "cloth_threshold": "DIST",
@@ -93,7 +93,8 @@ METAVARS = {"threshold": "DIST", "join_threshold": "DIST", "loose_threshold": "D
 def add_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str) -> None:
     """An option derived from settings.SETTINGS: type, choices, help and default."""
     s = SETTINGS[name]
-    shown = {"end": "the end", "cloth_model": "ImageNet MobileNetV2"}.get(name, s.default)
+    shown = {"end": "the end", "cloth_model": "ImageNet MobileNetV2",
+             "min_face": "by the frame's size"}.get(name, s.default)
     kw = dict(default=s.default, help=f"{s.help} (default: {shown})")
     if s.choices:
         kw["choices"] = s.choices

@@ -85,10 +85,13 @@ SETTINGS: dict[str, Setting] = {
         "find smaller faces (each step doubles the size and about quadruples the time).",
         min=0, max=4, stages=(Stage.EXTRACTION,)),
     "min_face": Setting(
-        20,
+        None,
         "smallest face, in pixels of box height in the original frame: smaller boxes are "
         "ignored, and mtcnn searches no smaller (so it sets mtcnn's cost: halving it "
-        "about quadruples the search). Raise it to run faster or drop tiny faces.",
+        "about quadruples the search). Default: the frame's shorter side / 36, at least 20 "
+        "(20 up to 720p, 30 at 1080p, 60 at 4K), so that a large frame costs what a 720p one "
+        "does. Lower it to find smaller faces in a large frame; raise it to run faster or "
+        "drop tiny faces.",
         min=0, max=4096, stages=(Stage.EXTRACTION,)),
     "min_faces": Setting(
         2,
@@ -242,6 +245,25 @@ SETTINGS: dict[str, Setting] = {
 """The table itself: name → Setting. Names match the library's keyword arguments."""
 
 
+MIN_FACE_FLOOR = 20
+"""--min-face's default is never under this many pixels: a smaller face's encoding
+is taken from a chip upscaled over 7×, and MTCNN's 12-pixel window is near."""
+
+MIN_FACE_LINES = 36
+"""--min-face's default is the frame's shorter side over this (720 / 36 = 20): a
+face is searched down to the same share of the frame at every resolution, so
+the whole-frame search of a 1080p or 4K frame costs what a 720p one does
+(benchmarks/RESULTS.md, "Session 14: the smallest face scaled to the frame")."""
+
+
+def min_face_px(min_face: int | None, width: int, height: int) -> int:
+    """The smallest face searched in a width × height frame: `min_face` when given,
+    else the default for that size (MIN_FACE_LINES, MIN_FACE_FLOOR)."""
+    if min_face is not None:
+        return int(min_face)
+    return max(MIN_FACE_FLOOR, int(round(min(width, height) / MIN_FACE_LINES)))
+
+
 def default(name: str) -> Any:
     """The default value of setting `name`."""
     return SETTINGS[name].default
@@ -269,7 +291,7 @@ class ExtractionSettings:
     end: float | None = default("end")
     detector: str = default("detector")
     upsample: int = default("upsample")
-    min_face: int = default("min_face")
+    min_face: int | None = default("min_face")
     encoder: str = default("encoder")
     cloth_model: str | None = default("cloth_model")
     cloth_colour: float = default("cloth_colour")

@@ -134,3 +134,35 @@ def test_encodings_in_batches_equal_those_made_at_once(demo_video, monkeypatch):
     assert max(np.abs(a.encoding - b.encoding).max() for a, b in zip(batched.faces, at_once.faces)
                if a.encoding is not None) < 1e-5
     assert batched.tracks == at_once.tracks
+
+
+def test_a_large_frame_is_searched_down_to_the_same_share_of_it(tmp_path, hopper_bgr, monkeypatch):
+    """By default a frame is searched for faces down to the same share of its
+    size (settings.min_face_px): the same shot at 640×360 and at 1920×1080 gives
+    the same face, its box 3× as large, searched from 20 and from 30 px (as the
+    report records); --min-face 20 searches the 1080p frame from 20 px."""
+    from clusterer import app
+
+    shot = walk_in(background(), hopper_bgr, 200)
+    clips = {size: write_clip(tmp_path / f"{size[0]}.mp4", [cv2.resize(shot, size, interpolation=cv2.INTER_CUBIC)] * 3,
+                              2.0, size) for size in ((640, 360), (1920, 1080))}
+    searched = []
+
+    class Spy(FaceAnalyzer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            searched.append(self.min_face)
+
+    monkeypatch.setattr(app, "FaceAnalyzer", Spy)
+    boxes, recorded = {}, []
+    for size, clip in clips.items():
+        result, _ = app.run(clip, out=tmp_path / "out", mode="faces", min_faces=1, overwrite=True)
+        boxes[size] = [np.array(s.face.box_xyxy) for p in result.persons for s in p.sightings]
+        recorded.append((result.settings["min_face"], result.settings["min_face_px"]))
+    assert searched == [20, 30] and recorded == [(None, 20), (None, 30)]
+    assert len(boxes[(640, 360)]) == len(boxes[(1920, 1080)]) == 3
+    for small, big in zip(boxes[(640, 360)], boxes[(1920, 1080)]):
+        assert np.abs(big - 3 * small).max() <= 0.1 * (small[3] - small[1]) * 3
+    result, _ = app.run(clips[(1920, 1080)], out=tmp_path / "out", mode="faces", min_faces=1, overwrite=True,
+                        min_face=20)
+    assert searched[-1] == 20 and result.settings["min_face_px"] == 20

@@ -7,7 +7,7 @@ import pytest
 from clusterer import cache
 from clusterer.errors import ClusterVideoError, SettingsError
 from clusterer.settings import (CLUSTERING, EXTRACTION, OTHER, SETTINGS, ClusteringSettings, ExtractionSettings, Stage,
-                                default, of_stage, split_settings, stage_settings)
+                                default, min_face_px, of_stage, split_settings, stage_settings)
 from clusterer.types import DetectorName, Mode
 
 
@@ -58,3 +58,13 @@ def test_choices_are_the_enums_of_types():
     assert SETTINGS["detector"].choices == tuple(d.value for d in DetectorName) == ("mtcnn", "hog", "cnn")
     assert SETTINGS["mode"].choices == tuple(m.value for m in Mode)
     assert SETTINGS["detector"].default == DetectorName.MTCNN
+
+
+@pytest.mark.parametrize("size, px", [((1280, 720), 20), ((640, 360), 20), ((1920, 1080), 30),
+                                      ((1080, 1920), 30), ((3840, 2160), 60), ((2560, 1440), 40)])
+def test_the_smallest_face_follows_the_frame_size_unless_given(size, px):
+    """--min-face's default is the same share of the frame at every size (never
+    under 20 px); a value given is used as it is, in pixels."""
+    assert default("min_face") is None
+    assert min_face_px(None, *size) == px
+    assert min_face_px(14, *size) == 14 and min_face_px(0, *size) == 0

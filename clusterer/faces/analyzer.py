@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import models
-from ..settings import check, default
+from ..settings import MIN_FACE_FLOOR, check, default
 from .detectors import Detections, Detector, make_detector
 from .encoder import FaceEncoder, make_encoder
 from .quality import frontalness, quality_score, sharpness
@@ -52,17 +52,18 @@ class FaceAnalyzer:
     detector: one of detectors.NAMES; upsample: dlib's
     number_of_times_to_upsample (HOG and CNN); min_face: smallest face, in
     pixels (MTCNN searches no smaller, so it sets MTCNN's cost; every
-    detector's smaller boxes are dropped); encoder: "torch" or "dlib"
+    detector's smaller boxes are dropped; None: MIN_FACE_FLOOR, as the frames'
+    size is not known here: a video's run passes settings.min_face_px's); encoder: "torch" or "dlib"
     (encoder.py); device: where the torch models run.
     """
 
     def __init__(self, *, detector: str = default("detector"), upsample: int = default("upsample"),
-                 min_face: int = default("min_face"), encoder: str = default("encoder"),
+                 min_face: int | None = default("min_face"), encoder: str = default("encoder"),
                  device: str = default("device"), track_score: float = default("track_score")):
         check("detector", detector)
-        self.min_face = min_face
+        self.min_face = MIN_FACE_FLOOR if min_face is None else check("min_face", min_face)
         self.track_score = check("track_score", track_score)
-        self.detector: Detector = make_detector(detector, upsample=upsample, min_face=min_face,
+        self.detector: Detector = make_detector(detector, upsample=upsample, min_face=self.min_face,
                                                 track_score=self.track_score, device=device)
         self.encoder: FaceEncoder = make_encoder(encoder, device)
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import models
 from ..devices import check_early, resolve_device
-from ..settings import SETTINGS, check, default
+from ..settings import MIN_FACE_FLOOR, SETTINGS, check, default
 from ..types import Detections, DetectorName
 from .mtcnn import MTCNN
 
@@ -138,7 +138,7 @@ class MtcnnDetector:
     name = DetectorName.MTCNN
     uses_torch = True
 
-    def __init__(self, min_face: int = default("min_face"), track_score: float = default("track_score"),
+    def __init__(self, min_face: int = MIN_FACE_FLOOR, track_score: float = default("track_score"),
                  device: str = "cpu"):
 
         # 'auto' is resolved on first use: resolving it imports torch
@@ -180,7 +180,7 @@ class MtcnnDetector:
                 for d in found]
 
 
-def make_detector(name: str, *, upsample: int = default("upsample"), min_face: int = default("min_face"),
+def make_detector(name: str, *, upsample: int = default("upsample"), min_face: int = MIN_FACE_FLOOR,
                   track_score: float = default("track_score"), device: str = "cpu") -> Detector:
     """The detector called `name` (one of NAMES; else SettingsError)."""
     name = DetectorName(check("detector", name))
