@@ -114,6 +114,34 @@ height (a face changes size little between samples)."""
 GPU_BATCH = 8
 """Whole frames MTCNN searches in one call on a GPU."""
 
+GREY_SPREAD = 3.0
+"""A frame (or region) whose red, green and blue differ by under this much on
+average (0–255, read at every 8th pixel each way) holds no colour: black and
+white film, a grey-graded scene. A colour frame's spread is tens."""
+
+GREY_TINT = (1.22, 0.94, 0.75)
+"""A colourless frame is searched by MTCNN tinted with these factors (red,
+green, blue) of its grey: the colour an average skin has at that brightness
+(sRGB 224, 172, 138 over its luma). MTCNN was trained on colour photos and
+finds far fewer faces in grey ones; its thresholds stay the same
+(benchmarks/RESULTS.md, "Session 14: black and white footage"). Only the
+search sees the tint: landmarks, encodings and crops come from the frame itself."""
+
+
+def colourless(rgb: np.ndarray) -> bool:
+    """Whether an RGB image holds no colour (GREY_SPREAD)."""
+    s = rgb[::8, ::8].astype(np.int16)
+    if not s.size:
+        return False
+    spread = np.abs(s[..., 0] - s[..., 1]).mean() + np.abs(s[..., 1] - s[..., 2]).mean()
+    return float(spread) < GREY_SPREAD
+
+
+def tinted(rgb: np.ndarray) -> np.ndarray:
+    """A colourless RGB image in an average skin's colours (GREY_TINT)."""
+    grey = rgb[..., 1:2].astype(np.float32)
+    return np.clip(grey * np.asarray(GREY_TINT, np.float32), 0, 255).astype(np.uint8)
+
 
 def to_dlib_boxes(boxes: np.ndarray, mapping: tuple[float, float, float, float] = TO_DLIB_BOX) -> np.ndarray:
     """MTCNN boxes (n, 4) moved and scaled into dlib's convention."""
@@ -175,6 +203,8 @@ class MtcnnDetector:
         sizes = None if face_size is None else (lo * face_size, hi * face_size)
         if sizes is None and smallest:
             sizes = (float(smallest), math.inf)
+        # colourless frames (or regions) are searched tinted (GREY_TINT)
+        frames = [tinted(f) if colourless(f) else f for f in frames]
         found = self._resolved().detect(frames, last=self.weak_prob if weak else self.cutoff, sizes=sizes)
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
                 for d in found]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from clusterer.faces import mtcnn
-from clusterer.faces.detectors import (NAMES, Detections, HogDetector, MtcnnDetector, TO_DLIB_BOX, make_detector,
-                                 to_dlib_boxes)
+from clusterer.faces.detectors import (GREY_TINT, NAMES, Detections, HogDetector, MtcnnDetector,
+                                       TO_DLIB_BOX, colourless, make_detector, tinted, to_dlib_boxes)
 from clusterer.settings import default
 from clusterer.errors import ModelNotFound
 from clusterer.faces.analyzer import FaceAnalyzer, box_iou
@@ -197,3 +197,40 @@ def test_gpu_batches_gather_frames_without_changing_results(demo_video, monkeypa
     assert 3 in calls and one.faces  # whole frames were searched three at a time
     assert [(f.frame, f.box_xyxy) for f in three.faces] == [(f.frame, f.box_xyxy) for f in one.faces]
     assert len(three.tracks) == len(one.tracks)
+
+
+def test_colourless_frames_are_told_from_colour_ones(hopper_rgb):
+    """Grey (with a codec's ±1 of chroma noise) is colourless; the portrait,
+    and the same grey with a faint sepia cast, are not."""
+    grey = np.repeat(cv2.cvtColor(hopper_rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    noise = np.random.default_rng(0).integers(-1, 2, grey.shape)
+    assert colourless(grey) and colourless(np.clip(grey + noise, 0, 255).astype(np.uint8))
+    assert not colourless(hopper_rgb)
+    sepia = np.clip(grey * np.float32([1.08, 1.0, 0.85]), 0, 255).astype(np.uint8)
+    assert not colourless(sepia)
+    assert not colourless(np.zeros((0, 0, 3), np.uint8))
+
+
+def test_a_colourless_frame_is_searched_tinted_the_others_as_they_are(hopper_rgb, monkeypatch):
+    """In one call, a grey frame goes to MTCNN tinted (GREY_TINT), a colour one
+    unchanged; the detections come back in the frames' order, in the frames'
+    own coordinates."""
+    grey = np.repeat(cv2.cvtColor(hopper_rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    det = MtcnnDetector(min_face=40)
+    seen = []
+    real = mtcnn.MTCNN.detect
+
+    def spy(net, frames, **kw):
+        seen.append([f.copy() for f in frames])
+        return real(net, frames, **kw)
+
+    monkeypatch.setattr(mtcnn.MTCNN, "detect", spy)
+    small = cv2.resize(hopper_rgb, None, fx=0.5, fy=0.5)
+    found = det.detect([small, grey])
+    (pics,) = seen
+    assert np.array_equal(pics[0], small) and np.array_equal(pics[1], tinted(grey))
+    expect = np.clip(grey[..., 1:2] * np.float32(GREY_TINT), 0, 255).astype(np.uint8)
+    assert np.array_equal(tinted(grey), expect) and tinted(grey)[..., 0].mean() > grey[..., 0].mean()
+    assert len(found[0]) == len(found[1]) == 1
+    # the grey frame is twice the colour one's size: so is its face
+    assert box_iou(found[1].box_xyxy[0], 2 * found[0].box_xyxy[0]) > 0.8
