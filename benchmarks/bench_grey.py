@@ -15,14 +15,12 @@ and wall seconds.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, build_video, commit, report
+from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, build_video, commit, report, transcoded
 from clusterer import run
 from clusterer.evaluate import evaluate, load_ground_truth, predictions
 from clusterer.faces import detectors
@@ -34,16 +32,7 @@ SEEDS = (7, 11, 23)
 
 def grey_copy(video: Path) -> Path:
     """`video` without its colour (made when missing)."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    dest = OUT / f"{video.stem}_grey.mp4"
-    if not dest.exists():
-        if not shutil.which("ffmpeg"):
-            sys.exit("ffmpeg is needed to make the grey copies")
-        tmp = dest.with_suffix(".part.mp4")
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(video), "-vf", "hue=s=0", "-c:v", "libx264",
-                        "-preset", "veryfast", "-crf", "18", "-an", str(tmp)], check=True)
-        tmp.rename(dest)
-    return dest
+    return transcoded(video, OUT / f"{video.stem}_grey.mp4", "hue=s=0", 18)
 
 
 def one(video: Path, truth: Path, tint: bool) -> dict:

@@ -18,7 +18,6 @@ import argparse
 import csv
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import LABELS, REAL, ROOT, build_video, commit, report
+from benchmarks.harness import LABELS, REAL, ROOT, build_video, commit, report, transcoded
 from clusterer import probe
 
 OUT = ROOT / "bench-out" / "resolution"
@@ -46,15 +45,7 @@ def upscaled(name: str, height: int) -> tuple[Path, Path]:
     info = probe(video)
     k = height / min(info.width, info.height)
     width = int(round(info.width * k / 2)) * 2
-    OUT.mkdir(parents=True, exist_ok=True)
-    dest = OUT / f"{name}_{height}p.mp4"
-    if not dest.exists():
-        if not shutil.which("ffmpeg"):
-            sys.exit("ffmpeg is needed to make the upscaled copies")
-        tmp = dest.with_suffix(".part.mp4")
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(video), "-vf", f"scale={width}:{height}",
-                        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-an", str(tmp)], check=True)
-        tmp.rename(dest)
+    dest = transcoded(video, OUT / f"{name}_{height}p.mp4", f"scale={width}:{height}", 20)
     if truth.suffix == ".json":
         gt = json.loads(truth.read_text())
         gt["width"], gt["height"] = width, height

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -71,6 +72,20 @@ def build_video(out_dir: Path, seed: int, seconds: float, level: str) -> Path:
         subprocess.run([sys.executable, str(BENCH / "benchgen.py"), str(BENCH / "people"), str(video),
                         "--seed", str(seed), "--seconds", str(seconds), "--level", level], check=True)
     return video
+
+
+def transcoded(video: Path, dest: Path, vf: str, crf: int) -> Path:
+    """`video` through ffmpeg's filter `vf` into `dest` (H.264 at `crf`, no
+    audio), made when missing (written aside, then renamed: never half a file)."""
+    if not dest.exists():
+        if not shutil.which("ffmpeg"):
+            sys.exit(f"ffmpeg is needed to make {dest.name}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(".part.mp4")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(video), "-vf", vf, "-c:v", "libx264",
+                        "-preset", "veryfast", "-crf", str(crf), "-an", str(tmp)], check=True)
+        tmp.rename(dest)
+    return dest
 
 
 def score(gt: Path, clusters: Path) -> dict:
