@@ -125,7 +125,10 @@ green, blue) of its grey: the colour an average skin has at that brightness
 (sRGB 224, 172, 138 over its luma). MTCNN was trained on colour photos and
 finds far fewer faces in grey ones; its thresholds stay the same
 (benchmarks/RESULTS.md, "Session 14: black and white footage"). Only the
-search sees the tint: landmarks, encodings and crops come from the frame itself."""
+search sees the tint: landmarks, encodings and crops come from the frame itself.
+What the tinted search finds is then scored by O-Net on the frame as it is
+too: its probability is the geometric mean of the two, as a round thing
+(a shield, a necklace) can look like a face only once it is skin-coloured."""
 
 
 def colourless(rgb: np.ndarray) -> bool:
@@ -204,10 +207,29 @@ class MtcnnDetector:
         if sizes is None and smallest:
             sizes = (float(smallest), math.inf)
         # colourless frames (or regions) are searched tinted (GREY_TINT)
-        frames = [tinted(f) if colourless(f) else f for f in frames]
-        found = self._resolved().detect(frames, last=self.weak_prob if weak else self.cutoff, sizes=sizes)
+        grey = [colourless(f) for f in frames]
+        net, last = self._resolved(), self.weak_prob if weak else self.cutoff
+        found = net.detect([tinted(f) if g else f for f, g in zip(frames, grey)], last=last, sizes=sizes)
+        if any(grey):
+            found = self._confirmed(net, frames, found, grey, last)
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
                 for d in found]
+
+
+    @staticmethod
+    def _confirmed(net: MTCNN, frames, found: list, grey: list[bool], last: float) -> list:
+        """The tinted frames' detections with O-Net's probability the geometric
+        mean of the tinted frame's and the frame's own (GREY_TINT); those under
+        `last` dropped."""
+        idx = [k for k, g in enumerate(grey) if g]
+        own = net.probability([frames[k] for k in idx], [found[k].box_xyxy for k in idx])
+        out = list(found)
+        for k, p in zip(idx, own):
+            d = found[k]
+            prob = np.sqrt(d.score.astype(np.float64) * p).astype(np.float32)
+            keep = prob >= last
+            out[k] = Detections(d.box_xyxy[keep], prob[keep], d.landmarks[keep])
+        return out
 
 
 def make_detector(name: str, *, upsample: int = default("upsample"), min_face: int = MIN_FACE_FLOOR,

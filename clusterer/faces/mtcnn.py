@@ -285,6 +285,22 @@ class MTCNN:
             props = self._refine(rnet, frames, props, 24, self.thresholds[1])
             return self._output(onet, frames, props, t_last)
 
+    def probability(self, frames: Sequence[np.ndarray], boxes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """O-Net's face probability of each box (x1, y1, x2, y2, squared as
+        O-Net sees its candidates) of each frame: a second opinion on boxes
+        found in another version of the frame."""
+        import torch
+
+        counts = [len(b) for b in boxes]
+        if not sum(counts):
+            return [np.zeros(0, np.float32) for _ in frames]
+        onet = load_networks(self.device)[2]
+        crops = np.concatenate([_crops(f, _square(np.asarray(b, np.float64)), 48)
+                                for f, b in zip(frames, boxes) if len(b)])
+        with torch.inference_mode():
+            prob = onet(_to_tensor(crops, self.device))[0].cpu().numpy()
+        return np.split(prob, np.cumsum(counts)[:-1])
+
     def _propose(self, pnet, frames, sizes) -> list[np.ndarray]:
         """Stage 1: per frame, (m, 5) squared boxes with P-Net's probability."""
 

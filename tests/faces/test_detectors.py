@@ -234,3 +234,31 @@ def test_a_colourless_frame_is_searched_tinted_the_others_as_they_are(hopper_rgb
     assert len(found[0]) == len(found[1]) == 1
     # the grey frame is twice the colour one's size: so is its face
     assert box_iou(found[1].box_xyxy[0], 2 * found[0].box_xyxy[0]) > 0.8
+
+
+def test_o_nets_second_opinion_is_high_on_a_face_and_low_elsewhere(hopper_rgb):
+    (d,) = mtcnn.MTCNN(min_face=40).detect([hopper_rgb])
+    blank = np.array([[5.0, 5.0, 85.0, 85.0]])
+    face, elsewhere = mtcnn.MTCNN().probability([hopper_rgb, hopper_rgb], [d.box_xyxy, blank])
+    assert face.shape == (1,) and face[0] > 0.9 and elsewhere[0] < 0.1
+    assert [len(p) for p in mtcnn.MTCNN().probability([hopper_rgb], [np.zeros((0, 4))])] == [0]
+
+
+def test_a_tinted_find_keeps_the_geometric_mean_of_both_opinions(hopper_rgb, monkeypatch):
+    """What the tinted search finds in a grey frame is scored by the mean of
+    O-Net's probability there and on the grey frame itself: a face both see
+    stays confident; one only the tint shows drops under the cut-off, and
+    under a weak search's bar, out."""
+    grey = np.repeat(cv2.cvtColor(hopper_rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    det = MtcnnDetector(min_face=40)
+    (tinted_only,) = mtcnn.MTCNN(min_face=40).detect([tinted(grey)], last=det.cutoff)
+    p_tint = float(tinted_only.score[0])
+    (both,) = det.detect([grey])
+    (own,) = mtcnn.MTCNN().probability([grey], [tinted_only.box_xyxy])
+    assert len(both) == 1 and both.score[0] == pytest.approx(det.score(np.sqrt(np.float64([p_tint * own[0]])))[0],
+                                                             abs=1e-4)
+    monkeypatch.setattr(mtcnn.MTCNN, "probability", lambda net, frames, boxes: [np.full(len(b), 0.5) for b in boxes])
+    (weak,) = det.detect([grey], weak=True)
+    assert len(weak) == 1 and weak.score[0] < 0  # sqrt(0.99 × 0.5) ≈ 0.7: under the cut-off, over the weak bar
+    monkeypatch.setattr(mtcnn.MTCNN, "probability", lambda net, frames, boxes: [np.full(len(b), 0.01) for b in boxes])
+    assert [len(d) for d in det.detect([grey], weak=True)] == [0]
