@@ -114,10 +114,13 @@ height (a face changes size little between samples)."""
 GPU_BATCH = 8
 """Whole frames MTCNN searches in one call on a GPU."""
 
-GREY_SPREAD = 3.0
-"""A frame (or region) whose red, green and blue differ by under this much on
-average (0–255, read at every 8th pixel each way) holds no colour: black and
-white film, a grey-graded scene. A colour frame's spread is tens."""
+GREY_SPREAD = 8.0
+"""A frame (or region) holds no colour (black and white film) when the spread
+of its pixels' red, green and blue (|R − G| + |G − B|, 0–510, read at every 8th
+pixel each way) is under this for 98 % of them: a grey video's is 0 to a
+codec's few; a colour frame's skin alone passes it, even on a title card that is
+mostly black and white (its 98th percentile 13; benchmarks/RESULTS.md, "Black
+and white footage")."""
 
 GREY_TINT = (1.22, 0.94, 0.75)
 """A colourless frame is searched by MTCNN tinted with these factors (red,
@@ -136,8 +139,8 @@ def colourless(rgb: np.ndarray) -> bool:
     s = rgb[::8, ::8].astype(np.int16)
     if not s.size:
         return False
-    spread = np.abs(s[..., 0] - s[..., 1]).mean() + np.abs(s[..., 1] - s[..., 2]).mean()
-    return float(spread) < GREY_SPREAD
+    spread = np.abs(s[..., 0] - s[..., 1]) + np.abs(s[..., 1] - s[..., 2])
+    return float(np.percentile(spread, 98)) < GREY_SPREAD
 
 
 def tinted(rgb: np.ndarray) -> np.ndarray:

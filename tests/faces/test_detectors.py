@@ -201,7 +201,8 @@ def test_gpu_batches_gather_frames_without_changing_results(demo_video, monkeypa
 
 def test_colourless_frames_are_told_from_colour_ones(hopper_rgb):
     """Grey (with a codec's ±1 of chroma noise) is colourless; the portrait,
-    and the same grey with a faint sepia cast, are not."""
+    the same grey with a faint sepia cast, and a black title card with a
+    small colour picture are not."""
     grey = np.repeat(cv2.cvtColor(hopper_rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
     noise = np.random.default_rng(0).integers(-1, 2, grey.shape)
     assert colourless(grey) and colourless(np.clip(grey + noise, 0, 255).astype(np.uint8))
@@ -209,6 +210,10 @@ def test_colourless_frames_are_told_from_colour_ones(hopper_rgb):
     sepia = np.clip(grey * np.float32([1.08, 1.0, 0.85]), 0, 255).astype(np.uint8)
     assert not colourless(sepia)
     assert not colourless(np.zeros((0, 0, 3), np.uint8))
+    # a title card: black, with a small colour picture (5 % of it) of a face
+    card = np.zeros((720, 1280, 3), np.uint8)
+    card[100:330, 100:300] = cv2.resize(hopper_rgb, (200, 230))
+    assert not colourless(card)
 
 
 def test_a_colourless_frame_is_searched_tinted_the_others_as_they_are(hopper_rgb, monkeypatch):
