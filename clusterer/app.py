@@ -124,7 +124,8 @@ def features(video: str | os.PathLike, info: VideoInfo, dest: Path, extraction: 
     _stage(progress, "loading models")
     e = dict(extraction)
     cloth_model, cloth_colour, device = e.pop("cloth_model"), e.pop("cloth_colour"), e.pop("device")
-    analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=min_face_px(e.pop("min_face"), info.width, info.height),
+    min_face = min_face_px(e.pop("min_face"), info.width, info.height)
+    analyzer = FaceAnalyzer(detector=e.pop("detector"), upsample=e.pop("upsample"), min_face=min_face,
                             encoder=e.pop("encoder"), device=device, track_score=e.pop("track_score"))
     embedder = make_embedder(cloth_model, device, cloth_colour) if with_clothing else None
     _stage(progress, "extracting")

@@ -253,7 +253,7 @@ MIN_FACE_LINES = 36
 """--min-face's default is the frame's shorter side over this (720 / 36 = 20): a
 face is searched down to the same share of the frame at every resolution, so
 the whole-frame search of a 1080p or 4K frame costs what a 720p one does
-(benchmarks/RESULTS.md, "Session 14: the smallest face scaled to the frame")."""
+(benchmarks/RESULTS.md, "Large frames: the smallest face scaled to the frame")."""
 
 
 def min_face_px(min_face: int | None, width: int, height: int) -> int:

@@ -52,9 +52,9 @@ class FaceAnalyzer:
     detector: one of detectors.NAMES; upsample: dlib's
     number_of_times_to_upsample (HOG and CNN); min_face: smallest face, in
     pixels (MTCNN searches no smaller, so it sets MTCNN's cost; every
-    detector's smaller boxes are dropped; None: MIN_FACE_FLOOR, as the frames'
-    size is not known here: a video's run passes settings.min_face_px's); encoder: "torch" or "dlib"
-    (encoder.py); device: where the torch models run.
+    detector's smaller boxes are dropped; None: MIN_FACE_FLOOR, as the
+    frames' size is not known here: a video's run passes settings.min_face_px's);
+    encoder: "torch" or "dlib" (encoder.py); device: where the torch models run.
     """
 
     def __init__(self, *, detector: str = default("detector"), upsample: int = default("upsample"),

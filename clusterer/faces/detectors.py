@@ -127,7 +127,7 @@ GREY_TINT = (1.22, 0.94, 0.75)
 green, blue) of its grey: the colour an average skin has at that brightness
 (sRGB 224, 172, 138 over its luma). MTCNN was trained on colour photos and
 finds far fewer faces in grey ones; its thresholds stay the same
-(benchmarks/RESULTS.md, "Session 14: black and white footage"). Only the
+(benchmarks/RESULTS.md, "Black and white footage"). Only the
 search sees the tint: landmarks, encodings and crops come from the frame itself.
 What the tinted search finds is then scored by O-Net on the frame as it is
 too: its probability is the geometric mean of the two, as a round thing
@@ -217,7 +217,6 @@ class MtcnnDetector:
             found = self._confirmed(net, frames, found, grey, last)
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
                 for d in found]
-
 
     @staticmethod
     def _confirmed(net: MTCNN, frames, found: list, grey: list[bool], last: float) -> list:
