@@ -68,7 +68,7 @@ def main() -> None:
         video = build_video(ROOT / "bench-out", seed, 60, "hard")
         cases.append((video.stem, grey_copy(video), video.with_suffix(".gt.json")))
     cases += [(name, grey_copy(REAL / f"{name}.mp4"), LABELS / f"{name}.csv") for name in CLIPS]
-    rows, sums = [], {True: [0.0, 0.0, 0, 0.0], False: [0.0, 0.0, 0, 0.0]}
+    rows, results = [], {True: [], False: []}
     for k, (name, video, truth) in enumerate(cases):
         got = {}
         for tint in ((True, False) if k % 2 == 0 else (False, True)):
@@ -76,15 +76,14 @@ def main() -> None:
             print(name, tint, got[tint], file=sys.stderr, flush=True)
         for tint in (False, True):
             g = got[tint]
-            s = sums[tint]
-            s[0] += g["det"]; s[1] += g["f"]; s[2] += g["false_in"]; s[3] += g["wall"]  # noqa: E702
+            results[tint].append(g)
             rows.append(f"| {name} | {'tinted' if tint else 'as it is'} | {g['det']:.3f} | {g['f']:.3f} ({g['p']:.3f}) | "
                         f"{g['persons']} | {g['false']} ({g['false_in']}) | {g['wall']:.1f} |")
-    n = len(cases)
     for tint in (False, True):
-        s = sums[tint]
-        rows.append(f"| mean (sum) | {'tinted' if tint else 'as it is'} | {s[0] / n:.3f} | {s[1] / n:.3f} | | "
-                    f"({s[2]}) | ({s[3]:.1f}) |")
+        rs = results[tint]
+        rows.append(f"| mean (sum) | {'tinted' if tint else 'as it is'} | {sum(r['det'] for r in rs) / len(rs):.3f} | "
+                    f"{sum(r['f'] for r in rs) / len(rs):.3f} | | ({sum(r['false_in'] for r in rs)}) | "
+                    f"({sum(r['wall'] for r in rs):.1f}) |")
     text = "\n".join([
         "", f"## Black and white footage: colourless frames searched tinted (`benchmarks/bench_grey.py`, commit `{commit_id}`)", "",
         "Grey copies (ffmpeg `hue=s=0`) of the tuned composites 7, 11, 23 and the six real clips, the pipeline at "
