@@ -15,16 +15,10 @@ and wall seconds.
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
-import time
 from pathlib import Path
 
-from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, build_video, commit, report, transcoded
-from clusterer import run
-from clusterer.evaluate import evaluate, load_ground_truth, predictions
+from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, build_video, commit, report, scored_run, side_by_side, transcoded
 from clusterer.faces import detectors
-from clusterer.geometry import box_iou
 
 OUT = ROOT / "bench-out" / "grey"
 SEEDS = (7, 11, 23)
@@ -41,21 +35,9 @@ def one(video: Path, truth: Path, tint: bool) -> dict:
     if not tint:
         detectors.colourless = lambda rgb: False
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            res, _ = run(video, out=tmp)
-            wall = time.perf_counter() - t0
+        return scored_run(video, truth)
     finally:
         detectors.colourless = real
-    gt = load_ground_truth(truth, res.sampled, res.video.fps)
-    boxes: dict[int, list] = {}
-    for frame, _, box in gt:
-        boxes.setdefault(frame, []).append(box)
-    f = evaluate(predictions(res.persons, res.unknown), res.sampled, gt)
-    stray = sum(1 for p in res.persons for s in p.sightings
-                if max((box_iou(s.face.box_xyxy, b) for b in boxes.get(s.face.frame, [])), default=0) < 0.3)
-    return {"det": f["det_recall"], "f": f["bcubed_f"], "p": f["bcubed_p"], "persons": f["persons"],
-            "false": f["false_faces"], "false_in": stray, "wall": wall}
 
 
 def main() -> None:
@@ -68,22 +50,7 @@ def main() -> None:
         video = build_video(ROOT / "bench-out", seed, 60, "hard")
         cases.append((video.stem, grey_copy(video), video.with_suffix(".gt.json")))
     cases += [(name, grey_copy(REAL / f"{name}.mp4"), LABELS / f"{name}.csv") for name in CLIPS]
-    rows, results = [], {True: [], False: []}
-    for k, (name, video, truth) in enumerate(cases):
-        got = {}
-        for tint in ((True, False) if k % 2 == 0 else (False, True)):
-            got[tint] = one(video, truth, tint)
-            print(name, tint, got[tint], file=sys.stderr, flush=True)
-        for tint in (False, True):
-            g = got[tint]
-            results[tint].append(g)
-            rows.append(f"| {name} | {'tinted' if tint else 'as it is'} | {g['det']:.3f} | {g['f']:.3f} ({g['p']:.3f}) | "
-                        f"{g['persons']} | {g['false']} ({g['false_in']}) | {g['wall']:.1f} |")
-    for tint in (False, True):
-        rs = results[tint]
-        rows.append(f"| mean (sum) | {'tinted' if tint else 'as it is'} | {sum(r['det'] for r in rs) / len(rs):.3f} | "
-                    f"{sum(r['f'] for r in rs) / len(rs):.3f} | | ({sum(r['false_in'] for r in rs)}) | "
-                    f"({sum(r['wall'] for r in rs):.1f}) |")
+    rows = side_by_side(cases, {"as it is": lambda v, t: one(v, t, False), "tinted": lambda v, t: one(v, t, True)})
     text = "\n".join([
         "", f"## Black and white footage: colourless frames searched tinted (`benchmarks/bench_grey.py`, commit `{commit_id}`)", "",
         "Grey copies (ffmpeg `hue=s=0`) of the tuned composites 7, 11, 23 and the six real clips, the pipeline at "

@@ -12,12 +12,16 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from clusterer import run
+from clusterer.evaluate import evaluate, load_ground_truth, predictions
 from clusterer.geometry import box_iou
 from clusterer.settings import default
 
@@ -86,6 +90,48 @@ def transcoded(video: Path, dest: Path, vf: str, crf: int) -> Path:
                         "-preset", "veryfast", "-crf", str(crf), "-an", str(tmp)], check=True)
         tmp.rename(dest)
     return dest
+
+
+def scored_run(video: Path, truth: Path) -> dict:
+    """A default in-process run of `video` scored against `truth` (labels or a
+    .gt.json): det_recall, two-stage BCubed F and P, persons, false faces (all;
+    `false_in`: those in persons) and wall seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        res, _ = run(video, out=tmp)
+        wall = time.perf_counter() - t0
+    gt = load_ground_truth(truth, res.sampled, res.video.fps)
+    boxes: dict[int, list] = {}
+    for frame, _, box in gt:
+        boxes.setdefault(frame, []).append(box)
+    f = evaluate(predictions(res.persons, res.unknown), res.sampled, gt)
+    stray = sum(1 for p in res.persons for s in p.sightings
+                if max((box_iou(s.face.box_xyxy, b) for b in boxes.get(s.face.frame, [])), default=0) < SAME_FACE)
+    return {"det": f["det_recall"], "f": f["bcubed_f"], "p": f["bcubed_p"], "persons": f["persons"],
+            "false": f["false_faces"], "false_in": stray, "wall": wall}
+
+
+def side_by_side(cases: list[tuple[str, Path, Path]],
+                 variants: dict[str, Callable[[Path, Path], dict]]) -> list[str]:
+    """Each case (name, video, truth) run by each variant (a scored_run with
+    something changed), the order alternated case by case; the table rows
+    (video | variant | det_recall | F (P) | persons | false (in persons) | wall s),
+    then each variant's means (sums)."""
+    rows, results = [], {v: [] for v in variants}
+    for k, (name, video, truth) in enumerate(cases):
+        got = {}
+        for v in (list(variants) if k % 2 == 0 else list(variants)[::-1]):
+            got[v] = variants[v](video, truth)
+            print(name, v, got[v], file=sys.stderr, flush=True)
+        for v, g in got.items():
+            results[v].append(g)
+        rows += [f"| {name} | {v} | {g['det']:.3f} | {g['f']:.3f} ({g['p']:.3f}) | {g['persons']} | "
+                 f"{g['false']} ({g['false_in']}) | {g['wall']:.1f} |" for v, g in ((v, got[v]) for v in variants)]
+    for v, rs in results.items():
+        rows.append(f"| mean (sum) | {v} | {sum(r['det'] for r in rs) / len(rs):.3f} | "
+                    f"{sum(r['f'] for r in rs) / len(rs):.3f} | | ({sum(r['false_in'] for r in rs)}) | "
+                    f"({sum(r['wall'] for r in rs):.1f}) |")
+    return rows
 
 
 def score(gt: Path, clusters: Path) -> dict:

@@ -146,11 +146,11 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
                     later = [w and x for w, x in zip(want, later)]
                 now = [w and not x for w, x in zip(want, later)]
                 with clock("encode"):
-                    shapes = [c.shape for c, n in zip(cands, now) if n]
-                    if shapes and waiting:  # the faces waiting first (they are compared to), in one batch
-                        coded = iter(waiting.flush(analyzer.chips(rgb, shapes)))
+                    todo = [c for c, n in zip(cands, now) if n]
+                    if todo and waiting:  # the faces waiting first (they are compared to), in one batch
+                        coded = iter(waiting.flush(analyzer.chips(rgb, todo)))
                     else:
-                        coded = iter(analyzer.encode_shapes(rgb, shapes) if shapes else ())
+                        coded = iter(analyzer.encode_candidates(rgb, todo) if todo else ())
                     encs = [next(coded) if n else None for n in now]
                 with clock("track"):
                     first = len(faces)
@@ -159,10 +159,10 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
                         [c.score < track_start for c in cands], later))
                     kept = [k for k, tid in enumerate(linked) if tid is not None]
                     faces.extend(make_face(frame, cands[k], encs[k], crop_margin) for k in kept)
-                late = [(first + j, cands[k].shape) for j, k in enumerate(kept) if later[k]]
+                late = [(first + j, cands[k]) for j, k in enumerate(kept) if later[k]]
                 if late:
                     with clock("encode"):
-                        waiting.add([i for i, _ in late], analyzer.chips(rgb, [sh for _, sh in late]))
+                        waiting.add([i for i, _ in late], analyzer.chips(rgb, [c for _, c in late]))
                         if len(waiting) >= ENCODE_BATCH:
                             waiting.flush()
                 if clothing is not None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import models
 from ..settings import MIN_FACE_FLOOR, check, default
+from . import exposure
 from .detectors import Detections, Detector, make_detector
 from .encoder import FaceEncoder, make_encoder
 from .quality import frontalness, quality_score, sharpness
@@ -31,12 +32,15 @@ ROI_MARGIN = 1.0
 @dataclass(frozen=True, eq=False)
 class Candidate:
     """A detection before encoding: its box, detector score, dlib landmarks
-    (a full_object_detection, reused for the encoding) and quality."""
+    (a full_object_detection in the frame's pixels, reused for the encoding),
+    quality, and the gain its landmarks, quality and chip were read at
+    (exposure.py: 1 unless the face is dark)."""
 
     box_xyxy: BoxXYXY
     score: float
     shape: object = field(repr=False)
     quality: float
+    gain: float = 1.0
 
 
 def _trim(box, width: int, height: int) -> BoxXYXY:
@@ -147,26 +151,40 @@ class FaceAnalyzer:
         return [self._describe(rgb, found) for rgb, found in zip(rgbs, self.detect_batch(rgbs, weak, smallest))]
 
     def _describe(self, rgb: np.ndarray, found: list[tuple[BoxXYXY, float]]) -> list[Candidate]:
-        """Landmarks (dlib's 5-point model on the dlib-convention box) and quality of each detection."""
+        """Landmarks (dlib's 5-point model on the dlib-convention box) and
+        quality of each detection; a dark face's (exposure.py) read on its
+        surroundings brightened, as the landmark model misplaces points in the dark."""
         import cv2
         import dlib
 
         predictor = models.load("landmarks_5")
+        h, w = rgb.shape[:2]
         out = []
         for box, score in found:
-            shape = predictor(rgb, dlib.rectangle(*box))
-            pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=float)
             l, t, r, b = box
+            lc, tc = max(l, 0), max(t, 0)  # (a box given to encode() may reach past the frame)
+            factor = exposure.gain(rgb[tc:b, lc:r])
+            if factor == 1.0:
+                shape = predictor(rgb, dlib.rectangle(*box))
+                patch = rgb[tc:b, lc:r]
+            else:
+                x0, y0 = max(0, l - (r - l)), max(0, t - (b - t))
+                x1, y1 = min(w, r + (r - l)), min(h, b + (b - t))
+                near = exposure.brightened(rgb[y0:y1, x0:x1], factor)
+                moved = predictor(near, dlib.rectangle(l - x0, t - y0, r - x0, b - y0))
+                shape = dlib.full_object_detection(
+                    dlib.rectangle(*box), [dlib.point(p.x + x0, p.y + y0) for p in moved.parts()])
+                patch = near[tc - y0:b - y0, lc - x0:r - x0]
+            pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=float)
             # grey only the face patch: the frame itself is never needed in grey
-            patch = rgb[t:b, l:r]
             gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY) if patch.size else patch[..., 0]
             q = quality_score(b - t, sharpness(gray), score, frontalness(pts))
-            out.append(Candidate(box, score, shape, q))
+            out.append(Candidate(box, score, shape, q, factor))
         return out
 
-    def encode_shapes(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:
-        """(n, 128) encodings of the faces given by their landmarks, in one batch."""
-        return self.encoder.encode(rgb, shapes)
+    def encode_candidates(self, rgb: np.ndarray, cands: Sequence[Candidate]) -> np.ndarray:
+        """(n, 128) encodings of the candidates' faces, in one batch."""
+        return self.encoder.encode(rgb, [c.shape for c in cands], [c.gain for c in cands])
 
     @property
     def batches_chips(self) -> bool:
@@ -175,9 +193,9 @@ class FaceAnalyzer:
         of 16 than one face at a time; dlib's encodes a face at a time."""
         return hasattr(self.encoder, "encode_chips")
 
-    def chips(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:
-        """(n, 150, 150, 3) aligned face chips, to encode later in one batch."""
-        return self.encoder.chips(rgb, shapes)
+    def chips(self, rgb: np.ndarray, cands: Sequence[Candidate]) -> np.ndarray:
+        """(n, 150, 150, 3) aligned face chips of the candidates, to encode later in one batch."""
+        return self.encoder.chips(rgb, [c.shape for c in cands], [c.gain for c in cands])
 
     def encode_chips(self, chips: np.ndarray) -> np.ndarray:
         """(n, 128) encodings of aligned face chips."""
@@ -185,12 +203,9 @@ class FaceAnalyzer:
 
     def encode(self, rgb: np.ndarray, boxes: Sequence[BoxXYXY]) -> np.ndarray:
         """(n, 128) float64 encodings of the faces at `boxes` in `rgb`."""
-        import dlib
-
         if not boxes:
             return np.zeros((0, ENCODING_DIM))
-        predictor = models.load("landmarks_5")
-        return self.encode_shapes(rgb, [predictor(rgb, dlib.rectangle(*b)) for b in boxes])
+        return self.encode_candidates(rgb, self._describe(rgb, [(tuple(b), 0.0) for b in boxes]))
 
     def analyze(self, frame: SampledFrame, *, crop_margin: float = default("crop_margin")) -> list[Face]:
         """Detect, encode and crop every face of one sampled frame."""
@@ -198,7 +213,7 @@ class FaceAnalyzer:
 
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         cands = self.candidates(rgb)
-        encs = self.encode_shapes(rgb, [c.shape for c in cands])
+        encs = self.encode_candidates(rgb, cands)
         return [make_face(frame, c, e, crop_margin) for c, e in zip(cands, encs)]
 
 

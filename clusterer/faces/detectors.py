@@ -25,7 +25,8 @@ from .. import models
 from ..devices import check_early, resolve_device
 from ..settings import MIN_FACE_FLOOR, SETTINGS, check, default
 from ..types import Detections, DetectorName
-from .mtcnn import MTCNN
+from . import exposure
+from .mtcnn import MTCNN, nms
 
 NAMES: tuple[DetectorName, ...] = tuple(DetectorName(n) for n in SETTINGS["detector"].choices)
 """The detectors, default first (in the setting's order)."""
@@ -110,6 +111,10 @@ lie, so the quality score reads both alike."""
 REGION_SIZES = (0.5, 2.0)
 """Around a tracked face, MTCNN looks for faces of these multiples of its
 height (a face changes size little between samples)."""
+
+MERGE_IOU = 0.5
+"""A face found both in a dark frame and in its brightened copy: boxes that
+overlap by this much (intersection over union) are one face."""
 
 GPU_BATCH = 8
 """Whole frames MTCNN searches in one call on a GPU."""
@@ -209,14 +214,17 @@ class MtcnnDetector:
         sizes = None if face_size is None else (lo * face_size, hi * face_size)
         if sizes is None and smallest:
             sizes = (float(smallest), math.inf)
-        # colourless frames (or regions) are searched tinted (GREY_TINT)
-        grey = [colourless(f) for f in frames]
+        # each frame (or region) as it is, and brightened when dark; colourless
+        # ones tinted (GREY_TINT), then checked as they are
+        views = [(k, image) for k, f in enumerate(frames) for image in exposure.views(f)]
+        grey = [colourless(image) for _, image in views]
         net, last = self._resolved(), self.weak_prob if weak else self.cutoff
-        found = net.detect([tinted(f) if g else f for f, g in zip(frames, grey)], last=last, sizes=sizes)
+        found = net.detect([tinted(image) if g else image for (_, image), g in zip(views, grey)], last=last, sizes=sizes)
         if any(grey):
-            found = self._confirmed(net, frames, found, grey, last)
+            found = self._confirmed(net, [image for _, image in views], found, grey, last)
+        merged = [merge([d for (k, _), d in zip(views, found) if k == j]) for j in range(len(frames))]
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
-                for d in found]
+                for d in merged]
 
     @staticmethod
     def _confirmed(net: MTCNN, frames, found: list, grey: list[bool], last: float) -> list:
@@ -232,6 +240,17 @@ class MtcnnDetector:
             keep = prob >= last
             out[k] = Detections(d.box_xyxy[keep], prob[keep], d.landmarks[keep])
         return out
+
+
+def merge(found: list[Detections]) -> Detections:
+    """One frame's detections from several views of it as one set: of boxes
+    overlapping by MERGE_IOU, the likelier kept."""
+    if len(found) == 1:
+        return found[0]
+    boxes = np.concatenate([d.box_xyxy for d in found])
+    prob = np.concatenate([d.score for d in found])
+    keep = nms(boxes, prob, MERGE_IOU)
+    return Detections(boxes[keep], prob[keep], np.concatenate([d.landmarks for d in found])[keep])
 
 
 def make_detector(name: str, *, upsample: int = default("upsample"), min_face: int = MIN_FACE_FLOOR,

