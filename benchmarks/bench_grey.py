@@ -56,8 +56,8 @@ def main() -> None:
         "Grey copies (ffmpeg `hue=s=0`) of the tuned composites 7, 11, 23 and the six real clips, the pipeline at "
         "its defaults, colourless frames searched by MTCNN tinted (GREY_TINT, the default) or as they are; one "
         "process, the order alternated video by video. false: detections matching no labelled face (in persons).", "",
-        "| video | colourless frames searched | det_recall | two-stage F (P) | persons | false (in persons) | wall s |",
-        "|---|---|---|---|---|---|---|", *rows, ""])
+        "| video | colourless frames searched | det_recall | two-stage F (P) | F over every face | persons | false (in persons) | wall s |",
+        "|---|---|---|---|---|---|---|---|", *rows, ""])
     report(text, a.append)
 
 
