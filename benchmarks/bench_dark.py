@@ -27,6 +27,8 @@ from clusterer.faces import exposure
 
 OUT = ROOT / "bench-out" / "dark"
 SEEDS = (7, 11, 23)
+KINDS = ("half dark", "dark", "colour")
+"""The copies (and the originals), as the end of a case's name reads."""
 DIM = 0.3
 """Every channel's factor in the dark copies."""
 
@@ -68,10 +70,11 @@ def main() -> None:
     cases = []
     for name, video in originals:
         truth = video.with_suffix(".gt.json") if name.startswith("hard") else LABELS / f"{name}.csv"
-        cases += [(f"{name} {kind}", copy, truth) for kind, copy in copies(video)]
+        cases += [(f"{name} {kind}", copy, truth) for kind, copy in copies(video)]  # (KINDS)
         if a.colour:
             cases.append((f"{name} colour", video, truth))
-    rows = side_by_side(cases, {"as it is": lambda v, t: one(v, t, False), "brightened": lambda v, t: one(v, t, True)})
+    rows = side_by_side(cases, {"as it is": lambda v, t: one(v, t, False), "brightened": lambda v, t: one(v, t, True)},
+                        group=lambda name: next(k for k in KINDS if name.endswith(" " + k)))
     text = "\n".join([
         "", f"## Dark footage: dark pictures brightened (`benchmarks/bench_dark.py`, commit `{commit_id}`)", "",
         f"Copies (ffmpeg `lutrgb`, every channel × {DIM}: \"dark\" throughout, \"half dark\" from the middle on) of "

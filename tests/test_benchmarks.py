@@ -1,6 +1,9 @@
 """The benchmark harness: RESULTS.md sections replaced by name, studies found by name."""
 import subprocess
+from pathlib import Path
 import sys
+
+import pytest
 
 from benchmarks.__main__ import STUDIES
 from benchmarks.harness import ROOT, replace_section, section_name
@@ -137,3 +140,36 @@ def test_grouping_joins_videos_and_their_ground_truth(tmp_path):
     assert [(s["start"], s["end"]) for s in gt["shots"]] == [(0, 4), (5, 11)]
     assert set(gt["identities"]) == {"p0", "p1", "both"}
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+
+
+def test_f_over_every_face_counts_a_face_not_found_as_a_person_of_its_own():
+    from benchmarks.harness import f_every
+
+    gt = [(0, "a", [0, 0, 10, 10]), (1, "a", [0, 0, 10, 10]), (0, "b", [50, 50, 60, 60]),
+          (1, "b", [50, 50, 60, 60]), (2, "b", [50, 50, 60, 60])]
+    pred = [(0, [0, 0, 10, 10], "p1"), (1, [1, 0, 10, 10], "p1")]
+    # a: both found, together (recall 1 each); b: missed on frames 0 and 1 (recall 1/2 each);
+    # frame 2 was not sampled
+    assert f_every(gt, pred, [0, 1]) == pytest.approx(2 * 1 * 0.75 / 1.75, abs=1e-4)
+    assert f_every(gt, pred + [(0, [50, 50, 60, 60], "p2"), (1, [50, 50, 60, 60], "p2")], [0, 1]) == 1.0
+
+
+def test_side_by_side_alternates_the_order_and_means_each_group():
+    from benchmarks.harness import side_by_side
+
+    calls = []
+
+    def variant(name):
+        def run(video, truth):
+            calls.append((video.name, name))
+            return {"det": 1.0 if name == "on" else 0.5, "f": 0.8, "p": 1.0, "f_all": 0.7, "persons": 2,
+                    "false": 0, "false_in": 0, "wall": 1.0}
+        return run
+
+    cases = [(f"v{k} {kind}", Path(f"v{k}"), Path("t")) for k, kind in enumerate(("dark", "colour", "dark"))]
+    rows = side_by_side(cases, {"off": variant("off"), "on": variant("on")}, group=lambda n: n.split()[1])
+    assert [c[1] for c in calls] == ["off", "on", "on", "off", "off", "on"]
+    assert rows[-4:] == ["| mean (sum), dark | off | 0.500 | 0.800 | 0.700 | | (0) | (2.0) |",
+                         "| mean (sum), dark | on | 1.000 | 0.800 | 0.700 | | (0) | (2.0) |",
+                         "| mean (sum), colour | off | 0.500 | 0.800 | 0.700 | | (0) | (1.0) |",
+                         "| mean (sum), colour | on | 1.000 | 0.800 | 0.700 | | (0) | (1.0) |"]

@@ -5,7 +5,8 @@ face_recognition.face_locations(image))` computes them (RGB image, boxes
 trimmed to the frame, 5-point landmarks, one jitter): byte for byte with
 encoder="dlib", to within float rounding with the default "torch" (the same
 network run by torch, see encoder.py), so they are interchangeable with
-face_recognition's and its 0.6 tolerance applies.
+face_recognition's and its 0.6 tolerance applies. The exception is a dark
+face (exposure.py): its landmarks and chip are read brightened.
 """
 from __future__ import annotations
 
