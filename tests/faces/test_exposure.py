@@ -99,3 +99,12 @@ def test_both_encoders_brighten_a_dark_chip_alike(hopper_rgb, analyzer):
     # the gain reaches the network: as it is, the chip encodes elsewhere
     assert np.linalg.norm(ported - TorchEncoder("cpu").encode(dark, shapes)) > 0.05
 
+
+
+def test_a_dark_black_and_white_face_is_found_brightened_then_tinted(hopper_rgb, analyzer, exposure_off):
+    grey = cv2.cvtColor(cv2.cvtColor(hopper_rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    dark = dimmed(grey, 0.07)
+    (found,) = analyzer.detect(dark)
+    assert found[1] > 0
+    exposure_off()
+    assert analyzer.detect(dark) == []
