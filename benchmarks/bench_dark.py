@@ -20,9 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+from unittest import mock
 from pathlib import Path
 
-from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, build_video, commit, report, scored_run, side_by_side, transcoded
+from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, build_video, commit, report, scored_run, side_by_side, side_by_side_section, transcoded
 from clusterer.faces import exposure
 
 OUT = ROOT / "bench-out" / "dark"
@@ -50,13 +51,8 @@ def copies(video: Path) -> list[tuple[str, Path]]:
 
 def one(video: Path, truth: Path, on: bool) -> dict:
     """The default run of `video`, dark pictures brightened or not."""
-    real = exposure.gain
-    if not on:
-        exposure.gain = lambda rgb: 1.0
-    try:
+    with mock.patch.object(exposure, "gain", exposure.gain if on else lambda rgb: 1.0):
         return scored_run(video, truth)
-    finally:
-        exposure.gain = real
 
 
 def main() -> None:
@@ -75,15 +71,11 @@ def main() -> None:
             cases.append((f"{name} colour", video, truth))
     rows = side_by_side(cases, {"as it is": lambda v, t: one(v, t, False), "brightened": lambda v, t: one(v, t, True)},
                         group=lambda name: next(k for k in KINDS if name.endswith(" " + k)))
-    text = "\n".join([
-        "", f"## Dark footage: dark pictures brightened (`benchmarks/bench_dark.py`, commit `{commit_id}`)", "",
-        f"Copies (ffmpeg `lutrgb`, every channel × {DIM}: \"dark\" throughout, \"half dark\" from the middle on) of "
-        "the tuned composites 7, 11, 23 and the six real clips, the pipeline at its defaults, dark pictures "
-        "brightened (clusterer.faces.exposure, the default) or as they are; one process, the order alternated "
-        "video by video. false: detections matching no labelled face (in persons).", "",
-        "| video | dark pictures | det_recall | two-stage F (P) | F over every face | persons | false (in persons) | wall s |",
-        "|---|---|---|---|---|---|---|---|", *rows, ""])
-    report(text, a.append)
+    report(side_by_side_section(
+        f"Dark footage: dark pictures brightened (`benchmarks/bench_dark.py`, commit `{commit_id}`)",
+        f"Copies (ffmpeg `lutrgb`, every channel × {DIM}: \"dark\" throughout, \"half dark\" from the middle on) "
+        "of the tuned composites 7, 11, 23 and the six real clips, the pipeline at its defaults, dark pictures "
+        "brightened (clusterer.faces.exposure, the default) or as they are.", "dark pictures", rows), a.append)
 
 
 if __name__ == "__main__":

@@ -148,6 +148,17 @@ def side_by_side(cases: list[tuple[str, Path, Path]], variants: dict[str, Callab
     return rows
 
 
+def side_by_side_section(title: str, intro: str, column: str, rows: list[str]) -> str:
+    """A RESULTS.md section of side_by_side's rows: its title, the intro (what
+    was run), and the table, whose variant column is headed `column`."""
+    return "\n".join([
+        "", f"## {title}", "",
+        f"{intro} One process, the order alternated video by video. false: detections matching no labelled "
+        "face (in persons). F over every face: one not found counts as a person of its own.", "",
+        f"| video | {column} | det_recall | two-stage F (P) | F over every face | persons | false (in persons) | wall s |",
+        "|---|---|---|---|---|---|---|---|", *rows, ""])
+
+
 def score(gt: Path, clusters: Path) -> dict:
     """The shared scorer's figures (score.py --json) of a clusters.json against ground truth."""
     r = subprocess.run([sys.executable, str(BENCH / "score.py"), str(gt), str(clusters), "--json"],

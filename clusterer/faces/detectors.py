@@ -214,8 +214,9 @@ class MtcnnDetector:
         sizes = None if face_size is None else (lo * face_size, hi * face_size)
         if sizes is None and smallest:
             sizes = (float(smallest), math.inf)
-        # each frame (or region) as it is, and brightened when dark; colourless
-        # ones tinted (GREY_TINT), then checked as they are
+        # each frame (or region) as it is, or brightened when dark (both where
+        # that burns part of it: exposure.views); colourless views tinted
+        # (GREY_TINT), then checked as they are
         views = [(k, image) for k, f in enumerate(frames) for image in exposure.views(f)]
         grey = [colourless(image) for _, image in views]
         net, last = self._resolved(), self.weak_prob if weak else self.cutoff
