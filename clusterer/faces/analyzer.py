@@ -5,8 +5,8 @@ face_recognition.face_locations(image))` computes them (RGB image, boxes
 trimmed to the frame, 5-point landmarks, one jitter): byte for byte with
 encoder="dlib", to within float rounding with the default "torch" (the same
 network run by torch, see encoder.py), so they are interchangeable with
-face_recognition's and its 0.6 tolerance applies. The exception is a dark
-face (exposure.py): its landmarks and chip are read brightened.
+face_recognition's and its 0.6 tolerance applies. The exception is a dark or
+faded face (exposure.py): its landmarks and chip are read corrected.
 """
 from __future__ import annotations
 
@@ -34,14 +34,14 @@ ROI_MARGIN = 1.0
 class Candidate:
     """A detection before encoding: its box, detector score, dlib landmarks
     (a full_object_detection in the frame's pixels, reused for the encoding),
-    quality, and the gain its landmarks, quality and chip were read at
-    (exposure.py: 1 unless the face is dark)."""
+    quality, and the levels its landmarks, quality and chip were read at
+    (exposure.py: as it is unless the face is dark or faded)."""
 
     box_xyxy: BoxXYXY
     score: float
     shape: object = field(repr=False)
     quality: float
-    gain: float = 1.0
+    levels: exposure.Levels = exposure.AS_IT_IS
 
 
 def _trim(box, width: int, height: int) -> BoxXYXY:
@@ -153,8 +153,8 @@ class FaceAnalyzer:
 
     def _describe(self, rgb: np.ndarray, found: list[tuple[BoxXYXY, float]]) -> list[Candidate]:
         """Landmarks (dlib's 5-point model on the dlib-convention box) and
-        quality of each detection; a dark face's (exposure.py) read on its
-        surroundings brightened, as the landmark model misplaces points in the dark."""
+        quality of each detection; a dark or faded face's (exposure.py) read on
+        its surroundings corrected, as the landmark model misplaces points there."""
         import cv2
         import dlib
 
@@ -164,14 +164,14 @@ class FaceAnalyzer:
         for box, score in found:
             l, t, r, b = box
             lc, tc = max(l, 0), max(t, 0)  # (a box given to encode() may reach past the frame)
-            factor = exposure.gain(rgb[tc:b, lc:r])
-            if factor == 1.0:
+            lv = exposure.levels(rgb[tc:b, lc:r])
+            if lv.identity:
                 shape = predictor(rgb, dlib.rectangle(*box))
                 patch = rgb[tc:b, lc:r]
             else:
                 x0, y0 = max(0, l - (r - l)), max(0, t - (b - t))
                 x1, y1 = min(w, r + (r - l)), min(h, b + (b - t))
-                near = exposure.brightened(rgb[y0:y1, x0:x1], factor)
+                near = lv.apply(rgb[y0:y1, x0:x1])
                 moved = predictor(near, dlib.rectangle(l - x0, t - y0, r - x0, b - y0))
                 shape = dlib.full_object_detection(
                     dlib.rectangle(*box), [dlib.point(p.x + x0, p.y + y0) for p in moved.parts()])
@@ -180,12 +180,12 @@ class FaceAnalyzer:
             # grey only the face patch: the frame itself is never needed in grey
             gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY) if patch.size else patch[..., 0]
             q = quality_score(b - t, sharpness(gray), score, frontalness(pts))
-            out.append(Candidate(box, score, shape, q, factor))
+            out.append(Candidate(box, score, shape, q, lv))
         return out
 
     def encode_candidates(self, rgb: np.ndarray, cands: Sequence[Candidate]) -> np.ndarray:
         """(n, 128) encodings of the candidates' faces, in one batch."""
-        return self.encoder.encode(rgb, [c.shape for c in cands], [c.gain for c in cands])
+        return self.encoder.encode(rgb, [c.shape for c in cands], [c.levels for c in cands])
 
     @property
     def batches_chips(self) -> bool:
@@ -196,7 +196,7 @@ class FaceAnalyzer:
 
     def chips(self, rgb: np.ndarray, cands: Sequence[Candidate]) -> np.ndarray:
         """(n, 150, 150, 3) aligned face chips of the candidates, to encode later in one batch."""
-        return self.encoder.chips(rgb, [c.shape for c in cands], [c.gain for c in cands])
+        return self.encoder.chips(rgb, [c.shape for c in cands], [c.levels for c in cands])
 
     def encode_chips(self, chips: np.ndarray) -> np.ndarray:
         """(n, 128) encodings of aligned face chips."""

@@ -113,7 +113,7 @@ REGION_SIZES = (0.5, 2.0)
 height (a face changes size little between samples)."""
 
 MERGE_IOU = 0.5
-"""A face found both in a dark frame and in its brightened copy: boxes that
+"""A face found both in a dark frame and in its corrected copy: boxes that
 overlap by this much (intersection over union) are one face."""
 
 GPU_BATCH = 8
@@ -214,7 +214,7 @@ class MtcnnDetector:
         sizes = None if face_size is None else (lo * face_size, hi * face_size)
         if sizes is None and smallest:
             sizes = (float(smallest), math.inf)
-        # each frame (or region) as it is, or brightened when dark (both where
+        # each frame (or region) as it is, or corrected when dark or faded (both where
         # that burns part of it: exposure.views); colourless views tinted
         # (GREY_TINT), then checked as they are
         views = [(k, image) for k, f in enumerate(frames) for image in exposure.views(f)]

