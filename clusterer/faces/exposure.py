@@ -11,7 +11,7 @@ median 0.085 away, once both the landmarks and the chip are read brightened
 proportion. A faded picture (haze, a washed-out transfer: its blacks raised
 to grey) does the same harm, MTCNN finding 0.56 of the faces under a haze
 and the encodings lying a median 0.36 away; it is stretched from its black
-(benchmarks/RESULTS.md, "Dark footage").
+(benchmarks/RESULTS.md, "Dark and faded footage").
 
 Only what the networks read is corrected: the exported crops, the clothing
 and the report show the frame as it is.
