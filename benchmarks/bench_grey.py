@@ -18,7 +18,8 @@ import argparse
 from unittest import mock
 from pathlib import Path
 
-from benchmarks.harness import CLIPS, LABELS, REAL, ROOT, build_video, commit, report, scored_run, side_by_side, side_by_side_section, transcoded
+from benchmarks.harness import (CLIPS, LABELS, REAL, ROOT, build_video, commit, report, scored_run, side_by_side,
+                                side_by_side_section, transcoded)
 from clusterer.faces import detectors
 
 OUT = ROOT / "bench-out" / "grey"

@@ -220,7 +220,8 @@ class MtcnnDetector:
         views = [(k, image) for k, f in enumerate(frames) for image in exposure.views(f)]
         grey = [colourless(image) for _, image in views]
         net, last = self._resolved(), self.weak_prob if weak else self.cutoff
-        found = net.detect([tinted(image) if g else image for (_, image), g in zip(views, grey)], last=last, sizes=sizes)
+        searched = [tinted(image) if g else image for (_, image), g in zip(views, grey)]
+        found = net.detect(searched, last=last, sizes=sizes)
         if any(grey):
             found = self._confirmed(net, [image for _, image in views], found, grey, last)
         merged = [merge([d for (k, _), d in zip(views, found) if k == j]) for j in range(len(frames))]

@@ -53,7 +53,7 @@ FADED_RANGE = 120.0
 white; a haze (× 0.35 + 120) leaves about 50, a wash (× 0.5 + 110) about 70."""
 
 READ_SIDE = 64
-"""The level is read at every n-th pixel each way, n = the shorter side // this
+"""The levels are read at every n-th pixel each way, n = the shorter side // this
 (a 720p frame's at every 11th: 0.3 ms; a face's at every 2nd or so)."""
 
 
