@@ -5,10 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
+from clusterer import run
 from clusterer.faces import exposure
 from clusterer.faces.analyzer import FaceAnalyzer
 from clusterer.faces.encoder import DlibEncoder, TorchEncoder
 from clusterer.geometry import box_iou
+from conftest import DEMO, write_clip
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +140,31 @@ def test_a_face_in_a_haze_is_found_and_encoded_stretched(hopper_rgb, analyzer, e
     assert analyzer.candidates(hazed(hopper_rgb, 0.15, 160)) == []
     (plain,) = analyzer.candidates(haze)
     assert near < 0.7 * np.linalg.norm(analyzer.encode_candidates(haze, [plain])[0] - want)
+
+
+@pytest.fixture(scope="module")
+def clear_demo(tmp_path_factory):
+    """The demo video's run at the defaults."""
+    return run(DEMO, out=tmp_path_factory.mktemp("clear"))[0]
+
+
+@pytest.mark.parametrize("spoil", [lambda f: f * 0.1, lambda f: f * 0.2 + 150], ids=["dark", "haze"])
+def test_a_dark_or_hazy_video_gives_the_persons_of_the_clear_one(spoil, clear_demo, demo_video, tmp_path,
+                                                                    monkeypatch):
+    """The demo video darkened, or hazed, to where the search as it is finds
+    under half the faces: corrected, the run finds both people and every face
+    the clear video gives."""
+    cap = cv2.VideoCapture(str(demo_video))
+    fps, frames = cap.get(cv2.CAP_PROP_FPS), []
+    while (got := cap.read())[0]:
+        frames.append(np.clip(spoil(got[1].astype(np.float32)), 0, 255).astype(np.uint8))
+    video = write_clip(tmp_path / "spoilt.mp4", frames, fps, (frames[0].shape[1], frames[0].shape[0]))
+    clear = clear_demo
+    fixed, _ = run(video, out=tmp_path / "fixed")
+    monkeypatch.setattr(exposure, "levels", lambda rgb: exposure.AS_IT_IS)
+    plain, _ = run(video, out=tmp_path / "plain")
+
+    def faces(res):
+        return sum(len(p.sightings) for p in res.persons)
+    assert len(fixed.persons) == len(clear.persons) == 2 and faces(fixed) == faces(clear)
+    assert faces(plain) < faces(clear) / 2
