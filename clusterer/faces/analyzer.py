@@ -219,8 +219,11 @@ class FaceAnalyzer:
 
 
 def make_face(frame: SampledFrame, c: Candidate, encoding: np.ndarray | None, crop_margin: float) -> Face:
-    """The Face record of a candidate, with its crop."""
+    """The Face record of a candidate, with its crop; a dark or faded face's
+    crop corrected as the encoder read it, so that a person's folder of a night
+    scene can be told at a glance (the levels are the same for every channel,
+    so they apply to the BGR frame as they were read on the RGB one)."""
     return Face(frame.index, frame.time, c.box_xyxy, c.score, encoding,
-                encode_jpeg(crop_box(frame.image, c.box_xyxy, crop_margin)), round(c.quality, 4))
+                encode_jpeg(c.levels.apply(crop_box(frame.image, c.box_xyxy, crop_margin))), round(c.quality, 4))
 
 

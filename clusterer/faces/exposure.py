@@ -13,8 +13,9 @@ to grey) does the same harm, MTCNN finding 0.56 of the faces under a haze
 and the encodings lying a median 0.36 away; it is stretched from its black
 (benchmarks/RESULTS.md, "Dark and faded footage").
 
-Only what the networks read is corrected: the exported crops, the clothing
-and the report show the frame as it is.
+The networks read the corrected pictures, and a dark or faded face's
+exported crop is corrected as they read it (a folder of night-scene crops is
+otherwise near black); the clothing and the report take the frame as it is.
 """
 from __future__ import annotations
 

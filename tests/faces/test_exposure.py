@@ -7,9 +7,10 @@ import pytest
 
 from clusterer import run
 from clusterer.faces import exposure
-from clusterer.faces.analyzer import FaceAnalyzer
+from clusterer.faces.analyzer import FaceAnalyzer, make_face
 from clusterer.faces.encoder import DlibEncoder, TorchEncoder
-from clusterer.geometry import box_iou
+from clusterer.geometry import box_iou, crop_box, encode_jpeg
+from clusterer.types import SampledFrame
 from conftest import DEMO, write_clip
 
 
@@ -168,3 +169,15 @@ def test_a_dark_or_hazy_video_gives_the_persons_of_the_clear_one(spoil, clear_de
         return sum(len(p.sightings) for p in res.persons)
     assert len(fixed.persons) == len(clear.persons) == 2 and faces(fixed) == faces(clear)
     assert faces(plain) < faces(clear) / 2
+
+
+def test_a_dark_faces_crop_is_exported_corrected_and_a_lit_ones_as_it_is(hopper_bgr, analyzer):
+    for bgr, dark in ((hopper_bgr, False), (dimmed(hopper_bgr, 0.15), True)):
+        (cand,) = analyzer.candidates(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        face = make_face(SampledFrame(0, 0.0, bgr), cand, None, 0.4)
+        plain = encode_jpeg(crop_box(bgr, cand.box_xyxy, 0.4))
+        if not dark:
+            assert face.crop_jpeg == plain
+        else:
+            crop = cv2.imdecode(np.frombuffer(face.crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
+            assert face.crop_jpeg != plain and exposure.reading(crop)[1] > exposure.DARK_LEVEL
