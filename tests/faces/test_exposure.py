@@ -1,4 +1,4 @@
-"""Dark pictures brightened before faces are searched, placed and encoded (exposure.py)."""
+"""Dark and faded pictures corrected before faces are searched, placed and encoded (exposure.py)."""
 from __future__ import annotations
 
 import cv2
