@@ -5,7 +5,7 @@ Archives hold black and white film; MTCNN was trained on colour photos. This
 study makes grey copies (ffmpeg's hue=s=0, H.264 CRF 18) of the three tuned
 composites and the six real clips, and runs the whole pipeline at its defaults
 on each, in one process, with colourless frames searched tinted
-(faces.detectors.GREY_TINT, the default) and as they are (`colourless` patched
+(faces.exposure.GREY_TINT, the default) and as they are (`colourless` patched
 to say no), the order alternated video by video: detection recall, two-stage
 BCubed F (P), persons, detections matching no labelled face (all; in persons)
 and wall seconds.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.harness import (CLIPS, LABELS, REAL, ROOT, build_video, commit, report, scored_run, side_by_side,
                                 side_by_side_section, transcoded)
-from clusterer.faces import detectors
+from clusterer.faces import exposure
 
 OUT = ROOT / "bench-out" / "grey"
 SEEDS = (7, 11, 23)
@@ -33,7 +33,7 @@ def grey_copy(video: Path) -> Path:
 
 def one(video: Path, truth: Path, tint: bool) -> dict:
     """The default run of `video`, its colourless frames searched tinted or not."""
-    with mock.patch.object(detectors, "colourless", detectors.colourless if tint else lambda rgb: False):
+    with mock.patch.object(exposure, "colourless", exposure.colourless if tint else lambda rgb: False):
         return scored_run(video, truth)
 
 

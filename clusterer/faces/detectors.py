@@ -113,46 +113,11 @@ REGION_SIZES = (0.5, 2.0)
 height (a face changes size little between samples)."""
 
 MERGE_IOU = 0.5
-"""A face found both in a dark frame and in its corrected copy: boxes that
-overlap by this much (intersection over union) are one face."""
+"""A face found in two views of one frame (a dark frame and its corrected
+copy): boxes that overlap by this much (intersection over union) are one face."""
 
 GPU_BATCH = 8
 """Whole frames MTCNN searches in one call on a GPU."""
-
-GREY_SPREAD = 8.0
-"""A frame (or region) holds no colour (black and white film) when the spread
-of its pixels' red, green and blue (|R − G| + |G − B|, 0–510, read at every 8th
-pixel each way) is under this for 98 % of them: a grey video's is 0 to a
-codec's few; a colour frame's skin alone passes it, even on a title card that is
-mostly black and white (its 98th percentile 13; benchmarks/RESULTS.md, "Black
-and white footage")."""
-
-GREY_TINT = (1.22, 0.94, 0.75)
-"""A colourless frame is searched by MTCNN tinted with these factors (red,
-green, blue) of its grey: the colour an average skin has at that brightness
-(sRGB 224, 172, 138 over its luma). MTCNN was trained on colour photos and
-finds far fewer faces in grey ones; its thresholds stay the same
-(benchmarks/RESULTS.md, "Black and white footage"). Only the
-search sees the tint: landmarks, encodings and crops come from the frame itself.
-What the tinted search finds is then scored by O-Net on the frame as it is
-too: its probability is the geometric mean of the two, as a round thing
-(a shield, a necklace) can look like a face only once it is skin-coloured."""
-
-
-def colourless(rgb: np.ndarray) -> bool:
-    """Whether an RGB image holds no colour (GREY_SPREAD)."""
-    s = rgb[::8, ::8].astype(np.int16)
-    if not s.size:
-        return False
-    spread = np.abs(s[..., 0] - s[..., 1]) + np.abs(s[..., 1] - s[..., 2])
-    return float(np.percentile(spread, 98)) < GREY_SPREAD
-
-
-def tinted(rgb: np.ndarray) -> np.ndarray:
-    """A colourless RGB image in an average skin's colours (GREY_TINT)."""
-    grey = rgb[..., 1:2].astype(np.float32)
-    return np.clip(grey * np.asarray(GREY_TINT, np.float32), 0, 255).astype(np.uint8)
-
 
 def to_dlib_boxes(boxes: np.ndarray, mapping: tuple[float, float, float, float] = TO_DLIB_BOX) -> np.ndarray:
     """MTCNN boxes (n, 4) moved and scaled into dlib's convention."""
@@ -214,27 +179,24 @@ class MtcnnDetector:
         sizes = None if face_size is None else (lo * face_size, hi * face_size)
         if sizes is None and smallest:
             sizes = (float(smallest), math.inf)
-        # each frame (or region) as it is, or corrected when dark or faded (both where
-        # that burns part of it: exposure.views); colourless views tinted
-        # (GREY_TINT), then checked as they are
-        views = [(k, image) for k, f in enumerate(frames) for image in exposure.views(f)]
-        grey = [colourless(image) for _, image in views]
+        # what the search reads of each frame or region (exposure.views):
+        # corrected when dark or faded, tinted when colourless
+        views = [(k, v) for k, f in enumerate(frames) for v in exposure.views(f)]
         net, last = self._resolved(), self.weak_prob if weak else self.cutoff
-        searched = [tinted(image) if g else image for (_, image), g in zip(views, grey)]
-        found = net.detect(searched, last=last, sizes=sizes)
-        if any(grey):
-            found = self._confirmed(net, [image for _, image in views], found, grey, last)
+        found = net.detect([v.searched for _, v in views], last=last, sizes=sizes)
+        if any(v.checked is not None for _, v in views):
+            found = self._confirmed(net, [v.checked for _, v in views], found, last)
         merged = [merge([d for (k, _), d in zip(views, found) if k == j]) for j in range(len(frames))]
         return [Detections(to_dlib_boxes(d.box_xyxy).astype(np.float32), self.score(d.score), d.landmarks)
                 for d in merged]
 
     @staticmethod
-    def _confirmed(net: MTCNN, frames, found: list, grey: list[bool], last: float) -> list:
-        """The tinted frames' detections with O-Net's probability the geometric
-        mean of the tinted frame's and the frame's own (GREY_TINT); those under
-        `last` dropped."""
-        idx = [k for k, g in enumerate(grey) if g]
-        own = net.probability([frames[k] for k in idx], [found[k].box_xyxy for k in idx])
+    def _confirmed(net: MTCNN, checked: list, found: list, last: float) -> list:
+        """The detections of the views that have a picture to be checked on (a
+        tinted view: exposure.GREY_TINT) with O-Net's probability the geometric
+        mean of the searched picture's and that one's; those under `last` dropped."""
+        idx = [k for k, c in enumerate(checked) if c is not None]
+        own = net.probability([checked[k] for k in idx], [found[k].box_xyxy for k in idx])
         out = list(found)
         for k, p in zip(idx, own):
             d = found[k]

@@ -1,4 +1,6 @@
-"""Dark and faded pictures corrected before faces are searched, placed and encoded.
+"""What the networks read of a frame: dark and faded pictures corrected
+before faces are searched, placed and encoded, and black and white ones
+tinted for the search (GREY_TINT).
 
 MTCNN, dlib's 5-point landmark model and the face network were trained on
 well-exposed photos. On copies of the benchmark videos with every channel
@@ -53,6 +55,25 @@ frames read, none has a black over 58."""
 FADED_RANGE = 120.0
 """See FADED_BLACK. The real clips' faces span a median of 141 from black to
 white; a haze (× 0.35 + 120) leaves about 50, a wash (× 0.5 + 110) about 70."""
+
+GREY_SPREAD = 8.0
+"""A frame (or region) holds no colour (black and white film) when the spread
+of its pixels' red, green and blue (|R − G| + |G − B|, 0–510, read at every 8th
+pixel each way) is under this for 98 % of them: a grey video's is 0 to a
+codec's few; a colour frame's skin alone passes it, even on a title card that is
+mostly black and white (its 98th percentile 13; benchmarks/RESULTS.md, "Black
+and white footage")."""
+
+GREY_TINT = (1.22, 0.94, 0.75)
+"""A colourless frame is searched by MTCNN tinted with these factors (red,
+green, blue) of its grey: the colour an average skin has at that brightness
+(sRGB 224, 172, 138 over its luma). MTCNN was trained on colour photos and
+finds far fewer faces in grey ones; its thresholds stay the same
+(benchmarks/RESULTS.md, "Black and white footage"). Only the
+search sees the tint: landmarks, encodings and crops come from the frame itself.
+What the tinted search finds is then scored by O-Net on the frame as it is
+too: its probability is the geometric mean of the two, as a round thing
+(a shield, a necklace) can look like a face only once it is skin-coloured."""
 
 READ_SIDE = 64
 """The levels are read at every n-th pixel each way, n = the shorter side // this
@@ -110,15 +131,27 @@ def levels(rgb: np.ndarray) -> Levels:
     return AS_IT_IS
 
 
-def views(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
+@dataclass(frozen=True, eq=False)
+class View:
+    """A picture a face search reads of a frame, and the picture its finds are
+    checked on by O-Net's second opinion (None: not checked)."""
+
+    searched: np.ndarray
+    checked: np.ndarray | None = None
+
+
+def views(rgb: np.ndarray) -> tuple[View, ...]:
     """What a face search reads of `rgb`: the image, or its corrected copy when
     dark or faded; both when the copy burns more than BURN_SHARE of it white (a
-    lit face on a black ground is a dark image by its level)."""
+    lit face on a black ground is a dark image by its level). A colourless one
+    is searched tinted (GREY_TINT) and checked as it is."""
     lv = levels(rgb)
     if lv.identity:
-        return (rgb,)
-    fixed = lv.apply(rgb)
-    return (rgb, fixed) if burnt(rgb, lv) > BURN_SHARE else (fixed,)
+        images: tuple[np.ndarray, ...] = (rgb,)
+    else:
+        fixed = lv.apply(rgb)
+        images = (rgb, fixed) if burnt(rgb, lv) > BURN_SHARE else (fixed,)
+    return tuple(View(tinted(im), im) if colourless(im) else View(im) for im in images)
 
 
 def burnt(rgb: np.ndarray, lv: Levels) -> float:
@@ -126,3 +159,17 @@ def burnt(rgb: np.ndarray, lv: Levels) -> float:
     if not rgb.size:
         return 0.0
     return float(((_read(rgb).max(axis=2) - lv.black) * lv.gain >= 255).mean())
+
+def colourless(rgb: np.ndarray) -> bool:
+    """Whether an RGB image holds no colour (GREY_SPREAD)."""
+    s = rgb[::8, ::8].astype(np.int16)
+    if not s.size:
+        return False
+    spread = np.abs(s[..., 0] - s[..., 1]) + np.abs(s[..., 1] - s[..., 2])
+    return float(np.percentile(spread, 98)) < GREY_SPREAD
+
+
+def tinted(rgb: np.ndarray) -> np.ndarray:
+    """A colourless RGB image in an average skin's colours (GREY_TINT)."""
+    grey = rgb[..., 1:2].astype(np.float32)
+    return np.clip(grey * np.asarray(GREY_TINT, np.float32), 0, 255).astype(np.uint8)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from clusterer.faces import mtcnn
-from clusterer.faces.detectors import (GREY_TINT, NAMES, Detections, HogDetector, MtcnnDetector,
-                                       TO_DLIB_BOX, colourless, make_detector, tinted, to_dlib_boxes)
+from clusterer.faces.detectors import (NAMES, Detections, HogDetector, MtcnnDetector, TO_DLIB_BOX, make_detector,
+                                       to_dlib_boxes)
+from clusterer.faces.exposure import GREY_TINT, colourless, tinted
 from clusterer.settings import default
 from clusterer.errors import ModelNotFound
 from clusterer.faces.analyzer import FaceAnalyzer, box_iou

@@ -65,9 +65,9 @@ def test_a_faded_picture_is_stretched_from_its_black(hopper_rgb):
 
 def test_a_dark_frame_is_searched_brightened(hopper_rgb):
     (lit,) = exposure.views(hopper_rgb)
-    assert lit is hopper_rgb
+    assert lit.searched is hopper_rgb and lit.checked is None
     (bright,) = exposure.views(dimmed(hopper_rgb, 0.3))
-    assert exposure.reading(bright)[1] > exposure.DARK_LEVEL
+    assert exposure.reading(bright.searched)[1] > exposure.DARK_LEVEL
 
 
 def test_a_face_too_dark_for_the_detector_is_found_brightened(hopper_rgb, analyzer, exposure_off):
@@ -86,7 +86,7 @@ def test_a_lit_face_on_black_is_found_once_and_not_burnt(hopper_rgb, analyzer):
     small = cv2.resize(hopper_rgb, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
     frame[300:300 + small.shape[0], 500:500 + small.shape[1]] = small
     same, bright = exposure.views(frame)
-    assert same is frame and exposure.burnt(frame, exposure.levels(frame)) > exposure.BURN_SHARE
+    assert same.searched is frame and exposure.burnt(frame, exposure.levels(frame)) > exposure.BURN_SHARE
     (cand,) = analyzer.candidates(frame)
     assert cand.levels == exposure.AS_IT_IS  # the face itself is lit: read as it is
 
