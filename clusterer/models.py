@@ -3,7 +3,8 @@
 The package's own `__init__` imports `pkg_resources`, which setuptools >= 81
 no longer ships, so it is never imported: its folder is found with
 `importlib.util.find_spec`, which does not execute the package.
-Models load on first use and once per thread, never at import time.
+Models load on first use, never at import time: once per process (SHARED)
+or once per thread (the others).
 """
 from __future__ import annotations
 
@@ -41,17 +42,30 @@ _local = threading.local()
 _pickled: dict[str, bytes] = {}
 _pickled_lock = threading.Lock()
 
-COPIED = ("hog_detector", "landmarks_5")
+_shared: dict[str, object] = {}
+_shared_lock = threading.Lock()
+
+COPIED = ("hog_detector",)
 """Models each thread gets as a copy of one built instance: building dlib's
 HOG detector parses text for 0.65 s, a pickled copy loads in 1 ms."""
+
+SHARED = ("landmarks_5",)
+"""Models every thread uses one instance of: dlib documents its shape_predictor
+as usable from many threads at once. A copy per thread cost 0.05 s to unpickle
+in each of a run's four threads, holding the GIL while the run starts."""
 
 
 def load(key: str):
     """The dlib object for a model: a detector, shape predictor or encoder.
 
-    Cached per thread: dlib's detectors keep scratch state and crash when one
-    instance runs in two threads at once (seen with the HOG detector), so each
-    thread that searches frames gets its own (see COPIED)."""
+    Cached per thread, but for SHARED: dlib's detectors keep scratch state
+    and crash when one instance runs in two threads at once (seen with the
+    HOG detector), so each thread that searches frames gets its own (see COPIED)."""
+    if key in SHARED:
+        with _shared_lock:
+            if key not in _shared:
+                _shared[key] = _build(key)
+            return _shared[key]
     cache = _local.__dict__.setdefault("models", {})
     if key not in cache:
         cache[key] = _copy(key) if key in COPIED else _build(key)

@@ -187,6 +187,10 @@ class FaceAnalyzer:
         """(n, 128) encodings of the candidates' faces, in one batch."""
         return self.encoder.encode(rgb, [c.shape for c in cands], [c.levels for c in cands])
 
+    def load_encoder(self) -> None:
+        """Load the face network now, for the calling thread (else on its first face)."""
+        self.encoder.load()
+
     @property
     def batches_chips(self) -> bool:
         """Whether the encoder takes aligned chips in batches (chips,

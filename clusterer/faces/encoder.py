@@ -53,6 +53,10 @@ class FaceEncoder(Protocol):
         face's chip corrected by them first (exposure.py; none: as it is)."""
         ...
 
+    def load(self) -> None:
+        """Load the model now, for the calling thread (else on first use)."""
+        ...
+
 
 class DlibEncoder:
     """dlib's compute_face_descriptor: face_recognition.face_encodings, byte for byte."""
@@ -71,6 +75,9 @@ class DlibEncoder:
                 chip = dlib.get_face_chip(rgb, s, size=CHIP_SIZE, padding=CHIP_PADDING)
                 out.append(enc.compute_face_descriptor(lv.apply(chip), 1))
         return np.array([np.array(e) for e in out]).reshape(-1, DIM)
+
+    def load(self) -> None:
+        models.load("encoder")
 
 
 class TorchEncoder:
@@ -91,6 +98,9 @@ class TorchEncoder:
                 self.device = resolve_device(self.device)
                 self._net = _build_net(str(models.model_path("encoder"))).to(self.device).eval()
         return self._net
+
+    def load(self) -> None:
+        self._model()
 
     def chips(self, rgb: np.ndarray, shapes: Sequence, levels: Sequence[Levels] | None = None) -> np.ndarray:
         """(n, 150, 150, 3) uint8 aligned face chips, each corrected by its levels."""
@@ -163,7 +173,8 @@ def read_dlib_resnet(path: str):
     """The network's parameters: [(weight OIHW, bias, stride, padding)] for the
     29 convolutions, [(scale, shift)] for the 29 affine layers, and the fc
     matrix (256, 128), input side first."""
-    buf = open(path, "rb").read()
+    with open(path, "rb") as f:
+        buf = f.read()
     convs, affines, fc = [], [], None
     for m in _LAYER.finditer(buf):
         kind, i = m.group()[2:], m.end()

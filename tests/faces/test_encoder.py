@@ -97,3 +97,31 @@ def test_cuda_without_a_gpu_is_refused_before_any_work(demo_video, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no CUDA GPU" in err[0]
     assert not (tmp_path / "o" / "demo" / "clusters.json").exists()
+
+
+def test_the_landmark_model_is_one_instance_for_every_thread_and_the_hog_detector_one_each(hopper_bgr):
+    """dlib documents its shape_predictor as safe to share between threads, so
+    a run's threads use one (no copy each to unpickle as the run starts);
+    the HOG detector, which keeps scratch state, stays one per thread. Many
+    threads at once place the landmarks as one thread does."""
+    import threading
+
+    import dlib
+
+    rgb = np.ascontiguousarray(cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2RGB))
+    box = dlib.rectangle(170, 90, 330, 250)
+    want = [(p.x, p.y) for p in models.load("landmarks_5")(rgb, box).parts()]
+    got: dict[int, tuple] = {}
+
+    def work(k: int) -> None:
+        pts = [[(p.x, p.y) for p in models.load("landmarks_5")(rgb, box).parts()] for _ in range(50)]
+        got[k] = (models.load("landmarks_5"), models.load("hog_detector"), pts)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(g[0]) for g in got.values()} | {id(models.load("landmarks_5"))}) == 1
+    assert len({id(g[1]) for g in got.values()}) == 3
+    assert all(p == want for g in got.values() for p in g[2])

@@ -181,3 +181,15 @@ def test_a_dark_faces_crop_is_exported_corrected_and_a_lit_ones_as_it_is(hopper_
         else:
             crop = cv2.imdecode(np.frombuffer(face.crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
             assert face.crop_jpeg != plain and exposure.reading(crop)[1] > exposure.DARK_LEVEL
+
+
+def test_the_levels_reading_equals_numpys_reduction_over_the_channels():
+    """reading() takes each pixel's darkest and brightest channel without
+    numpy's slow reduction over an axis of three: the same values."""
+    from clusterer.faces.exposure import reading
+
+    rng = np.random.default_rng(3)
+    for shape in ((720, 1280, 3), (61, 47, 3), (1, 1, 3)):
+        rgb = rng.integers(0, 256, shape, dtype=np.uint8)
+        s = rgb[::max(1, min(shape[:2]) // 64), ::max(1, min(shape[:2]) // 64)]
+        assert reading(rgb) == (float(np.percentile(s.min(axis=2), 1)), float(np.percentile(s.max(axis=2), 95)))
