@@ -10,6 +10,7 @@ long video (people come back minutes later, in the same photo and clothes or
 in another), scored against their joined ground truth.
 
     python -m benchmarks grouping --variants 'cloth_window=30;cloth_window=60' [--long] [--append]
+    python -m benchmarks grouping --detectors mtcnn,hog   # each detector's extraction side by side
 
 A variant is a comma-separated list of setting=value (clustering settings, as
 `cluster-video --sweep` would re-cluster from the cache); 'defaults' is none.
@@ -27,7 +28,7 @@ from benchmarks.harness import BENCH, CLIPS, LABELS, REAL, ROOT, build_video, co
 from clusterer import FaceAnalyzer, cluster, extract, probe
 from clusterer.clothing.embedders import make_embedder
 from clusterer.evaluate import evaluate, load_ground_truth, predictions
-from clusterer.settings import Stage, SETTINGS
+from clusterer.settings import SETTINGS, Stage, check, default
 
 TUNED = (7, 11, 23, 17, 19, 29, 31)
 """The composites earlier sessions chose settings on."""
@@ -76,8 +77,10 @@ def joined(videos: list[Path], out: Path) -> Path:
 
 
 def extraction(video: Path, tag: str, analyzer, embedder):
-    """(VideoInfo, Extraction) at the defaults, from WORK when this commit already made it."""
-    path = WORK / f"{video.stem}.{tag}.pkl"
+    """(VideoInfo, Extraction) at the defaults (but for the analyzer's detector),
+    from WORK when this commit already made it."""
+    det = analyzer.detector.name.value
+    path = WORK / (f"{video.stem}.{tag}.pkl" if det == default("detector") else f"{video.stem}.{tag}.{det}.pkl")
     if path.exists():
         return pickle.loads(path.read_bytes())
     info = probe(video)
@@ -90,36 +93,45 @@ def extraction(video: Path, tag: str, analyzer, embedder):
     return info, ex
 
 
-def run(videos: list[tuple[str, str, Path, Path]], variants: list[str], modes: list[str], tag: str) -> list[dict]:
-    """One row per (video, variant, mode): F, P, persons."""
-    analyzer, embedder = FaceAnalyzer(), make_embedder(None, "cpu")
+def run(videos: list[tuple[str, str, Path, Path]], variants: list[str], modes: list[str], tag: str,
+        detectors: list[str] = (default("detector"),)) -> list[dict]:
+    """One row per (video, variant, mode, detector): F, P, persons, detection recall."""
+    embedder = make_embedder(None, "cpu")
+    analyzers = {d: FaceAnalyzer(detector=d) for d in detectors}
     rows = []
     for group, name, video, gt_path in videos:
-        info, ex = extraction(video, tag, analyzer, embedder)
-        gt = load_ground_truth(gt_path, ex.sampled, info.fps)
-        for variant in variants:
-            for mode in modes:
-                persons, unknown = cluster(ex, mode=mode, **parse_variant(variant))
-                f = evaluate(predictions(persons, unknown), ex.sampled, gt)
-                rows.append({"group": group, "video": name, "variant": variant, "mode": mode,
-                             "f": f.get("bcubed_f"), "p": f.get("bcubed_p"), "persons": f.get("persons")})
-                print(json.dumps(rows[-1]), flush=True)
+        for det, analyzer in analyzers.items():
+            info, ex = extraction(video, tag, analyzer, embedder)
+            gt = load_ground_truth(gt_path, ex.sampled, info.fps)
+            for variant in variants:
+                for mode in modes:
+                    persons, unknown = cluster(ex, mode=mode, **parse_variant(variant))
+                    f = evaluate(predictions(persons, unknown), ex.sampled, gt)
+                    rows.append({"group": group, "video": name, "variant": variant, "mode": f"{mode}|{det}",
+                                 "f": f.get("bcubed_f"), "p": f.get("bcubed_p"), "persons": f.get("persons"),
+                                 "det": f.get("det_recall")})
+                    print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
-def markdown(rows: list[dict], variants: list[str], modes: list[str], commit_id: str) -> str:
+def markdown(rows: list[dict], variants: list[str], modes: list[str], commit_id: str,
+             detectors: list[str] = (default("detector"),)) -> str:
     groups = list(dict.fromkeys(r["group"] for r in rows))
     cell = {(r["video"], r["variant"], r["mode"]): r for r in rows}
-    head = [f"{v} ({m})" if len(modes) > 1 else v for m in modes for v in variants]
+    modes = [f"{m}|{d}" for m in modes for d in detectors]
+    head = [f"{v} ({m.replace('|', ', ')})" if len(modes) > 1 else v for m in modes for v in variants]
     lines = [f"## Grouping settings side by side (`benchmarks/bench_grouping.py`, commit `{commit_id}`)", "",
-             "Each video extracted once at the defaults, then grouped with each variant; BCubed F (precision) "
-             "and persons.", "",
+             "Each video extracted once at the defaults" + (" with each detector" if len(detectors) > 1 else "")
+             + ", then grouped with each variant; "
+             "BCubed F (precision) and persons" + (", and the labelled faces found" if len(detectors) > 1 else "")
+             + ".", "",
              "| group | video | " + " | ".join(head) + " |", "|---" * (len(head) + 2) + "|"]
     for g in groups:
         names = list(dict.fromkeys(r["video"] for r in rows if r["group"] == g))
         for n in names:
             lines.append(f"| {g} | {n} | " + " | ".join(
-                "{f:.3f} ({p:.3f}) {persons}".format(**cell[(n, v, m)]) for m in modes for v in variants) + " |")
+                ("{f:.3f} ({p:.3f}) {persons}" + (", found {det:.3f}" if len(detectors) > 1 else "")).format(
+                    **cell[(n, v, m)]) for m in modes for v in variants) + " |")
         means = []
         for m in modes:
             for v in variants:
@@ -133,6 +145,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", default="defaults", help="variants separated by ';' (see the module doc)")
     ap.add_argument("--modes", default="two-stage")
+    ap.add_argument("--detectors", default=default("detector"), help="comma-separated (e.g. mtcnn,hog)")
     ap.add_argument("--held-out", default=",".join(map(str, HELD_OUT)), help="composite seeds never tuned on")
     ap.add_argument("--clips", default=",".join(CLIPS))
     ap.add_argument("--long", action="store_true", help="also the tuned composites joined into one video")
@@ -145,6 +158,9 @@ def main() -> None:
     for v in variants:
         parse_variant(v)  # a bad variant stops the study before any extraction
     modes = [m.strip() for m in a.modes.split(",")]
+    detectors = [d.strip() for d in a.detectors.split(",") if d.strip()]
+    for d in detectors:
+        check("detector", d)
     out = ROOT / "bench-out"
     tuned = [build_video(out, s, 60, "hard") for s in TUNED]
     held = [build_video(out, int(s), 60, "hard") for s in a.held_out.split(",") if s]
@@ -155,7 +171,7 @@ def main() -> None:
         long = joined(tuned, WORK / f"hard_{len(tuned)}x60s.mp4")
         videos.append(("long", long.stem, long, long.with_suffix(".gt.json")))
     tag = commit_id.split()[0] + ("-dirty" if "uncommitted" in commit_id else "")
-    report(markdown(run(videos, variants, modes, tag), variants, modes, commit_id), a.append)
+    report(markdown(run(videos, variants, modes, tag, detectors), variants, modes, commit_id, detectors), a.append)
 
 
 if __name__ == "__main__":

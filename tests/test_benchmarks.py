@@ -109,6 +109,24 @@ def test_grouping_variants_are_clustering_settings_typed_as_their_defaults():
             parse_variant(bad)
 
 
+def test_grouping_with_two_detectors_has_a_column_each_and_keeps_their_extractions_apart(tmp_path, monkeypatch):
+    import pickle
+
+    import benchmarks.bench_grouping as grouping
+    from clusterer import FaceAnalyzer
+
+    monkeypatch.setattr(grouping, "WORK", tmp_path)
+    for det in ("mtcnn", "hog"):
+        name = "v.abc.pkl" if det == "mtcnn" else "v.abc.hog.pkl"
+        (tmp_path / name).write_bytes(pickle.dumps(("info", det)))
+        assert grouping.extraction(tmp_path / "v.mp4", "abc", FaceAnalyzer(detector=det), None) == ("info", det)
+    rows = [{"group": "g", "video": "v", "variant": "defaults", "mode": f"two-stage|{d}", "f": f, "p": 1.0,
+             "persons": 3, "det": r} for d, f, r in (("mtcnn", 0.9, 0.95), ("hog", 0.8, 0.7))]
+    text = grouping.markdown(rows, ["defaults"], ["two-stage"], "abc", ["mtcnn", "hog"])
+    assert "| g | v | 0.900 (1.000) 3, found 0.950 | 0.800 (1.000) 3, found 0.700 |" in text
+    assert "defaults (two-stage, hog)" in text
+
+
 def test_grouping_joins_videos_and_their_ground_truth(tmp_path):
     import json
     import shutil
