@@ -102,14 +102,17 @@ SETTINGS: dict[str, Setting] = {
         0.5,
         "two-stage and faces modes: after --threshold, two persons whose mean faces are under "
         "this distance join when each is the other's nearest and clearly nearer than any third "
-        "(--join-ratio): the small, dark or turned faces of one person. Lower it if different "
-        "people are joined; --join-threshold at or under --threshold turns it off.",
+        "(--join-ratio): the small, dark or turned faces of one person; and, last, a person "
+        "whose nearest track is another's, under this distance and clearly nearer than any "
+        "third person's: one person seen in two settings. Lower it if different people are "
+        "joined; --join-threshold at or under --threshold turns both off.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "join_ratio": Setting(
         0.85,
         "two-stage and faces modes: a join needs the nearest person closer than this share of "
-        "the next nearest, for one of the two (and an unconfirmed track its nearest person so, "
-        "to join it). Lower it to demand less ambiguous joins.",
+        "the next nearest, for one of the two (by their nearest tracks, for the person that "
+        "joins; and an unconfirmed track its nearest person so, to join it). Lower it to "
+        "demand less ambiguous joins.",
         min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "loose_threshold": Setting(
         0.6,

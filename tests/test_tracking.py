@@ -310,6 +310,32 @@ def test_weak_tracks_join_a_person_by_face_or_are_dropped(mode):
         assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1], [2, 3], [4]]
 
 
+@pytest.mark.parametrize("mode", ["faces", "two-stage"])
+def test_a_person_in_two_settings_is_joined_by_the_nearest_tracks(mode):
+    """One person's tracks in two settings (two pairs of tracks 0.3 apart, in
+    other clothes), their means 0.54 apart but their nearest tracks 0.45, with
+    another person 0.6 away: one person at the defaults (--join-threshold 0.5,
+    --join-ratio 0.85); two with the joins turned off (--join-threshold 0.36)."""
+    def at(x, y):
+        v = np.zeros(128)
+        v[:2] = x, y
+        return v
+
+    points = [(0, 0), (0, -0.3), (0.45, 0), (0.45, 0.3), (-0.6, 0)]
+    faces, tracks, cloth = [], [], []
+    for k, p in enumerate(points):
+        tracks.append(Track(k, k, tuple(range(len(faces), len(faces) + 3))))
+        shirt = np.eye(8)[k]
+        for j in range(3):
+            faces.append(face(10 * k + j, at(*p)))
+            cloth.append(Clothing((0, 0, 1, 1), shirt))
+    ex = Extraction(tuple(faces), tuple(cloth) if mode == "two-stage" else None, tuple(range(50)), (), tuple(tracks))
+    persons, _ = cluster(ex, mode=mode)
+    assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1, 2, 3], [4]]
+    persons, _ = cluster(ex, mode=mode, join_threshold=0.36)
+    assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1], [2, 3], [4]]
+
+
 def test_low_quality_track_attached_by_clothing():
     rng = np.random.default_rng(7)
     a = unit(rng)

@@ -165,6 +165,53 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
         frames = [f for i, f in enumerate(frames) if i != a]
 
 
+def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,
+                        ratio: float, usable: np.ndarray | None = None) -> np.ndarray:
+    """Labels after joining each cluster to the one holding its nearest item,
+    when that item is closer than `threshold` and clearly nearest (at most
+    `ratio` × the nearest item of any third cluster), with no frame in
+    common. Closest first; after each join a cluster's distance to another is
+    the least of its parts' (single linkage). Only `usable` items measure
+    (the others follow their cluster); items labelled -1 take no part.
+
+    What join_unambiguous's means miss: a person seen in two settings (two
+    photos, two scenes) has tracks far apart on average, yet one of them lies
+    clearly nearest to one of the other's (benchmarks/RESULTS.md, "Session 16:
+    persons joined by their nearest tracks")."""
+    labels = np.asarray(labels).copy()
+    use = (labels >= 0) if usable is None else (labels >= 0) & np.asarray(usable, dtype=bool)
+    ks = np.unique(labels[labels >= 0])
+    if len(ks) < 2 or not use.any():
+        return labels
+    rows = np.flatnonzero(use)
+    rows = rows[np.argsort(np.searchsorted(ks, labels[rows]), kind="stable")]
+    of = np.searchsorted(ks, labels[rows])  # each measuring row's cluster, in cluster order
+    present, starts = np.unique(of, return_index=True)
+    m = len(ks)
+    d = np.full((m, m), np.inf)
+    for s in range(0, len(rows), _CHUNK):
+        part = np.minimum.reduceat(pairwise_distances(x[rows[s:s + _CHUNK]], x[rows]), starts, axis=1)
+        np.minimum.at(d, (of[s:s + _CHUNK, None], present[None, :]), part)
+    d = np.minimum(d, d.T)  # the two halves' rounding may differ; a pair has one distance
+    np.fill_diagonal(d, np.inf)
+    frames = [frozenset().union(*(spans[i] for i in np.flatnonzero(labels == k))) for k in ks]
+    while True:
+        near = d.argmin(axis=1)
+        dn = d[np.arange(m), near]
+        second = np.partition(d, 1, axis=1)[:, 1] if m > 2 else np.full(m, np.inf)
+        ok = np.flatnonzero((dn < threshold) & (dn <= ratio * second))
+        pick = next(((a, int(near[a])) for _, a in sorted((dn[a], a) for a in ok)
+                     if not frames[a] & frames[near[a]]), None)
+        if pick is None:
+            return labels
+        a, b = pick
+        labels[labels == ks[a]] = ks[b]
+        frames[b] = frames[b] | frames[a]
+        d[b] = d[:, b] = np.minimum(d[a], d[b])
+        d[b, b] = np.inf
+        d[a] = d[:, a] = np.inf
+
+
 def attach_by_face(labels: np.ndarray, rows: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]],
                    threshold: float, ratio: float, weights: np.ndarray | None = None) -> np.ndarray:
     """Labels after each of `rows` (labelled -1, taking no part in the

@@ -6,7 +6,7 @@ import numpy as np
 from ..settings import check, default
 from ..types import Extraction, Assigned, Mode, Person, Reason, Sighting, group
 from .fused import FusedClusterer
-from .linkage import FaceClusterer, attach_by_face, join_unambiguous, number_clusters
+from .linkage import FaceClusterer, attach_by_face, join_nearest_tracks, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
 from .table import TrackTable
 
@@ -24,6 +24,10 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     """Group the extracted tracks into persons (most faces first) and unknown sightings.
 
     Every decision is taken on tracks (a TrackTable); a face follows its track.
+    In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
+    by two joins at `join_threshold` / `join_ratio`: persons whose mean faces
+    are clearly nearest (linkage.join_unambiguous), then, after clothing,
+    persons holding each other's clearly nearest tracks (linkage.join_nearest_tracks).
     Unconfirmed tracks (TrackTable: one face scored under min_confidence, or
     no face at the detector's cut-off) start no person: once the others are
     grouped, each with a good face joins the person it is clearly nearest to
@@ -75,6 +79,12 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             for k, a, b in zip(live, labels[live], merged):
                 t_assigned[k] = Assigned.CLOTHING if a != b else Assigned.FACE
             labels[live] = merged
+        if join_threshold > threshold and len(live):
+            # persons whose nearest tracks are clearly nearest, last: before
+            # clothing, such joins changed which clothes were clearly nearest
+            t = table[live]
+            labels[live] = join_nearest_tracks(labels[live], t.encoding, list(t.spans), join_threshold,
+                                               join_ratio, usable=t.good)
         for c in np.unique(labels[labels >= 0]):
             m = np.flatnonzero(labels == c)
             if not table.good[m].any():

@@ -222,3 +222,75 @@ def test_default_join_takes_a_fragment_half_apart(case):
     now = join_unambiguous(labels, x, spans, default("join_threshold"), default("join_ratio"), w)
     assert now[0] == now[1] != now[2]
     assert join_unambiguous(labels, x, spans, 0.48, 0.8, w).tolist() == [0, 1, 2]
+
+
+def test_nearest_tracks_join_a_person_seen_in_two_settings():
+    """One person's tracks in two settings, (0, 0)+(0, 1) and (0.45, 0)+(0.45, 1.6):
+    their means lie 0.54 apart, over the threshold, but their nearest tracks
+    0.45 apart, clearly nearer than the third person's track at (1.0, 0.2)
+    (0.585 × 0.85 = 0.50): joined. The means' join misses it."""
+    from clusterer.grouping.linkage import join_nearest_tracks, join_unambiguous
+
+    x = _plane((0, 0), (0, 1.0), (0.45, 0), (0.45, 1.6), (1.0, 0.2))
+    labels, spans = np.array([0, 0, 1, 1, 2]), [{0}, {1}, {2}, {3}, {4}]
+    assert join_unambiguous(labels, x, spans, 0.5, 0.85).tolist() == labels.tolist()
+    assert same_partition(join_nearest_tracks(labels, x, spans, 0.5, 0.85), np.array([0, 0, 0, 0, 2]))
+
+
+@pytest.mark.parametrize("why", ["ambiguous", "far", "same-frame", "unusable", "unknown"])
+def test_nearest_tracks_join_refused(why):
+    """No join when a track lies between two people (0.44 and 0.46 from them,
+    0.5 apart), the nearest tracks lie over the threshold, the two share a
+    frame, the near track cannot measure (a low-quality face) or takes no part (-1)."""
+    from clusterer.grouping.linkage import join_nearest_tracks
+
+    if why == "ambiguous":
+        x = _plane((0, 0), (0.232, 0.374), (0.5, 0))
+    else:
+        x = _plane((0, 0), (0.55 if why == "far" else 0.45, 0), (0.45, 1.5))
+    labels = np.array([0, -1 if why == "unknown" else 1, 2])
+    spans = [{0}, {0} if why == "same-frame" else {1}, {2}]
+    usable = np.array([True, why != "unusable", True])
+    assert join_nearest_tracks(labels, x, spans, 0.5, 0.85, usable).tolist() == labels.tolist()
+
+
+def test_nearest_tracks_join_equals_a_brute_force_single_linkage():
+    """On random clusters of random tracks: the same labels as recomputing
+    every pair of clusters' nearest tracks after each join."""
+    from clusterer.grouping.linkage import join_nearest_tracks, pairwise_distances
+
+    def brute(labels, x, spans, threshold, ratio, usable):
+        labels = labels.copy()
+        dist = pairwise_distances(x, x)
+        dist = np.minimum(dist, dist.T)
+        dist[~usable] = np.inf
+        dist[:, ~usable] = np.inf
+        while True:
+            ks = np.unique(labels[labels >= 0])
+            rows = {k: np.flatnonzero(labels == k) for k in ks}
+            frames = {k: frozenset().union(*(spans[i] for i in r)) for k, r in rows.items()}
+            best = None
+            for a in ks:
+                near = sorted((dist[np.ix_(rows[a], rows[b])].min(), b) for b in ks if b != a)
+                if not near:
+                    return labels
+                d1, b = near[0]
+                d2 = near[1][0] if len(near) > 1 else np.inf
+                if d1 < threshold and d1 <= ratio * d2 and not frames[a] & frames[b] and (best is None or d1 < best[0]):
+                    best = (d1, a, b)
+            if best is None:
+                return labels
+            labels[labels == best[1]] = best[2]
+
+    rng = np.random.default_rng(5)
+    joined = 0
+    for trial in range(30):
+        n = int(rng.integers(3, 40))
+        x = _plane(*rng.uniform(0, 1.5, size=(n, 2)))
+        labels = rng.integers(-1, max(2, n // 3), size=n)
+        spans = [frozenset({int(f)}) for f in rng.integers(0, 3 * n, size=n)]
+        usable = rng.random(n) > 0.2
+        want = brute(labels, x, spans, 0.5, 0.85, usable)
+        assert same_partition(join_nearest_tracks(labels, x, spans, 0.5, 0.85, usable), want)
+        joined += int((want != labels).any())
+    assert joined >= 5  # the comparison exercised joins, not only refusals
