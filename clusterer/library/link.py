@@ -30,7 +30,8 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
 - then clustering.join_unambiguous, at the looser join threshold, for
   clusters that are clearly each other's nearest; and attach_smaller, for a
   smaller cluster (a person seen briefly, or in one pose, in one video) whose
-  nearest is a larger one, under the join threshold and clearly nearer than
+  nearest is a larger one, holding the unit nearest to it (a support edge,
+  as in the linkage), under the join threshold and clearly nearer than
   the next (a person's turned or dark faces lie far from their mean, but
   nearer to it than to anyone else's; a face between two people is near both),
   by a looser margin (cast_ratio) for a brief cluster (under min_faces), or one
@@ -319,14 +320,25 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
     next nearest cluster's distance (`cast_ratio` × when it holds units of two
     or more `videos` and the joining one has fewer than `cast_max` faces or
     holds units of two or more videos too),
-    shares no conflict token, and passes the rival test where either side is
+    shares no conflict token, passes the rival test where either side is
     one unit (`rivals`: own_video_rivals' distances and units, and the ratio;
-    see _graph_linkage). In rounds:
+    see _graph_linkage), and holds the unit nearest to the joining cluster
+    (its support: a cluster's mean drifts to the middle of the face space, so
+    a cluster holding one mixed unit drew brief strangers to it by their
+    means alone; benchmarks/RESULTS.md, "Session 16"). In rounds:
     every cluster that may attach does so to one that does not attach in that
     round; means are recomputed between rounds."""
     labels = np.asarray(labels).copy()
     w = np.asarray(weights, dtype=np.float64)
     veto = _rival_veto(rivals)
+    unit_d, unit_near = index.knn(x, NEIGHBOURS)
+
+    def nearest_outside(rows: np.ndarray, label: int) -> int:
+        """The unit nearest to any of `rows` outside their cluster (-1: none among their neighbours)."""
+        d, u = unit_d[rows].ravel(), unit_near[rows].ravel()
+        out = (u >= 0) & (labels[np.maximum(u, 0)] != label)
+        return int(u[out][d[out].argmin()]) if out.any() else -1
+
     while True:
         ks, inv = np.unique(labels, return_inverse=True)
         if len(ks) < 3 or ks[0] < 0:
@@ -357,6 +369,9 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
                 continue
             if veto and veto(members[a], members[t], float(d1[a])):
                 continue
+            u = nearest_outside(members[a], ks[a])
+            if u < 0 or inv[u] != t:
+                continue  # no support: its nearest unit lies elsewhere
             moves[a] = t
         if not moves:
             return labels

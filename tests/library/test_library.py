@@ -285,6 +285,21 @@ def _two_people_and_a_brief_one():
     return x, np.array([20.0, 20.0, 40.0, 5.0]), np.array([0, 0, 1, 2])
 
 
+def test_a_brief_person_joins_only_the_cluster_holding_its_nearest_unit():
+    """A cluster of two units far apart, (0.6, ±0.3), has its mean in the
+    middle (0.6, 0); a brief unit at (0.36, 0) lies 0.24 from that mean and
+    0.36 from the other person's unit at (0, 0), clearly nearer the mean, but
+    its nearest unit is that other person's (the cluster's lie 0.38 away):
+    no support, it stays alone. One at (0.6, 0.15), by a unit of the cluster, joins it."""
+    x = np.zeros((4, 128))
+    x[1, :2], x[2, :2] = (0.6, 0.3), (0.6, -0.3)
+    labels, w, spans = np.array([0, 1, 1, 2]), np.array([40.0, 15.0, 15.0, 5.0]), [frozenset()] * 4
+    x[3, :2] = 0.36, 0.0
+    assert attach_smaller(labels, x, spans, 0.55, 0.85, w).tolist() == labels.tolist()
+    x[3, :2] = 0.6, 0.15
+    assert attach_smaller(labels, x, spans, 0.55, 0.85, w).tolist() == [0, 1, 1, 1]
+
+
 def test_a_brief_person_joins_one_of_the_cast_by_a_looser_margin():
     x, w, labels = _two_people_and_a_brief_one()
     spans = [frozenset()] * 4
