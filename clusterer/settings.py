@@ -104,7 +104,8 @@ SETTINGS: dict[str, Setting] = {
         "this distance join when each is the other's nearest and clearly nearer than any third "
         "(--join-ratio): the small, dark or turned faces of one person; and, last, a person "
         "whose nearest track is another's, under this distance and clearly nearer than any "
-        "third person's: one person seen in two settings. Lower it if different people are "
+        "third person's, when one of the two is brief: one person seen in two settings. "
+        "Lower it if different people are "
         "joined; --join-threshold at or under --threshold turns both off.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "join_ratio": Setting(

@@ -166,13 +166,16 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
 
 
 def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,
-                        ratio: float, usable: np.ndarray | None = None) -> np.ndarray:
+                        ratio: float, usable: np.ndarray | None = None, weights: np.ndarray | None = None,
+                        max_smaller: float = np.inf) -> np.ndarray:
     """Labels after joining each cluster to the one holding its nearest item,
     when that item is closer than `threshold` and clearly nearest (at most
     `ratio` × the nearest item of any third cluster), with no frame in
-    common. Closest first; after each join a cluster's distance to another is
-    the least of its parts' (single linkage). Only `usable` items measure
-    (the others follow their cluster); items labelled -1 take no part.
+    common, and the smaller of the two weighs at most `max_smaller` (items
+    weigh `weights`, default 1). Closest first; after each join a cluster's
+    distance to another is the least of its parts' (single linkage). Only
+    `usable` items measure (the others follow their cluster); items labelled
+    -1 take no part.
 
     What join_unambiguous's means miss: a person seen in two settings (two
     photos, two scenes) has tracks far apart on average, yet one of them lies
@@ -195,11 +198,13 @@ def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[froze
     d = np.minimum(d, d.T)  # the two halves' rounding may differ; a pair has one distance
     np.fill_diagonal(d, np.inf)
     frames = [frozenset().union(*(spans[i] for i in np.flatnonzero(labels == k))) for k in ks]
+    w = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
+    mass = np.array([w[labels == k].sum() for k in ks])
     while True:
         near = d.argmin(axis=1)
         dn = d[np.arange(m), near]
         second = np.partition(d, 1, axis=1)[:, 1] if m > 2 else np.full(m, np.inf)
-        ok = np.flatnonzero((dn < threshold) & (dn <= ratio * second))
+        ok = np.flatnonzero((dn < threshold) & (dn <= ratio * second) & (np.minimum(mass, mass[near]) <= max_smaller))
         pick = next(((a, int(near[a])) for _, a in sorted((dn[a], a) for a in ok)
                      if not frames[a] & frames[near[a]]), None)
         if pick is None:
@@ -207,6 +212,7 @@ def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[froze
         a, b = pick
         labels[labels == ks[a]] = ks[b]
         frames[b] = frames[b] | frames[a]
+        mass[b] += mass[a]
         d[b] = d[:, b] = np.minimum(d[a], d[b])
         d[b, b] = np.inf
         d[a] = d[:, a] = np.inf

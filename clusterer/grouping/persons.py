@@ -11,6 +11,16 @@ from .refine import ClothingRefiner
 from .table import TrackTable
 
 
+NEAREST_JOIN_FACES = 20
+"""Two persons join by their nearest tracks (linkage.join_nearest_tracks)
+only when the smaller holds at most this many faces (10 s at 2 samples/s):
+one close pair of tracks is evidence enough for a person seen briefly
+elsewhere, not for two each seen at length. Uncapped, the join made a
+person of two people on the composites joined into 7 minutes (precision
+0.984 → 0.960) and with --detector hog on seed 11 (0.913 → 0.716); capped at
+30, 0.963 on the former (benchmarks/RESULTS.md, "Session 16")."""
+
+
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
             min_faces: int = default("min_faces"), min_quality: float = default("min_quality"),
             join_threshold: float = default("join_threshold"), join_ratio: float = default("join_ratio"),
@@ -84,7 +94,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             # clothing, such joins changed which clothes were clearly nearest
             t = table[live]
             labels[live] = join_nearest_tracks(labels[live], t.encoding, list(t.spans), join_threshold,
-                                               join_ratio, usable=t.good)
+                                               join_ratio, usable=t.good, weights=t.size,
+                                               max_smaller=NEAREST_JOIN_FACES)
         for c in np.unique(labels[labels >= 0]):
             m = np.flatnonzero(labels == c)
             if not table.good[m].any():

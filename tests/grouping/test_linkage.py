@@ -294,3 +294,21 @@ def test_nearest_tracks_join_equals_a_brute_force_single_linkage():
         assert same_partition(join_nearest_tracks(labels, x, spans, 0.5, 0.85, usable), want)
         joined += int((want != labels).any())
     assert joined >= 5  # the comparison exercised joins, not only refusals
+
+
+def test_nearest_tracks_join_only_when_the_smaller_person_is_brief():
+    """The same two settings of one person: joined when the smaller side
+    holds at most max_smaller faces; two persons each seen at length (25
+    faces a side) are not joined on one close pair of tracks. At the
+    defaults (grouping.persons), that bound is 20 faces."""
+    from clusterer.grouping.linkage import join_nearest_tracks
+    from clusterer.grouping.persons import NEAREST_JOIN_FACES
+
+    x = _plane((0, 0), (0, 1.0), (0.45, 0), (0.45, 1.6), (1.0, 0.2))
+    labels, spans = np.array([0, 0, 1, 1, 2]), [{0}, {1}, {2}, {3}, {4}]
+    brief = np.array([20.0, 20.0, 2.0, 3.0, 20.0])
+    long = np.array([20.0, 20.0, 12.0, 13.0, 20.0])
+    joined = join_nearest_tracks(labels, x, spans, 0.5, 0.85, weights=brief, max_smaller=NEAREST_JOIN_FACES)
+    assert same_partition(joined, np.array([0, 0, 0, 0, 2]))
+    kept = join_nearest_tracks(labels, x, spans, 0.5, 0.85, weights=long, max_smaller=NEAREST_JOIN_FACES)
+    assert kept.tolist() == labels.tolist()
