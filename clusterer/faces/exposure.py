@@ -118,14 +118,14 @@ def reading(rgb: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(_darkest(s), 1)), float(np.percentile(_brightest(s), 95))
 
 
-# Each pixel's darkest and brightest channel: the same values as
-# s.min(axis=2) / s.max(axis=2), which numpy reduces over an axis of three
-# several times slower (0.45 of 0.52 ms a 720p frame's reading).
 def _darkest(s: np.ndarray) -> np.ndarray:
+    """Each pixel's darkest channel: s.min(axis=2), which numpy reduces over
+    an axis of three several times slower (0.45 of a 720p frame's 0.52 ms reading)."""
     return np.minimum(np.minimum(s[..., 0], s[..., 1]), s[..., 2])
 
 
 def _brightest(s: np.ndarray) -> np.ndarray:
+    """Each pixel's brightest channel (s.max(axis=2), as _darkest)."""
     return np.maximum(np.maximum(s[..., 0], s[..., 1]), s[..., 2])
 
 

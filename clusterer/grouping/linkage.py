@@ -179,8 +179,7 @@ def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[froze
 
     What join_unambiguous's means miss: a person seen in two settings (two
     photos, two scenes) has tracks far apart on average, yet one of them lies
-    clearly nearest to one of the other's (benchmarks/RESULTS.md, "Session 16:
-    persons joined by their nearest tracks")."""
+    clearly nearest to one of the other's (benchmarks/RESULTS.md, "Session 16")."""
     labels = np.asarray(labels).copy()
     use = (labels >= 0) if usable is None else (labels >= 0) & np.asarray(usable, dtype=bool)
     ks = np.unique(labels[labels >= 0])
@@ -204,7 +203,8 @@ def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[froze
         near = d.argmin(axis=1)
         dn = d[np.arange(m), near]
         second = np.partition(d, 1, axis=1)[:, 1] if m > 2 else np.full(m, np.inf)
-        ok = np.flatnonzero((dn < threshold) & (dn <= ratio * second) & (np.minimum(mass, mass[near]) <= max_smaller))
+        ok = np.flatnonzero((dn < threshold) & (dn <= ratio * second)
+                            & (np.minimum(mass, mass[near]) <= max_smaller))
         pick = next(((a, int(near[a])) for _, a in sorted((dn[a], a) for a in ok)
                      if not frames[a] & frames[near[a]]), None)
         if pick is None:

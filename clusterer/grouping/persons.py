@@ -36,8 +36,9 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     Every decision is taken on tracks (a TrackTable); a face follows its track.
     In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
     by two joins at `join_threshold` / `join_ratio`: persons whose mean faces
-    are clearly nearest (linkage.join_unambiguous), then, after clothing,
-    persons holding each other's clearly nearest tracks (linkage.join_nearest_tracks).
+    are clearly nearest (linkage.join_unambiguous), then, after clothing, a
+    brief person and the person holding its clearly nearest track
+    (linkage.join_nearest_tracks, NEAREST_JOIN_FACES).
     Unconfirmed tracks (TrackTable: one face scored under min_confidence, or
     no face at the detector's cut-off) start no person: once the others are
     grouped, each with a good face joins the person it is clearly nearest to
