@@ -111,8 +111,8 @@ SETTINGS: dict[str, Setting] = {
     "join_ratio": Setting(
         0.85,
         "two-stage and faces modes: a join needs the nearest person closer than this share of "
-        "the next nearest, for one of the two (by their nearest tracks, for the person that "
-        "joins; and an unconfirmed track its nearest person so, to join it). Lower it to "
+        "the next nearest, for one of the two (by their nearest tracks, this or 0.75, whichever "
+        "is lower; and an unconfirmed track its nearest person so, to join it). Lower it to "
         "demand less ambiguous joins.",
         min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "loose_threshold": Setting(

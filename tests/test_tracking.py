@@ -311,17 +311,22 @@ def test_weak_tracks_join_a_person_by_face_or_are_dropped(mode):
 
 
 @pytest.mark.parametrize("mode", ["faces", "two-stage"])
-def test_a_person_in_two_settings_is_joined_by_the_nearest_tracks(mode):
+@pytest.mark.parametrize("third", [0.7, 0.56])
+def test_a_person_in_two_settings_is_joined_by_the_nearest_tracks(mode, third):
     """One person's tracks in two settings (two pairs of tracks 0.3 apart, in
     other clothes), their means 0.54 apart but their nearest tracks 0.45, with
-    another person 0.6 away: one person at the defaults (--join-threshold 0.5,
-    --join-ratio 0.85); two with the joins turned off (--join-threshold 0.36)."""
-    def at(x, y):
+    another person `third` from both of those tracks: one person at the
+    defaults when the nearest track is clearly nearest (0.45 / 0.7 = 0.64,
+    under NEAREST_JOIN_RATIO 0.75), two when it is less clearly so (0.45 / 0.56
+    = 0.80: under --join-ratio 0.85, not under 0.75), and two with the joins
+    turned off (--join-threshold 0.36)."""
+    def at(x, y, z=0.0):
         v = np.zeros(128)
-        v[:2] = x, y
+        v[:3] = x, y, z
         return v
 
-    points = [(0, 0), (0, -0.3), (0.45, 0), (0.45, 0.3), (-0.6, 0)]
+    # the third person off the plane, `third` from (0, 0) and from (0.45, 0)
+    points = [(0, 0), (0, -0.3), (0.45, 0), (0.45, 0.3), (0.225, 0, np.sqrt(third ** 2 - 0.225 ** 2))]
     faces, tracks, cloth = [], [], []
     for k, p in enumerate(points):
         tracks.append(Track(k, k, tuple(range(len(faces), len(faces) + 3))))
@@ -331,7 +336,8 @@ def test_a_person_in_two_settings_is_joined_by_the_nearest_tracks(mode):
             cloth.append(Clothing((0, 0, 1, 1), shirt))
     ex = Extraction(tuple(faces), tuple(cloth) if mode == "two-stage" else None, tuple(range(50)), (), tuple(tracks))
     persons, _ = cluster(ex, mode=mode)
-    assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1, 2, 3], [4]]
+    want = [[0, 1, 2, 3], [4]] if third == 0.7 else [[0, 1], [2, 3], [4]]
+    assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == want
     persons, _ = cluster(ex, mode=mode, join_threshold=0.36)
     assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1], [2, 3], [4]]
 

@@ -16,9 +16,17 @@ NEAREST_JOIN_FACES = 20
 only when the smaller holds at most this many faces (10 s at 2 samples/s):
 one close pair of tracks is evidence enough for a person seen briefly
 elsewhere, not for two each seen at length. Uncapped, the join made a
-person of two people on the composites joined into 7 minutes (precision
-0.984 → 0.960) and with --detector hog on seed 11 (0.913 → 0.716); capped at
-30, 0.963 on the former (benchmarks/RESULTS.md, "Session 16")."""
+person of two people on the composites joined into 7 minutes and with
+--detector hog on seed 11 (benchmarks/RESULTS.md, "Session 16")."""
+
+NEAREST_JOIN_RATIO = 0.75
+"""...and only when the nearest track is nearer than this share of any third
+person's: stricter than --join-ratio (0.85), at which the join made people
+of two on dark and hazy copies of the real clips (meeting, sweden_psa) and
+with --detector hog on seed 43; at 0.8 on three of those. At 0.75 no
+precision fell on any of 62 extractions (21 videos and a 7-minute one with
+MTCNN and with HOG, 18 dark and hazy copies), while F rose on every set
+(benchmarks/RESULTS.md, "Session 16")."""
 
 
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
@@ -38,7 +46,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     by two joins at `join_threshold` / `join_ratio`: persons whose mean faces
     are clearly nearest (linkage.join_unambiguous), then, after clothing, a
     brief person and the person holding its clearly nearest track
-    (linkage.join_nearest_tracks, NEAREST_JOIN_FACES).
+    (linkage.join_nearest_tracks, NEAREST_JOIN_FACES, NEAREST_JOIN_RATIO).
     Unconfirmed tracks (TrackTable: one face scored under min_confidence, or
     no face at the detector's cut-off) start no person: once the others are
     grouped, each with a good face joins the person it is clearly nearest to
@@ -95,8 +103,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             # clothing, such joins changed which clothes were clearly nearest
             t = table[live]
             labels[live] = join_nearest_tracks(labels[live], t.encoding, list(t.spans), join_threshold,
-                                               join_ratio, usable=t.good, weights=t.size,
-                                               max_smaller=NEAREST_JOIN_FACES)
+                                               min(join_ratio, NEAREST_JOIN_RATIO), usable=t.good,
+                                               weights=t.size, max_smaller=NEAREST_JOIN_FACES)
         for c in np.unique(labels[labels >= 0]):
             m = np.flatnonzero(labels == c)
             if not table.good[m].any():
