@@ -20,8 +20,8 @@ person of two people on the composites joined into 7 minutes and with
 --detector hog on seed 11 (benchmarks/RESULTS.md, "Session 16")."""
 
 NEAREST_JOIN_RATIO = 0.75
-"""...and only when the nearest track is nearer than this share of any third
-person's: stricter than --join-ratio (0.85), at which the join made people
+"""The join by nearest tracks also needs the nearest track nearer than this
+share of any third person's: stricter than --join-ratio (0.85), at which it made people
 of two on dark and hazy copies of the real clips (meeting, sweden_psa) and
 with --detector hog on seed 43; at 0.8 on three of those. At 0.75 no
 precision fell on any of 62 extractions (21 videos and a 7-minute one with
