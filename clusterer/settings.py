@@ -126,7 +126,7 @@ SETTINGS: dict[str, Setting] = {
         "wear the same clothes. Lower it if people in similar clothes are joined.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "cloth_ratio": Setting(
-        0.8,
+        0.75,
         "two-stage mode: a clothing match counts only if it is closer than this share of the "
         "second-best match. Lower it to demand less ambiguous matches.",
         min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
