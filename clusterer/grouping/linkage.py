@@ -114,13 +114,20 @@ def constrained_centroid_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
 
 def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,
                      ratio: float, weights: np.ndarray | None = None,
-                     veto: Callable[[np.ndarray, np.ndarray, float], bool] | None = None) -> np.ndarray:
+                     veto: Callable[[np.ndarray, np.ndarray, float], bool] | None = None,
+                     part_weight: float = np.inf) -> np.ndarray:
     """Labels after joining clusters that are each other's nearest (by their
     weighted mean vectors), closer than `threshold`, with no frame in common,
     where for one of the two the other is clearly nearest: at most `ratio` ×
     its next nearest. Closest pair first, means updated after each join.
     Items labelled -1 take no part. `veto(members_a, members_b, distance)`,
     when given, may forbid a join (the library's rival test).
+
+    Two clusters that each weigh at least `part_weight` are judged against
+    runners-up that are not within `threshold` of the other side: a third
+    cluster near both of them, and near enough to either to be its own
+    person, makes the pair a person in three parts, not a face between two
+    people (see grouping.persons.PART_FACES).
 
     A looser bound than the centroid linkage's, made safe by the margin: a
     person's small, dark or turned faces lie further from their other faces
@@ -144,8 +151,18 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
         rows = np.arange(len(d))
         dn = d[rows, near]
         second = np.partition(d, 1, axis=1)[:, 1] if len(d) > 2 else np.full(len(d), np.inf)
-        ok = (near[near] == rows) & (rows < near) & (dn < threshold) \
-            & ((dn <= ratio * second) | (dn <= ratio * second[near]))
+        s_a, s_b = second, second[near]
+        parts = np.minimum(mass, mass[near]) >= part_weight
+        if parts.any():
+            # a's runner-up among the clusters not within the threshold of its
+            # nearest b, and b's among those not within it of a (never a or b)
+            apart = d[near] >= threshold
+            apart[rows, near] = False
+            s_a = np.where(parts, np.where(apart, d, np.inf).min(axis=1), s_a)
+            apart = d >= threshold
+            apart[rows, rows] = False
+            s_b = np.where(parts, np.where(apart, d[near], np.inf).min(axis=1), s_b)
+        ok = (near[near] == rows) & (rows < near) & (dn < threshold) & ((dn <= ratio * s_a) | (dn <= ratio * s_b))
         pairs = sorted((dn[a], a, int(near[a])) for a in np.flatnonzero(ok) if not frames[a] & frames[near[a]]
                        and not (veto and veto(np.flatnonzero(labels == ks[a]), np.flatnonzero(labels == ks[near[a]]),
                                               float(dn[a]))))

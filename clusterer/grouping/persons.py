@@ -19,6 +19,20 @@ elsewhere, not for two each seen at length. Uncapped, the join made a
 person of two people on the composites joined into 7 minutes and with
 --detector hog on seed 11 (benchmarks/RESULTS.md, "Session 16")."""
 
+PART_FACES = 15
+"""Two persons of at least this many faces each that are each other's
+nearest, under --join-threshold, join when clearly nearer than any third
+person that is not itself within --join-threshold of the other of the two
+(linkage.join_unambiguous's part_weight): a person split in three has three
+mutually near parts (on seed 23, one actor's three parts of 12–17 faces lay
+0.365, 0.373 and 0.421 apart, everyone else 0.55 or more), and the ratio
+test alone kept all three apart. Smaller persons lie between people as
+often as between their own parts (5 wrong joins of 56 with no bound, two
+of them people of two by the joins after), and at 12 faces a precision fell
+on seed 23 and with --detector hog on fotb_dinner; at 15 none fell on any
+of 80 extractions, while the held-out composites' mean F rose 0.792 →
+0.833 (benchmarks/RESULTS.md, "Session 17")."""
+
 NEAREST_JOIN_RATIO = 0.75
 """The join by nearest tracks also needs the nearest track nearer than this
 share of any third person's: stricter than --join-ratio (0.85), at which it made people
@@ -84,7 +98,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(t)
             if join_threshold > threshold:
                 labels[core] = join_unambiguous(labels[core], t.encoding, list(t.spans),
-                                                join_threshold, join_ratio, t.size)
+                                                join_threshold, join_ratio, t.size, part_weight=PART_FACES)
         # low-quality tracks stand alone, for clothing to attach
         low = np.flatnonzero(~table.good & ~table.unconfirmed)
         labels[low] = labels.max(initial=-1) + 1 + np.arange(len(low))

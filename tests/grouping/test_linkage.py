@@ -7,6 +7,7 @@ import pytest
 
 from clusterer.grouping.linkage import FaceClusterer, attach_by_face, close_pairs
 from clusterer.grouping.table import TrackTable
+from clusterer.grouping.persons import PART_FACES
 
 
 def unit(rng, d=128):
@@ -222,6 +223,44 @@ def test_default_join_takes_a_fragment_half_apart(case):
     now = join_unambiguous(labels, x, spans, default("join_threshold"), default("join_ratio"), w)
     assert now[0] == now[1] != now[2]
     assert join_unambiguous(labels, x, spans, 0.48, 0.8, w).tolist() == [0, 1, 2]
+
+
+# One person in three parts (seed 23's actor: parts 0.365, 0.373 and 0.421
+# apart) and another person 0.7 or more from each part.
+THREE_PARTS = ((0.0, 0.0), (0.365, 0.0), (0.13029, 0.34950), (0.2, -0.7))
+
+
+@pytest.mark.parametrize("faces, joined", [(PART_FACES, True), (PART_FACES - 1, False)])
+def test_join_a_person_in_three_parts(faces, joined):
+    """Each part's runner-up is another part, so the ratio test (0.365 / 0.373)
+    refuses every pair; parts of PART_FACES faces or more are judged against
+    the other person only and become one; smaller ones stay apart."""
+    from clusterer.grouping.linkage import join_unambiguous
+    from clusterer.settings import default
+
+    x = _plane(*THREE_PARTS)
+    labels, spans = np.array([0, 1, 2, 3]), [{0}, {1}, {2}, {3}]
+    w = np.array([faces, faces, faces, 40.0])
+    out = join_unambiguous(labels, x, spans, default("join_threshold"), default("join_ratio"), w,
+                           part_weight=PART_FACES)
+    assert out[3] not in out[:3]
+    assert (len(set(out[:3].tolist())) == 1) is joined
+    assert join_unambiguous(labels, x, spans, default("join_threshold"), default("join_ratio"), w).tolist() \
+        == labels.tolist()
+
+
+def test_large_persons_between_two_people_stay_apart():
+    """However large, a fragment 0.36 from one person and 0.37 from another
+    (0.52 from the first: not a part of it) stays apart, as does the first
+    person, whose own runner-up, 0.40 away, lies 0.66 from the fragment."""
+    from clusterer.grouping.linkage import join_unambiguous
+    from clusterer.settings import default
+
+    x = _plane((0.0, 0.0), (0.36, 0.0), (0.36, 0.37), (-0.2, 0.3464))
+    labels, spans = np.array([0, 1, 2, 3]), [{0}, {1}, {2}, {3}]
+    out = join_unambiguous(labels, x, spans, default("join_threshold"), default("join_ratio"),
+                           np.full(4, 50.0), part_weight=PART_FACES)
+    assert out.tolist() == labels.tolist()
 
 
 def test_nearest_tracks_join_a_person_seen_in_two_settings():
