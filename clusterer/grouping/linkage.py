@@ -123,11 +123,12 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
     Items labelled -1 take no part. `veto(members_a, members_b, distance)`,
     when given, may forbid a join (the library's rival test).
 
-    Two clusters that each weigh at least `part_weight` are judged against
-    runners-up that are not within `threshold` of the other side: a third
-    cluster near both of them, and near enough to either to be its own
-    person, makes the pair a person in three parts, not a face between two
-    people (see grouping.persons.PART_FACES).
+    Two clusters that each weigh at least `part_weight` (parts) are judged
+    against rival parts only: runners-up of that weight that are not within
+    `threshold` of the other side. A third part near both, and near enough
+    to either to be the same person, makes the pair one person in three
+    parts, not a face between two people; a lighter cluster near a part is
+    as likely a fragment of it (see grouping.persons.PART_FACES).
 
     A looser bound than the centroid linkage's, made safe by the margin: a
     person's small, dark or turned faces lie further from their other faces
@@ -154,12 +155,13 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
         s_a, s_b = second, second[near]
         parts = np.minimum(mass, mass[near]) >= part_weight
         if parts.any():
-            # a's runner-up among the clusters not within the threshold of its
+            # a's runner-up among the parts not within the threshold of its
             # nearest b, and b's among those not within it of a (never a or b)
-            apart = d[near] >= threshold
+            rival = mass[None, :] >= part_weight
+            apart = (d[near] >= threshold) & rival
             apart[rows, near] = False
             s_a = np.where(parts, np.where(apart, d, np.inf).min(axis=1), s_a)
-            apart = d >= threshold
+            apart = (d >= threshold) & rival
             apart[rows, rows] = False
             s_b = np.where(parts, np.where(apart, d[near], np.inf).min(axis=1), s_b)
         ok = (near[near] == rows) & (rows < near) & (dn < threshold) & ((dn <= ratio * s_a) | (dn <= ratio * s_b))

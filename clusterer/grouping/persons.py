@@ -20,18 +20,21 @@ person of two people on the composites joined into 7 minutes and with
 --detector hog on seed 11 (benchmarks/RESULTS.md, "Session 16")."""
 
 PART_FACES = 15
-"""Two persons of at least this many faces each that are each other's
-nearest, under --join-threshold, join when clearly nearer than any third
-person that is not itself within --join-threshold of the other of the two
-(linkage.join_unambiguous's part_weight): a person split in three has three
-mutually near parts (on seed 23, one actor's three parts of 12–17 faces lay
-0.365, 0.373 and 0.421 apart, everyone else 0.55 or more), and the ratio
-test alone kept all three apart. Smaller persons lie between people as
-often as between their own parts (5 wrong joins of 56 with no bound, two
-of them people of two by the joins after), and at 12 faces a precision fell
-on seed 23 and with --detector hog on fotb_dinner; at 15 none fell on any
-of 80 extractions, while the held-out composites' mean F rose 0.792 →
-0.833 (benchmarks/RESULTS.md, "Session 17")."""
+"""Two persons of at least this many faces each (parts) that are each
+other's nearest, under --join-threshold, join when clearly nearer than any
+third part that is not itself within --join-threshold of the other of the
+two (linkage.join_unambiguous's part_weight). A person seen at length is
+often split in parts that are each other's runners-up: on seed 23 one
+actor's three parts of 12–17 faces lay 0.365, 0.373 and 0.421 apart,
+everyone else 0.55 or more; on the 7-minute composite an actor's parts of
+224 and 97 faces were 0.425 apart, each with a fragment of its own at
+0.45–0.49; the ratio test alone kept them all apart. Lighter persons lie
+between people as often as between their own parts: at 12 faces precision
+fell on seed 23, the 7-minute composite and with --detector hog on
+fotb_dinner; from 15 up none fell by more than 0.0001 on any of 80 extractions, and 15 gains
+the most: the held-out composites' mean F 0.792 → 0.839, the 7-minute
+composite's 0.657 → 0.837 (with HOG 0.798 → 0.928) (benchmarks/RESULTS.md,
+"Session 17")."""
 
 NEAREST_JOIN_RATIO = 0.75
 """The join by nearest tracks also needs the nearest track nearer than this

@@ -249,6 +249,26 @@ def test_join_a_person_in_three_parts(faces, joined):
         == labels.tolist()
 
 
+@pytest.mark.parametrize("fragment_faces, joined", [(5, True), (PART_FACES, False)])
+def test_parts_are_judged_against_parts_only(fragment_faces, joined):
+    """Two parts 0.425 apart, each with a fragment of its own 0.447 away (0.742
+    from the other part): light fragments do not make the join ambiguous (the
+    7-minute composite's actor in parts of 224 and 97 faces); fragments as
+    heavy as parts, far from the other side, are rivals and keep them apart."""
+    from clusterer.grouping.linkage import join_unambiguous
+    from clusterer.settings import default
+
+    x = _plane((0.0, 0.0), (0.425, 0.0), (-0.2, 0.4), (0.625, 0.4), (0.2, -0.8))
+    labels, spans = np.arange(5), [{k} for k in range(5)]
+    w = np.array([224.0, 97.0, fragment_faces, fragment_faces, 40.0])
+    out = join_unambiguous(labels, x, spans, default("join_threshold"), default("join_ratio"), w,
+                           part_weight=PART_FACES)
+    assert bool(out[0] == out[1]) is joined
+    assert out[4] not in out[:4]
+    assert join_unambiguous(labels, x, spans, default("join_threshold"), default("join_ratio"), w).tolist() \
+        == labels.tolist()
+
+
 def test_large_persons_between_two_people_stay_apart():
     """However large, a fragment 0.36 from one person and 0.37 from another
     (0.52 from the first: not a part of it) stays apart, as does the first
