@@ -121,7 +121,7 @@ SETTINGS: dict[str, Setting] = {
         "looser bound. Lower it if clothing joins different people; raise it to join more.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "cloth_threshold": Setting(
-        0.3,
+        0.28,
         "two-stage mode: clothing distance (cosine, 0 = identical) under which two sightings "
         "wear the same clothes. Lower it if people in similar clothes are joined.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),

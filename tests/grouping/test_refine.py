@@ -89,6 +89,16 @@ def test_refuses_ambiguous_ratio(scene):
     assert len(fit(scene, ratio=1.0).joins_) >= 1
 
 
+def test_default_threshold_refuses_clothes_0_29_apart(scene):
+    """Clothes 0.29 apart (meeting's two women in alike tops, faces 0.52 apart)
+    are not the same clothes at the default 0.28; under 0.3 they were
+    (benchmarks/RESULTS.md, "Session 17")."""
+    e = np.eye(64)
+    scene["cloth"] = [e[0]] * 3 + [cos_near(scene["rng"], e[0], 0.29)]
+    assert len(set(fit(scene).labels_.tolist())) == 2
+    assert len(set(fit(scene, cloth_threshold=0.3).labels_.tolist())) == 1
+
+
 def test_default_ratio_refuses_a_match_a_quarter_clearer(scene):
     """A face in doubt whose clothes are 0.20 from A's and 0.26 from a third
     person's (dark suits alike: a ratio of 0.77) joins A under a ratio of 0.8
