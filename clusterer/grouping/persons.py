@@ -31,10 +31,10 @@ everyone else 0.55 or more; on the 7-minute composite an actor's parts of
 0.45–0.49; the ratio test alone kept them all apart. Lighter persons lie
 between people as often as between their own parts: at 12 faces precision
 fell on seed 23, the 7-minute composite and with --detector hog on
-fotb_dinner; from 15 up none fell by more than 0.0001 on any of 80 extractions, and 15 gains
-the most: the held-out composites' mean F 0.792 → 0.839, the 7-minute
-composite's 0.657 → 0.837 (with HOG 0.798 → 0.928) (benchmarks/RESULTS.md,
-"Session 17")."""
+fotb_dinner; from 15 up no precision fell by more than 0.0001 on any of 80
+extractions, and 15 gains the most: the held-out composites' mean F 0.792
+→ 0.839, the 7-minute composite's 0.657 → 0.837 (with HOG 0.798 → 0.928)
+(benchmarks/RESULTS.md, "Session 17")."""
 
 NEAREST_JOIN_RATIO = 0.75
 """The join by nearest tracks also needs the nearest track nearer than this
@@ -61,7 +61,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     Every decision is taken on tracks (a TrackTable); a face follows its track.
     In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
     by two joins at `join_threshold` / `join_ratio`: persons whose mean faces
-    are clearly nearest (linkage.join_unambiguous), then, after clothing, a
+    are clearly nearest (linkage.join_unambiguous; persons of PART_FACES or
+    more judged against each other only), then, after clothing, a
     brief person and the person holding its clearly nearest track
     (linkage.join_nearest_tracks, NEAREST_JOIN_FACES, NEAREST_JOIN_RATIO).
     Unconfirmed tracks (TrackTable: one face scored under min_confidence, or

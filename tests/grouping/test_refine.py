@@ -99,7 +99,7 @@ def test_default_threshold_refuses_clothes_0_29_apart(scene):
     assert len(set(fit(scene, cloth_threshold=0.3).labels_.tolist())) == 1
 
 
-def test_default_ratio_refuses_a_match_a_quarter_clearer(scene):
+def test_default_ratio_refuses_a_match_0_77_of_the_next(scene):
     """A face in doubt whose clothes are 0.20 from A's and 0.26 from a third
     person's (dark suits alike: a ratio of 0.77) joins A under a ratio of 0.8
     but not at the default 0.75 (benchmarks/RESULTS.md, "Session 17")."""
