@@ -319,7 +319,9 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
     when that one is larger, closer than `threshold`, at most `ratio` × the
     next nearest cluster's distance (`cast_ratio` × when it holds units of two
     or more `videos` and the joining one has fewer than `cast_max` faces or
-    holds units of two or more videos too),
+    holds units of two or more videos too; towards such a cast member the
+    next nearest counts only if it holds `cast_max` faces or more: a brief
+    cluster near both is as likely a fragment of it, "Session 17"),
     shares no conflict token, passes the rival test where either side is
     one unit (`rivals`: own_video_rivals' distances and units, and the ratio;
     see _graph_linkage), and holds the unit nearest to the joining cluster
@@ -357,6 +359,14 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
             cast = np.array([len(np.unique(vid[m])) for m in members]) >= 2
             r = np.where(cast, cast_ratio, ratio)
         r = np.where((mass < cast_max) | cast, r[b], ratio)
+        if cast.any() and np.isfinite(cast_max):
+            # towards one of the cast, the rival is the next nearest cluster
+            # of cast_max faces or more (a brief one near both is as likely a
+            # fragment of it; none among the neighbours: the next nearest)
+            nb = near[:, 1:]
+            heavy = (nb >= 0) & (mass[np.maximum(nb, 0)] >= cast_max)
+            rival = np.where(heavy.any(axis=1), dist[np.arange(len(ks)), 1 + heavy.argmax(axis=1)], d2)
+            d2 = np.where((b >= 0) & cast[np.maximum(b, 0)], rival, d2)
         may = np.flatnonzero((d1 < threshold) & (d1 <= r * d2) & (b >= 0) & (mass[b] > mass)
                              & (mass < max_faces))
         moves: dict[int, int] = {}

@@ -465,6 +465,25 @@ def test_only_a_brief_person_joins_the_cast_by_the_looser_margin():
     assert large[3] not in (large[0], large[2])
 
 
+@pytest.mark.parametrize("fragment_faces, joined", [(5, True), (12, False)])
+def test_a_brief_fragment_is_no_rival_towards_the_cast(fragment_faces, joined):
+    """A brief unit 0.30 from a cast member (two videos' units at the origin)
+    and 0.32 from another brief unit, 0.45 from another person: the brief
+    unit near both is as likely a fragment of the cast member, so the margin
+    is taken to the other person (0.30 / 0.45) and it joins, the fragment
+    after it; a unit of 12 faces there is a rival (0.30 / 0.32): it stays
+    apart (the composites' library: obama's brief units, "Session 17")."""
+    x = np.zeros((5, 128))
+    x[2, :2], x[3, :2], x[4, :2] = (0.30, -0.45), (0.30, 0.0), (0.30, 0.32)
+    w = np.array([20.0, 20.0, 40.0, 5.0, fragment_faces])
+    labels, spans = np.array([0, 0, 1, 2, 3]), [frozenset()] * 5
+    out = attach_smaller(labels, x, spans, 0.55, 0.85, w, 30, videos=list("abcde"), cast_ratio=0.92, cast_max=10)
+    assert bool(out[3] == out[0]) is joined
+    assert out[2] not in (out[0], out[3], out[4])
+    if joined:
+        assert out[4] == out[0]
+
+
 def test_a_person_of_two_videos_joins_the_cast_by_the_looser_margin_at_any_size():
     """Two brief units of two videos that found each other are confirmed across
     videos like the cast: they join a cast member by the looser margin, however
