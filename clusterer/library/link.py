@@ -310,32 +310,6 @@ def _rival_veto(rivals: tuple[np.ndarray, np.ndarray, float] | None):
     return veto
 
 
-def _past_fragments(dist: np.ndarray, near: np.ndarray, mass: np.ndarray, cast: np.ndarray,
-                    cast_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """attach_smaller's target, its distance and the next nearest's, for each
-    cluster, from its neighbours (`dist`, `near`: (n, k), nearest first),
-    with brief clusters (under `cast_max` faces) seen as fragments towards
-    one of the `cast`: a cluster whose nearest is a brief one no larger than
-    itself (it cannot attach there) looks past it to the nearest cluster of
-    cast_max faces or more, when that one is of the cast; towards one of the
-    cast, the next nearest is the next such cluster (none among the
-    neighbours: the next nearest of any size)."""
-    n, k = near.shape
-    rows, cols = np.arange(n), np.arange(k)
-    heavy = (near >= 0) & (mass[np.maximum(near, 0)] >= cast_max)
-    first = heavy.argmax(axis=1)
-    b, tb = near[:, 0], near[rows, first]
-    past = (b >= 0) & (mass[np.maximum(b, 0)] < cast_max) & (mass[np.maximum(b, 0)] <= mass) \
-        & heavy.any(axis=1) & cast[np.maximum(tb, 0)]
-    at = np.where(past, first, 0)
-    b = np.where(past, tb, b)
-    after = heavy & (cols[None, :] > at[:, None])
-    fallback = np.where(at + 1 < k, dist[rows, np.minimum(at + 1, k - 1)], np.inf)
-    rival = np.where(after.any(axis=1), dist[rows, after.argmax(axis=1)], fallback)
-    d2 = np.where((b >= 0) & cast[np.maximum(b, 0)], rival, dist[:, 1])
-    return b, dist[rows, at], d2
-
-
 def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset], threshold: float,
                    ratio: float, weights: np.ndarray, max_faces: float = np.inf,
                    videos: Sequence[Hashable] | None = None, cast_ratio: float | None = None,
@@ -345,8 +319,9 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
     when that one is larger, closer than `threshold`, at most `ratio` × the
     next nearest cluster's distance (`cast_ratio` × when it holds units of two
     or more `videos` and the joining one has fewer than `cast_max` faces or
-    holds units of two or more videos too; brief clusters are seen as
-    fragments towards such a cast member: _past_fragments, "Session 17"),
+    holds units of two or more videos too; towards such a cast member the
+    next nearest counts only if it holds `cast_max` faces or more: a brief
+    cluster near both is as likely a fragment of it, "Session 17"),
     shares no conflict token, passes the rival test where either side is
     one unit (`rivals`: own_video_rivals' distances and units, and the ratio;
     see _graph_linkage), and holds the unit nearest to the joining cluster
@@ -383,9 +358,15 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
             _, vid = np.unique(np.asarray(videos), return_inverse=True)
             cast = np.array([len(np.unique(vid[m])) for m in members]) >= 2
             r = np.where(cast, cast_ratio, ratio)
-        if cast.any() and np.isfinite(cast_max):
-            b, d1, d2 = _past_fragments(dist, near, mass, cast, cast_max)
         r = np.where((mass < cast_max) | cast, r[b], ratio)
+        if cast.any() and np.isfinite(cast_max):
+            # towards one of the cast, the rival is the next nearest cluster
+            # of cast_max faces or more (a brief one near both is as likely a
+            # fragment of it; none among the neighbours: the next nearest)
+            nb = near[:, 1:]
+            heavy = (nb >= 0) & (mass[np.maximum(nb, 0)] >= cast_max)
+            rival = np.where(heavy.any(axis=1), dist[np.arange(len(ks)), 1 + heavy.argmax(axis=1)], d2)
+            d2 = np.where((b >= 0) & cast[np.maximum(b, 0)], rival, d2)
         may = np.flatnonzero((d1 < threshold) & (d1 <= r * d2) & (b >= 0) & (mass[b] > mass)
                              & (mass < max_faces))
         moves: dict[int, int] = {}

@@ -484,26 +484,6 @@ def test_a_brief_fragment_is_no_rival_towards_the_cast(fragment_faces, joined):
         assert out[4] == out[0]
 
 
-@pytest.mark.parametrize("other_faces, joined", [(8, True), (12, False)])
-def test_a_brief_person_looks_past_a_brief_one_to_the_cast(other_faces, joined):
-    """A brief unit (8 faces) whose nearest is another brief one no larger
-    (0.354 away: neither can join the other) looks past it to the nearest
-    cast member (0.403; its unit at 0.33 is the nearest unit), clearly nearer
-    than anyone else of 10 faces or more (0.6): it joins, and the other brief
-    one after it. Were the other unit of 12 faces, it would be its target:
-    not larger than the attaching one by enough (0.354 / 0.403 > 0.85), so
-    it stays apart (obama's brief units in the composites' library, "Session 17")."""
-    x = np.zeros((5, 128))
-    x[0, :2], x[1, :2], x[2, :2], x[4, :2] = (0.33, 0.0), (0.45, 0.2), (-0.6, 0.0), (-0.05, 0.35)
-    w = np.array([20.0, 20.0, 40.0, 8.0, other_faces])
-    labels, spans = np.array([0, 0, 1, 2, 3]), [frozenset()] * 5
-    out = attach_smaller(labels, x, spans, 0.55, 0.85, w, 30, videos=list("abcde"), cast_ratio=0.92, cast_max=10)
-    assert bool(out[3] == out[0]) is joined
-    assert out[2] not in (out[0], out[3], out[4])
-    if joined:
-        assert out[4] == out[0]
-
-
 def test_a_person_of_two_videos_joins_the_cast_by_the_looser_margin_at_any_size():
     """Two brief units of two videos that found each other are confirmed across
     videos like the cast: they join a cast member by the looser margin, however
