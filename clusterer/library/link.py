@@ -40,7 +40,8 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   of one video as large as the linkage's units had its chance there: the
   strict margin), while a person of one video only is as likely another brief
   stranger (on the real clips, which share no one, every wrong attach went to
-  one);
+  one); towards one of the cast, the margin is taken to the next cluster of
+  min_faces or more, a brief one near both being as likely a fragment of it;
 - names decide: units with one name start as one cluster, and two names
   never merge (a token per pair of names).
 
