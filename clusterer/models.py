@@ -62,10 +62,13 @@ def load(key: str):
     and crash when one instance runs in two threads at once (seen with the
     HOG detector), so each thread that searches frames gets its own (see COPIED)."""
     if key in SHARED:
-        with _shared_lock:
-            if key not in _shared:
-                _shared[key] = _build(key)
-            return _shared[key]
+        model = _shared.get(key)  # built: no lock (every frame's search asks)
+        if model is None:
+            with _shared_lock:
+                if key not in _shared:
+                    _shared[key] = _build(key)
+                model = _shared[key]
+        return model
     cache = _local.__dict__.setdefault("models", {})
     if key not in cache:
         cache[key] = _copy(key) if key in COPIED else _build(key)

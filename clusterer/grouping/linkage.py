@@ -112,6 +112,12 @@ def constrained_centroid_linkage(x: np.ndarray, spans: Sequence[frozenset[int]],
     return list(members.values())
 
 
+def _second_least(d: np.ndarray) -> np.ndarray:
+    """Each row's second-least distance (a ratio test's runner-up; inf where a
+    row has fewer than two columns; a square matrix's inf diagonal counts)."""
+    return np.partition(d, 1, axis=1)[:, 1] if d.shape[1] > 1 else np.full(len(d), np.inf)
+
+
 def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,
                      ratio: float, weights: np.ndarray | None = None,
                      veto: Callable[[np.ndarray, np.ndarray, float], bool] | None = None,
@@ -151,7 +157,7 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
         near = d.argmin(axis=1)
         rows = np.arange(len(d))
         dn = d[rows, near]
-        second = np.partition(d, 1, axis=1)[:, 1] if len(d) > 2 else np.full(len(d), np.inf)
+        second = _second_least(d)
         s_a, s_b = second, second[near]
         parts = np.minimum(mass, mass[near]) >= part_weight
         if parts.any():
@@ -221,7 +227,7 @@ def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[froze
     while True:
         near = d.argmin(axis=1)
         dn = d[np.arange(m), near]
-        second = np.partition(d, 1, axis=1)[:, 1] if m > 2 else np.full(m, np.inf)
+        second = _second_least(d)
         ok = np.flatnonzero((dn < threshold) & (dn <= ratio * second)
                             & (np.minimum(mass, mass[near]) <= max_smaller))
         pick = next(((a, int(near[a])) for _, a in sorted((dn[a], a) for a in ok)
@@ -257,7 +263,7 @@ def attach_by_face(labels: np.ndarray, rows: np.ndarray, x: np.ndarray, spans: S
     d = pairwise_distances(x[rows], cent)
     near = d.argmin(axis=1)
     dn = d[np.arange(len(rows)), near]
-    second = np.partition(d, 1, axis=1)[:, 1] if len(ks) > 1 else np.full(len(rows), np.inf)
+    second = _second_least(d)
     ok = (dn < threshold) & (dn <= ratio * second)
     for _, r, g in sorted((dn[i], int(rows[i]), int(near[i])) for i in np.flatnonzero(ok)):
         if not spans[r] & frames[g]:
