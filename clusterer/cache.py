@@ -8,6 +8,7 @@ Layout, inside the output folder:
       face_encoding (n, 128; NaN rows where not encoded)
       face_jpeg (bytes, concatenated) + face_jpeg_offsets (n + 1)
       cloth_box (n, 4; -1 where missing), cloth_embedding (n, d; NaN where missing),
+      cloth_layout (n, 27; NaN where missing),
       cloth_jpeg + cloth_jpeg_offsets                 (absent when clothing was off)
       track_id, track_scene, track_items + track_offsets (tracks as face indices)
       coverage [start, until, end, broken]            how much was decoded (absent: not known)
@@ -39,8 +40,9 @@ from .types import Clothing, Coverage, Extraction, Face, Track
 
 log = logging.getLogger("clusterer")
 
-FORMAT = 1
-"""Bumped whenever the arrays change meaning; an older cache is then stale."""
+FORMAT = 2
+"""Bumped whenever the arrays change meaning; an older cache is then stale
+(2: cloth_layout added)."""
 
 _BLOCK = 1 << 20
 
@@ -107,13 +109,17 @@ def to_arrays(ex) -> dict[str, np.ndarray]:
         a["coverage"] = np.array([c.start, c.until, c.end, float(c.broken)], dtype=np.float64)
     if ex.clothing is not None:
         dim = next((len(c.embedding) for c in ex.clothing if c.embedding is not None), 0)
+        ldim = next((len(c.layout) for c in ex.clothing if c.layout is not None), 0)
         emb = np.full((n, dim), np.nan, dtype=np.float32)
+        lay = np.full((n, ldim), np.nan, dtype=np.float32)
         box = np.full((n, 4), -1, dtype=np.int64)
         for i, c in enumerate(ex.clothing):
             if c.embedding is not None:
                 emb[i] = c.embedding
                 box[i] = c.box_xyxy
-        a["cloth_embedding"], a["cloth_box"] = emb, box
+            if c.layout is not None:
+                lay[i] = c.layout
+        a["cloth_embedding"], a["cloth_box"], a["cloth_layout"] = emb, box, lay
         a["cloth_jpeg"], a["cloth_jpeg_offsets"] = _blob([c.crop_jpeg for c in ex.clothing])
     return a
 
@@ -130,9 +136,11 @@ def from_arrays(a) -> Any:
     clothing = None
     if "cloth_embedding" in a:
         cj = _unblob(a["cloth_jpeg"], a["cloth_jpeg_offsets"])
-        emb, box = a["cloth_embedding"], a["cloth_box"]
+        emb, box, lay = a["cloth_embedding"], a["cloth_box"], a["cloth_layout"]
         clothing = tuple(Clothing(None) if box[i, 0] < 0 else
-                         Clothing(tuple(int(v) for v in box[i]), emb[i].copy(), cj[i]) for i in range(len(faces)))
+                         Clothing(tuple(int(v) for v in box[i]), emb[i].copy(), cj[i],
+                                  None if lay.shape[1] == 0 or np.isnan(lay[i, 0]) else lay[i].copy())
+                         for i in range(len(faces)))
     off = a["track_offsets"]
     tracks = tuple(Track(int(a["track_id"][k]), int(a["track_scene"][k]),
                          tuple(int(v) for v in a["track_items"][off[k]:off[k + 1]]))

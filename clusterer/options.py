@@ -85,7 +85,7 @@ TYPES = {"start": timecode, "end": timecode, "cloth_model": str, "min_face": int
 """Types of the settings whose default (None) does not tell."""
 
 METAVARS = {"threshold": "DIST", "join_threshold": "DIST", "loose_threshold": "DIST", "cloth_threshold": "DIST",
-            "fused_epsilon": "DIST", "fps": "N", "start": "TIME", "end": "TIME", "cloth_window": "SEC",
+            "layout_threshold": "DIST", "fused_epsilon": "DIST", "fps": "N", "start": "TIME", "end": "TIME", "cloth_window": "SEC",
             "min_face": "PX", "cloth_model": "PATH", "cloth_colour": "WEIGHT",
             "out": "DIR"}
 
@@ -106,7 +106,7 @@ def add_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: 
 
 GROUPS = {
     "grouping": ("mode", "threshold", "min_faces", "join_threshold", "join_ratio", "loose_threshold", "cloth_threshold", "cloth_ratio",
-                 "cloth_window", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
+                 "cloth_window", "layout_threshold", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
     "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
                                "track_iou", "track_gap", "track_score", "track_start", "track_encodings", "detect_every", "search_change",
                                "workers",

@@ -136,6 +136,14 @@ SETTINGS: dict[str, Setting] = {
         "two-stage mode: clothing is compared only with sightings at most this many seconds "
         "apart (people change clothes between scenes). Raise it for long scenes.",
         min=0.0, stages=(Stage.CLUSTERING,)),
+    "layout_threshold": Setting(
+        0.04,
+        "two-stage mode: after clothing, persons whose clothing has the same layout (colours in "
+        "the same places: the same clothes in the same framing, such as one camera set-up seen "
+        "again) under this distance join, when clearly nearer than any other's and their faces "
+        "are under --loose-threshold. 0 turns it off; lower it if people dressed alike in one "
+        "framing are joined.",
+        min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "mode": Setting(
         "two-stage",
         "how faces become persons: 'two-stage' (faces at --threshold, then clothing joins "
@@ -334,6 +342,7 @@ class ClusteringSettings:
     cloth_threshold: float = default("cloth_threshold")
     cloth_ratio: float = default("cloth_ratio")
     cloth_window: float = default("cloth_window")
+    layout_threshold: float = default("layout_threshold")
     cloth_weight: float = default("cloth_weight")
     fused_epsilon: float = default("fused_epsilon")
     min_quality: float = default("min_quality")

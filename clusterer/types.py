@@ -113,11 +113,14 @@ class Face:
 @dataclass(frozen=True, eq=False)
 class Clothing:
     """The clothing seen under one face: its box and embedding, or None for both
-    when the torso is out of frame or too small (missing, never a zero vector)."""
+    when the torso is out of frame or too small (missing, never a zero vector);
+    layout: where its colours are (clothing.embedders.layout_vector), None
+    where missing or not computed."""
 
     box_xyxy: BoxXYXY | None
     embedding: np.ndarray | None = field(repr=False, default=None)
     crop_jpeg: bytes = field(repr=False, default=b"")
+    layout: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def missing(self) -> bool:

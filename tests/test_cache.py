@@ -131,3 +131,5 @@ def test_round_trip_is_exact(clip, tmp_path):
     for a, b in zip(ex.clothing, back.clothing):
         assert a.box_xyxy == b.box_xyxy and a.crop_jpeg == b.crop_jpeg
         assert (a.embedding is None and b.embedding is None) or np.array_equal(a.embedding, b.embedding)
+        assert (a.layout is None) == (a.embedding is None)  # every clothing seen has its layout
+        assert (a.layout is None and b.layout is None) or np.array_equal(a.layout, b.layout)

@@ -53,7 +53,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             track_encodings: int = default("track_encodings"),
             loose_threshold: float = default("loose_threshold"),
             cloth_threshold: float = default("cloth_threshold"), cloth_ratio: float = default("cloth_ratio"),
-            cloth_window: float = default("cloth_window"), cloth_weight: float = default("cloth_weight"),
+            cloth_window: float = default("cloth_window"), layout_threshold: float = default("layout_threshold"),
+            cloth_weight: float = default("cloth_weight"),
             fused_epsilon: float = default("fused_epsilon"),
             ) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
     """Group the extracted tracks into persons (most faces first) and unknown sightings.
@@ -110,7 +111,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         if mode == Mode.TWO_STAGE and len(live):
             t = table[live]
             ref = ClothingRefiner(loose_threshold=loose_threshold, cloth_threshold=cloth_threshold,
-                                  ratio=cloth_ratio, window=cloth_window)
+                                  ratio=cloth_ratio, window=cloth_window, layout_threshold=layout_threshold)
             merged = ref.fit(labels[live], t).labels_
             # a merged cluster keeps its core's id: whoever changed id joined by clothing
             for k, a, b in zip(live, labels[live], merged):

@@ -28,13 +28,14 @@ def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[n
     return enc, good
 
 
-def track_clothing(ex: Extraction) -> list[np.ndarray | None]:
+def track_clothing(ex: Extraction, part: str = "embedding") -> list[np.ndarray | None]:
     """Each track's clothing: the normalised mean of its faces' clothing
-    embeddings, or None when none of its faces had clothing in view."""
+    embeddings (part="layout": layouts), or None when none of its faces had
+    one."""
     out: list[np.ndarray | None] = []
     for t in ex.tracks:
-        vecs = [ex.clothing[i].embedding for i in t.items
-                if ex.clothing is not None and ex.clothing[i].embedding is not None]
+        vecs = [v for v in (getattr(ex.clothing[i], part) for i in t.items) if v is not None] \
+            if ex.clothing is not None else []
         m = np.mean(vecs, axis=0) if vecs else None
         out.append(None if m is None else m / max(float(np.linalg.norm(m)), 1e-12))
     return out
@@ -49,6 +50,7 @@ class TrackTable:
     spans: the frames it covers (two tracks sharing one are two people);
     times (n, 2): its first and last face's time; clothing: its clothing
     embedding or None (track_clothing; None for all without clothing);
+    layout: its clothing's layout or None, likewise;
     unconfirmed (n,): not confirmed (see confirmed: a one-face track scored
     under min_confidence, or no face at the detector's cut-off).
     Index it with a numpy index (table[rows]) for the rows a step looks at.
@@ -61,6 +63,7 @@ class TrackTable:
     times: np.ndarray
     clothing: tuple[np.ndarray | None, ...]
     unconfirmed: np.ndarray
+    layout: tuple[np.ndarray | None, ...]
 
     def __len__(self) -> int:
         return len(self.size)
@@ -69,14 +72,16 @@ class TrackTable:
         rows = np.asarray(rows)
         return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
                           tuple(self.spans[k] for k in rows), self.times[rows],
-                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows])
+                          tuple(self.clothing[k] for k in rows), self.unconfirmed[rows],
+                          tuple(self.layout[k] for k in rows))
 
     @staticmethod
-    def rows(encoding, frames, size=None, *, clothing=None, times=None) -> "TrackTable":
+    def rows(encoding, frames, size=None, *, clothing=None, times=None, layout=None) -> "TrackTable":
         """A table from parallel rows, for the clusterers used on their own:
         frames[i] a frame or a set of frames; size the faces each row stands
-        for (default 1); clothing vectors or None (default none); times (n,) or
-        (n, 2) in seconds (default 0). Every row good and confirmed."""
+        for (default 1); clothing vectors and layouts or None (default none);
+        times (n,) or (n, 2) in seconds (default 0). Every row good and
+        confirmed."""
         enc = np.asarray(encoding, dtype=np.float64)
         if enc.ndim != 2:
             raise ValueError(f"encodings must be 2-d (n, dim), got shape {enc.shape}")
@@ -87,7 +92,8 @@ class TrackTable:
         t = np.zeros(n) if times is None else np.asarray(times, dtype=float)
         return TrackTable(enc, np.ones(n, dtype=bool), np.ones(n) if size is None else np.asarray(size, dtype=float),
                           spans, t if t.ndim == 2 else np.stack([t, t], axis=1).reshape(n, 2),
-                          (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool))
+                          (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool),
+                          (None,) * n if layout is None else tuple(layout))
 
     @staticmethod
     def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
@@ -102,7 +108,8 @@ class TrackTable:
             times=np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2),
             clothing=tuple(track_clothing(ex)) if with_clothing else (None,) * nt,
             unconfirmed=np.array([not confirmed([faces[i].score for i in t.items], min_confidence)
-                                  for t in tracks], dtype=bool))
+                                  for t in tracks], dtype=bool),
+            layout=tuple(track_clothing(ex, "layout")) if with_clothing else (None,) * nt)
 
 
 def confirmed(scores, min_confidence: float) -> bool:

@@ -206,6 +206,38 @@ def test_colour_histogram_is_unit_and_ignores_light(hopper_bgr, astronaut_bgr):
     assert np.linalg.norm(h - dark) < 0.5 * np.linalg.norm(h - orange)
 
 
+def test_layout_keeps_colours_in_place_through_blur_size_and_light(hopper_bgr, astronaut_bgr):
+    """The same torso shot smaller, softer and darker keeps its layout; the
+    same colours in other places (upside down), or other clothes, do not."""
+    import cv2
+
+    from clusterer.clothing.embedders import LAYOUT_GRID, layout_vector
+
+    uniform = hopper_bgr[300:500, 100:400]
+    v = layout_vector(uniform)
+    assert v.shape == (LAYOUT_GRID[0] * LAYOUT_GRID[1] * 3,) and np.isclose(np.linalg.norm(v), 1.0, atol=1e-5)
+    small = cv2.resize(uniform, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    again = cv2.GaussianBlur((small * 0.5).astype(np.uint8), (0, 0), 1.5)
+    same = 1 - v @ layout_vector(again)
+    flipped = 1 - v @ layout_vector(uniform[::-1])
+    other = 1 - v @ layout_vector(astronaut_bgr[300:500, 150:400])
+    assert same < 0.02 < 0.2 < flipped and 0.2 < other
+    # a crop of one colour has no layout to speak of, but a finite one
+    assert np.isfinite(layout_vector(np.full((20, 30, 3), 90, np.uint8))).all()
+
+
+def test_batcher_gives_each_clothing_its_layout(embedder, hopper_bgr):
+    from clusterer.clothing.embedders import ClothingBatcher, layout_vector, torso_box
+
+    face = (200, 100, 300, 220)
+    b = ClothingBatcher(embedder)
+    b.add(hopper_bgr, [face, (0, 0, 1, 1)])
+    worn, bare = b.finish()
+    x1, y1, x2, y2 = torso_box(face, hopper_bgr.shape[1], hopper_bgr.shape[0])
+    assert np.array_equal(worn.layout, layout_vector(hopper_bgr[y1:y2, x1:x2]))
+    assert bare.layout is None and bare.embedding is None
+
+
 def test_with_colour_mixes_distances_by_weight(embedder, hopper_bgr, astronaut_bgr):
     from clusterer.clothing.embedders import WithColour, colour_histogram
 
