@@ -76,13 +76,48 @@ class ClothingRefiner:
 
     def fit(self, labels, table: TrackTable) -> "ClothingRefiner":
         labels = np.asarray(labels)
+        members = {int(k): np.flatnonzero(labels == k) for k in np.unique(labels)}
+        joins = self._joins(members, table, table.clothing, self.cloth_threshold, self.ratio, "clothing")
+        joins += self._joins(members, table, table.layout, self.layout_threshold, self.layout_ratio, "layout")
+        out = np.empty(len(labels), dtype=int)
+        for k, m in members.items():
+            out[m] = k
+        self.labels_ = out
+        self.joins_ = joins
+        return self
+
+    def _joins(self, members: dict[int, np.ndarray], table: TrackTable, vectors, threshold: float, ratio: float,
+               by: str) -> list[Join]:
+        """Join clusters (`members`: id → rows, updated in place) by `vectors`
+        (the rows' clothing or layouts, None where missing), best first, until
+        no pair passes the tests of the module docstring at `threshold` and
+        `ratio`; return the joins."""
+        has = np.array([c is not None for c in vectors], dtype=bool)
+        if threshold <= 0 or not has.any():
+            return []
+        cvec = np.zeros((len(vectors), len(next(c for c in vectors if c is not None))), np.float32)
+        for i, c in enumerate(vectors):
+            if c is not None:
+                cvec[i] = c
         enc = np.asarray(table.encoding, dtype=np.float64)
         times = np.asarray(table.times, dtype=float)
         start, end = times[:, 0], times[:, 1]
         w = np.asarray(table.size, dtype=float)
-        spans = list(table.spans)
-        members = {int(k): np.flatnonzero(labels == k) for k in np.unique(labels)}
-        fr = {k: frozenset().union(*(spans[i] for i in m)) for k, m in members.items()}
+        fr = {k: frozenset().union(*(table.spans[i] for i in m)) for k, m in members.items()}
+
+        def cloth_dist(a: int, b: int) -> float:
+            """Median over a's items with clothing of the nearest nearby clothing of b."""
+            ia, ib = members[a][has[members[a]]], members[b][has[members[b]]]
+            if len(ia) == 0 or len(ib) == 0:
+                return np.inf
+            gap = np.maximum(start[ia][:, None], start[ib][None, :]) - np.minimum(end[ia][:, None], end[ib][None, :])
+            near = gap <= self.window
+            if not near.any():
+                return np.inf
+            d = 1.0 - cvec[ia] @ cvec[ib].T
+            d = np.where(near, d, np.inf).min(axis=1)
+            d = d[np.isfinite(d)]
+            return float(np.median(d))
 
         def face_dist(a: int, b: int) -> float:
             """Average face distance between the two clusters' items (weighted)."""
@@ -90,69 +125,38 @@ class ClothingRefiner:
             d = pairwise_distances(enc[ma], enc[mb])
             return float(np.average(d, weights=np.outer(w[ma], w[mb])))
 
+        cache: dict[tuple[int, int], float] = {}
+
+        def cd(a, b):
+            if (a, b) not in cache:
+                cache[(a, b)] = cloth_dist(a, b)
+            return cache[(a, b)]
+
         joins: list[Join] = []
-        for by, vectors, threshold, ratio in (("clothing", table.clothing, self.cloth_threshold, self.ratio),
-                                              ("layout", table.layout, self.layout_threshold, self.layout_ratio)):
-            has = np.array([c is not None for c in vectors], dtype=bool)
-            if threshold <= 0 or not has.any():
-                continue
-            dim = len(next(c for c in vectors if c is not None))
-            cvec = np.zeros((len(vectors), dim), np.float32)
-            for i, c in enumerate(vectors):
-                if c is not None:
-                    cvec[i] = c
-
-            def cloth_dist(a: int, b: int) -> float:
-                """Median over a's items with clothing of the nearest nearby clothing of b."""
-                ia, ib = members[a][has[members[a]]], members[b][has[members[b]]]
-                if len(ia) == 0 or len(ib) == 0:
-                    return np.inf
-                gap = np.maximum(start[ia][:, None], start[ib][None, :]) - np.minimum(end[ia][:, None], end[ib][None, :])
-                near = gap <= self.window
-                if not near.any():
-                    return np.inf
-                d = 1.0 - cvec[ia] @ cvec[ib].T
-                d = np.where(near, d, np.inf).min(axis=1)
-                d = d[np.isfinite(d)]
-                return float(np.median(d))
-
-            cache: dict[tuple[int, int], float] = {}
-
-            def cd(a, b):
-                if (a, b) not in cache:
-                    cache[(a, b)] = cloth_dist(a, b)
-                return cache[(a, b)]
-
-            while True:
-                best = None
-                keys = sorted(members)
-                for a in keys:
-                    scored = sorted((cd(a, b), b) for b in keys if b != a and np.isfinite(cd(a, b)))
-                    if not scored:
-                        continue
-                    c1, b = scored[0]
-                    if c1 >= threshold or fr[a] & fr[b]:
-                        continue
-                    if len(scored) > 1 and c1 > ratio * scored[1][0]:
-                        continue  # ambiguous: another cluster's clothing is nearly as close
-                    fd = face_dist(a, b)
-                    if fd >= self.loose_threshold:
-                        continue
-                    # smaller clusters join larger ones; ties by id, for determinism
-                    src, dst = (a, b) if (w[members[a]].sum(), -a) < (w[members[b]].sum(), -b) else (b, a)
-                    cand = (c1, fd, min(a, b), max(a, b), src, dst)
-                    if best is None or cand < best:
-                        best = cand
-                if best is None:
-                    break
-                c1, fd, _, _, src, dst = best
-                joins.append(Join(src, dst, c1, fd, by))
-                members[dst] = np.concatenate([members[dst], members.pop(src)])
-                fr[dst] = fr[dst] | fr.pop(src)
-                cache = {k: v for k, v in cache.items() if src not in k and dst not in k}
-        out = np.empty(len(labels), dtype=int)
-        for k, m in members.items():
-            out[m] = k
-        self.labels_ = out
-        self.joins_ = joins
-        return self
+        while True:
+            best = None
+            keys = sorted(members)
+            for a in keys:
+                scored = sorted((cd(a, b), b) for b in keys if b != a and np.isfinite(cd(a, b)))
+                if not scored:
+                    continue
+                c1, b = scored[0]
+                if c1 >= threshold or fr[a] & fr[b]:
+                    continue
+                if len(scored) > 1 and c1 > ratio * scored[1][0]:
+                    continue  # ambiguous: another cluster's clothing is nearly as close
+                fd = face_dist(a, b)
+                if fd >= self.loose_threshold:
+                    continue
+                # smaller clusters join larger ones; ties by id, for determinism
+                src, dst = (a, b) if (w[members[a]].sum(), -a) < (w[members[b]].sum(), -b) else (b, a)
+                cand = (c1, fd, min(a, b), max(a, b), src, dst)
+                if best is None or cand < best:
+                    best = cand
+            if best is None:
+                return joins
+            c1, fd, _, _, src, dst = best
+            joins.append(Join(src, dst, c1, fd, by))
+            members[dst] = np.concatenate([members[dst], members.pop(src)])
+            fr[dst] = fr[dst] | fr.pop(src)
+            cache = {k: v for k, v in cache.items() if src not in k and dst not in k}
