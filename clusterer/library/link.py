@@ -34,11 +34,13 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   as in the linkage), under the join threshold and clearly nearer than
   the next (a person's turned or dark faces lie far from their mean, but
   nearer to it than to anyone else's; a face between two people is near both),
-  by a looser margin (cast_ratio) for a brief cluster (under min_faces), or one
-  itself drawn from two or more videos, to one already drawn from two or more
+  by a looser margin (cast_ratio) for a brief cluster (under min_faces, of
+  one video or drawn from several) to one already drawn from two or more
   videos: one of the cast, confirmed across videos by the linkage (a cluster
-  of one video as large as the linkage's units had its chance there: the
-  strict margin), while a person of one video only is as likely another brief
+  as large as the linkage's units is a person in its own right, whether of
+  one video, which had its chance there, or of several: the strict margin;
+  by the looser one, a person seen briefly in three videos joined another
+  of the cast), while a person of one video only is as likely another brief
   stranger (on the real clips, which share no one, every wrong attach went to
   one); towards one of the cast, the margin is taken to the next cluster of
   min_faces or more, a brief one near both being as likely a fragment of it;
@@ -319,8 +321,8 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
     """Labels after each cluster joins its nearest cluster (by weighted mean)
     when that one is larger, closer than `threshold`, at most `ratio` × the
     next nearest cluster's distance (`cast_ratio` × when it holds units of two
-    or more `videos` and the joining one has fewer than `cast_max` faces or
-    holds units of two or more videos too; towards such a cast member the
+    or more `videos` and the joining one has fewer than `cast_max` faces,
+    whether of one video or several; towards such a cast member the
     next nearest counts only if it holds `cast_max` faces or more: a brief
     cluster near both is as likely a fragment of it, "Session 17"),
     shares no conflict token, passes the rival test where either side is
@@ -359,7 +361,11 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
             _, vid = np.unique(np.asarray(videos), return_inverse=True)
             cast = np.array([len(np.unique(vid[m])) for m in members]) >= 2
             r = np.where(cast, cast_ratio, ratio)
-        r = np.where((mass < cast_max) | cast, r[b], ratio)
+        # the looser margin is for a brief cluster (a fragment or a stranger);
+        # one of cast_max faces or more, though drawn from two videos, is a
+        # person in its own right: two such people of the cast joined by it
+        # ("Session 18")
+        r = np.where(mass < cast_max, r[b], ratio)
         if cast.any() and np.isfinite(cast_max):
             # towards one of the cast, the rival is the next nearest cluster
             # of cast_max faces or more (a brief one near both is as likely a

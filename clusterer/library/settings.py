@@ -42,7 +42,7 @@ SETTINGS: dict[str, Setting] = {
     "link_cast_ratio": Setting(
         0.92,
         "as --link-attach-ratio, for a library person already seen in two or more videos (one of the "
-        "cast): a brief person, or one itself seen in two or more videos, joins it when it is nearer "
+        "cast): a brief person (under --link-min-faces, in one video or several) joins it when it is nearer "
         "than this share of the next nearest. Set "
         "it to --link-attach-ratio to treat every library person alike.",
         min=0.0, max=1.0),
