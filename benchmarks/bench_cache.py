@@ -3,7 +3,7 @@
 
 Builds a synthetic Extraction like an hour-long video sampled at 2 fps
 (7,200 frames, 2–3 faces each, ~30 people in 4-second shots, 5 encoded faces
-per track, clothing embeddings), writes it with the cache module, then times
+per track, clothing embeddings and layouts), writes it with the cache module, then times
 loading it and clustering it in each mode (what a re-run with only
 clustering settings changed does). Prints JSON rows.
 
@@ -36,7 +36,7 @@ def synthetic(frames: int, people: int = 30, shot: int = 8, seed: int = 0) -> Ex
         return v / np.linalg.norm(v) * scale
 
     face_c = [unit(128, 0.5) for _ in range(people)]
-    outfits = [[unit(256, 1.0) for _ in range(3)] for _ in range(people)]
+    outfits = [[(unit(256, 1.0), unit(27, 1.0)) for _ in range(3)] for _ in range(people)]
     faces, clothing, tracks, cuts = [], [], [], []
     jpeg = b"\xff\xd8" + bytes(600)
     for s0 in range(0, frames, shot):
@@ -44,15 +44,16 @@ def synthetic(frames: int, people: int = 30, shot: int = 8, seed: int = 0) -> Ex
             cuts.append((s0 * 12, s0 / 2))
         cast = rng.choice(people, size=rng.integers(2, 4), replace=False)
         for slot, pid in enumerate(cast):
-            outfit = outfits[pid][rng.integers(0, 3)]
+            outfit, layout = outfits[pid][rng.integers(0, 3)]
             items = []
             for f in range(s0, min(frames, s0 + shot)):
                 enc = face_c[pid] + unit(128, 0.25) if len(items) < 5 else None
-                cl = outfit + unit(256, 0.4)
+                cl, lay = outfit + unit(256, 0.4), layout + unit(27, 0.15)
                 faces.append(Face(f * 12, f / 2, (100 + 300 * slot, 100, 160 + 300 * slot, 160), 1.0, enc,
                                   jpeg, 0.8))
                 clothing.append(Clothing((80 + 300 * slot, 163, 180 + 300 * slot, 223),
-                                         (cl / np.linalg.norm(cl)).astype(np.float32), jpeg))
+                                         (cl / np.linalg.norm(cl)).astype(np.float32), jpeg,
+                                         (lay / np.linalg.norm(lay)).astype(np.float32)))
                 items.append(len(faces) - 1)
             tracks.append(Track(len(tracks), len(cuts), tuple(items)))
     return Extraction(tuple(faces), tuple(clothing), tuple(f * 12 for f in range(frames)), tuple(cuts),
