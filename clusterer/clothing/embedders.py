@@ -113,8 +113,8 @@ def layout_vector(crop: np.ndarray) -> np.ndarray:
     (grouping.refine)."""
     import cv2
 
-    x = crop.astype(np.float32)
-    x = np.clip(x * (GAIN_TARGET * 255.0 / max(float(x.mean()), 1.0)), 0, 255).astype(np.uint8)
+    mean = float(np.mean(cv2.mean(crop)[:3]))
+    x = cv2.convertScaleAbs(crop, alpha=GAIN_TARGET * 255.0 / max(mean, 1.0))  # scaled, saturated
     cells = cv2.resize(x, LAYOUT_GRID, interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(cells, cv2.COLOR_BGR2LAB).astype(np.float32)
     lab[..., 0] = (lab[..., 0] - lab[..., 0].mean()) * LAYOUT_LIGHTNESS
