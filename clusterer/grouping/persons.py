@@ -63,7 +63,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
     by two joins at `join_threshold` / `join_ratio`: persons whose mean faces
     are clearly nearest (linkage.join_unambiguous; persons of PART_FACES or
-    more judged against each other only), then, after clothing, a
+    more judged against each other only), then, after clothing (two-stage:
+    refine.ClothingRefiner, by the clothing's embedding, then its layout), a
     brief person and the person holding its clearly nearest track
     (linkage.join_nearest_tracks, NEAREST_JOIN_FACES, NEAREST_JOIN_RATIO).
     Unconfirmed tracks (TrackTable: one face scored under min_confidence, or
