@@ -163,3 +163,30 @@ def test_seek_that_lands_late_falls_back_to_decoding(ntsc_clip, monkeypatch):
     monkeypatch.setattr(sampling, "SEEK_MIN", float("inf"))
     assert got == _sampled(ntsc_clip, 12.0)
     assert all(index == code for index, _, code in got)
+
+
+def test_a_phone_clip_stored_sideways_is_sampled_as_shown(tmp_path, hopper_bgr):
+    """Phones store portrait video sideways with a rotation tag in the
+    container: frames are sampled as a player shows them (upright), and probe
+    reports the shown size, so faces are searched upright."""
+    import shutil
+    import subprocess
+
+    import cv2
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs the ffmpeg binary to tag a clip's rotation")
+    upright = cv2.resize(hopper_bgr, (160, 208))
+    stored = write_clip(tmp_path / "stored.mp4", [cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE)] * 10, 10.0,
+                        size=(208, 160))
+    phone = tmp_path / "phone.mp4"
+    tag = subprocess.run(["ffmpeg", "-v", "error", "-y", "-display_rotation", "90", "-i", str(stored),
+                          "-c", "copy", str(phone)], capture_output=True)
+    if tag.returncode != 0:
+        pytest.skip("this ffmpeg cannot tag a rotation (-display_rotation: ffmpeg 6 or later)")
+    info = probe(phone)
+    assert (info.width, info.height) == (160, 208)
+    first = next(iter(iter_frames(phone, fps=2.0, info=info))).image
+    assert first.shape[:2] == (208, 160)
+    assert np.abs(first.astype(int) - upright.astype(int)).mean() < 15  # upright, not turned or mirrored
+    assert np.abs(first.astype(int) - upright[::-1, ::-1].astype(int)).mean() > 30
