@@ -7,10 +7,12 @@ one extraction at the defaults, then, side by side on the same features:
   * same-outfit ROC AUC: pairs of tracks from different shots, labelled
     "same outfit" when the ground truth gives them the same person in the
     same photo; scored by clothing distance for the CNN alone, the colour
-    histogram alone and the default mix (--cloth-colour);
+    histogram alone, the default mix (--cloth-colour) and the layout (where
+    the colours are: a second, strict pass in two-stage grouping);
   * BCubed F / precision of two-stage and fused with the CNN alone and with
     the default mix (the clothing vectors are split back into their parts:
-    WithColour keeps both, scaled by known weights);
+    WithColour keeps both, scaled by known weights), and two-stage without
+    the layout pass;
   * two upper bounds for any clothing stage built on stage 1 (faces at 0.36):
     an oracle that joins every stage-1 group showing the same person in the
     same outfit (perfect clothing matching), and one that joins every group of
@@ -61,12 +63,12 @@ def remix(ex, w_built: float, w: float):
 def outfit_auc(ex, truth, w_built: float) -> dict[str, float]:
     parts = []
     for t in ex.tracks:
-        vecs = [ex.clothing[i].embedding for i in t.items if ex.clothing[i].embedding is not None]
-        if not vecs:
+        worn = [ex.clothing[i] for i in t.items if ex.clothing[i].embedding is not None]
+        if not worn:
             parts.append(None)
             continue
-        cnn, col = zip(*(split(v, w_built) for v in vecs))
-        parts.append((np.mean(cnn, 0), np.mean(col, 0)))
+        cnn, col = zip(*(split(c.embedding, w_built) for c in worn))
+        parts.append((np.mean(cnn, 0), np.mean(col, 0), np.mean([c.layout for c in worn], 0)))
     idx = [k for k, p in enumerate(parts) if p is not None and truth[k][0]]
     pairs = [(a, b) for i, a in enumerate(idx) for b in idx[i + 1:] if ex.tracks[a].scene != ex.tracks[b].scene]
     y = np.array([truth[a] == truth[b] for a, b in pairs], dtype=bool)
@@ -76,9 +78,11 @@ def outfit_auc(ex, truth, w_built: float) -> dict[str, float]:
 
     d_cnn = np.array([cos_d(parts[a][0], parts[b][0]) for a, b in pairs])
     d_col = np.array([cos_d(parts[a][1], parts[b][1]) for a, b in pairs])
+    d_lay = np.array([cos_d(parts[a][2], parts[b][2]) for a, b in pairs])
     w = default("cloth_colour")
     return {"pairs": len(pairs), "same_outfit": int(y.sum()), "auc_cnn": auc(y, d_cnn),
-            "auc_colour": auc(y, d_col), "auc_mix": auc(y, (1 - w) * d_cnn + w * d_col)}
+            "auc_colour": auc(y, d_col), "auc_mix": auc(y, (1 - w) * d_cnn + w * d_col),
+            "auc_layout": auc(y, d_lay)}
 
 
 def oracle(ex, truth, key):
@@ -127,6 +131,7 @@ def run_seed(video: Path) -> dict:
     row = {"video": video.stem, **outfit_auc(ex, truth, w),
            "faces": score(cluster(ex, mode="faces")),
            "two-stage cnn": score(cluster(cnn_only)), "two-stage mix": score(cluster(ex)),
+           "two-stage no layout": score(cluster(ex, layout_threshold=0.0)),
            "fused cnn": score(cluster(cnn_only, mode="fused")), "fused mix": score(cluster(ex, mode="fused")),
            "oracle outfit": score(oracle(ex, truth, lambda t: t)),
            "oracle person": score(oracle(ex, truth, lambda t: t[0]))}
@@ -136,22 +141,25 @@ def run_seed(video: Path) -> dict:
 
 def markdown(rows: list[dict], commit_id: str) -> str:
     w = default("cloth_colour")
-    cols = ["faces", "two-stage cnn", "two-stage mix", "fused cnn", "fused mix", "oracle outfit", "oracle person"]
+    cols = ["faces", "two-stage cnn", "two-stage mix", "two-stage no layout", "fused cnn", "fused mix",
+            "oracle outfit", "oracle person"]
     out = [f"## Clothing: what it adds, and the most it could (`benchmarks/bench_clothing.py`, commit `{commit_id}`)",
            "",
            f"Same-outfit ROC AUC over pairs of tracks from different shots, by clothing distance: CNN alone, "
-           f"colour histogram alone, and the default mix (--cloth-colour {w:g}). Then BCubed F (precision) "
-           "with the CNN alone (cnn) and the mix (mix), and the two oracles (see the script).", "",
-           "| video | pairs (same outfit) | AUC cnn | AUC colour | AUC mix | " + " | ".join(cols) + " |",
-           "|" + "---|" * (5 + len(cols))]
+           f"colour histogram alone, the default mix (--cloth-colour {w:g}) and the layout. Then BCubed F "
+           "(precision) with the CNN alone (cnn) and the mix (mix), two-stage without the layout pass, and "
+           "the two oracles (see the script).", "",
+           "| video | pairs (same outfit) | AUC cnn | AUC colour | AUC mix | AUC layout | " + " | ".join(cols) + " |",
+           "|" + "---|" * (6 + len(cols))]
     for r in rows:
         out.append(f"| {r['video']} | {r['pairs']} ({r['same_outfit']}) | {r['auc_cnn']:.3f} | "
-                   f"{r['auc_colour']:.3f} | {r['auc_mix']:.3f} | "
+                   f"{r['auc_colour']:.3f} | {r['auc_mix']:.3f} | {r['auc_layout']:.3f} | "
                    + " | ".join(f"{r[c][0]:.3f} ({r[c][1]:.3f})" for c in cols) + " |")
     mean = {c: np.mean([r[c][0] for r in rows]) for c in cols}
     minp = {c: min(r[c][1] for r in rows) for c in cols}
     out.append(f"| mean (min P) | | {np.mean([r['auc_cnn'] for r in rows]):.3f} | "
                f"{np.mean([r['auc_colour'] for r in rows]):.3f} | {np.mean([r['auc_mix'] for r in rows]):.3f} | "
+               f"{np.mean([r['auc_layout'] for r in rows]):.3f} | "
                + " | ".join(f"{mean[c]:.3f} ({minp[c]:.3f})" for c in cols) + " |")
     return "\n".join(out) + "\n"
 
