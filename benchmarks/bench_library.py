@@ -77,20 +77,30 @@ def real(work: Path, clips: Path, link: dict) -> dict:
     return row
 
 
-def synthetic_library(lib: Path, hours: int, cast: int, per_hour: int = 30, seed: int = 0) -> int:
+def synthetic_library(lib: Path, hours: int, cast: int, per_hour: int = 30, seed: int = 0, brief: int = 0) -> int:
     """library.json + units.npz for `hours` hour-long videos, each with
     `per_hour` people of a cast of `cast`. Each unit (a person of a video) is
     as bench_cache's features make it: the face-weighted mean of its tracks'
     encodings, a track the mean of 5 encodings (person centre, norm 0.5, plus
     noise of norm 0.25 each); an hour has ~2,250 tracks (8-sample shots of
-    2–3 people at 2 fps), so ~75 a person; units that shared a shot conflict."""
+    2–3 people at 2 fps), so ~75 a person; units that shared a shot conflict.
+    Each unit keeps store.LAYOUTS_PER_UNIT clothing layouts: its outfit in the
+    hour (the person's usual one in a third of the hours, else another) and
+    its framings (noise of norm 0.05). `brief` more units an hour are cast
+    members seen briefly (3–9 faces, one or two tracks, face noise of norm
+    0.4, their usual outfit): the ones the layout join looks at."""
     rng = np.random.default_rng(seed)
 
     def unit(n, d, scale):
         v = rng.normal(size=(n, d))
         return v / np.linalg.norm(v, axis=1, keepdims=True) * scale
 
+    def layouts(outfit, n):
+        v = outfit + unit(n, store.LAYOUT_DIM, 0.05)
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
     centre = unit(cast, 128, 0.5)
+    usual = unit(cast, store.LAYOUT_DIM, 1.0)
     videos = []
     for h in range(hours):
         who = rng.choice(cast, size=per_hour, replace=False)
@@ -98,8 +108,17 @@ def synthetic_library(lib: Path, hours: int, cast: int, per_hour: int = 30, seed
         units = []
         for j, (pid, nt) in enumerate(zip(who, tracks)):
             noise = unit(nt * 5, 128, 0.25).reshape(nt, 5, 128).mean(1).mean(0)
+            outfit = usual[pid] if rng.random() < 1 / 3 else unit(1, store.LAYOUT_DIM, 1.0)[0]
             units.append(store.Unit(f"person_{j + 1:03d}", tuple(range(j * 200, j * 200 + int(nt))), int(nt) * 8,
-                                    0.0, 3600.0, ((0.0, 3600.0),), (), (centre[pid] + noise).astype(np.float32)))
+                                    0.0, 3600.0, ((0.0, 3600.0),), (), (centre[pid] + noise).astype(np.float32),
+                                    layouts(outfit, store.LAYOUTS_PER_UNIT),
+                                    np.full(store.LAYOUTS_PER_UNIT, nt / store.LAYOUTS_PER_UNIT, np.float32)))
+        for j, pid in enumerate(rng.choice(cast, size=brief, replace=False), start=per_hour):
+            nt = int(rng.integers(1, 3))
+            units.append(store.Unit(f"person_{j + 1:03d}", tuple(range(j * 200, j * 200 + nt)),
+                                    int(rng.integers(3, 10)), 0.0, 3600.0, ((0.0, 3600.0),), (),
+                                    (centre[pid] + unit(1, 128, 0.4)[0]).astype(np.float32),
+                                    layouts(usual[pid], nt), np.ones(nt, np.float32)))
         # 900 shots of 2–3 people: the pairs that shared a shot
         pairs = set()
         for _ in range(900):
@@ -115,13 +134,14 @@ def synthetic_library(lib: Path, hours: int, cast: int, per_hour: int = 30, seed
     return sum(len(v.units) for v in videos)
 
 
-def scale(work: Path, hours: int, cast: int, against: Path | None = None, rounds: int = 1) -> list[dict]:
+def scale(work: Path, hours: int, cast: int, against: Path | None = None, rounds: int = 1,
+          brief: int = 0) -> list[dict]:
     """Re-link the synthetic library in a fresh process, from a fresh copy each
     time; with `against` (a checkout of other code, e.g. `git archive COMMIT
     clusterer | tar -x -C DIR`), that code and this one in turn, `rounds` times."""
     lib = work / f"lib-{hours}h"
     shutil.rmtree(lib, ignore_errors=True)
-    n = synthetic_library(lib, hours, cast)
+    n = synthetic_library(lib, hours, cast, brief=brief)
     pristine = work / f"lib-{hours}h-pristine"
     shutil.rmtree(pristine, ignore_errors=True)
     shutil.copytree(lib, pristine)
@@ -138,7 +158,7 @@ def scale(work: Path, hours: int, cast: int, against: Path | None = None, rounds
             shutil.copytree(pristine, lib)
             t0 = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", code], cwd=where, capture_output=True, text=True, check=True)
-            row = {"code": str(where), "hours": hours, "cast": cast, "units": n,
+            row = {"code": str(where), "hours": hours, "cast": cast, "brief_per_hour": brief, "units": n,
                    "process_s": round(time.perf_counter() - t0, 2),
                    **json.loads(out.stdout.strip().splitlines()[-1]),
                    "load": round(os.getloadavg()[0], 1),
@@ -183,6 +203,9 @@ def ray_vs_serial(work: Path, bench: Path, cpus: int) -> dict:
 VARIANTS = (
     ("round two's rule (before)", {"margins": False}),
     ("margins (defaults)", {}),
+    ("margins, no layout join (--link-layout-threshold 0)", {"layout_threshold": 0.0}),
+    ("margins, --link-layout-threshold 0.03", {"layout_threshold": 0.03}),
+    ("margins, --link-layout-threshold 0.05", {"layout_threshold": 0.05}),
     ("margins, --link-rival-ratio 0.9", {"rival_ratio": 0.9}),
     ("margins, --link-rival-ratio 1.2", {"rival_ratio": 1.2}),
     ("margins, --link-rival-ratio 1.5", {"rival_ratio": 1.5}),
@@ -209,7 +232,8 @@ def margin(libs: dict[str, list[Path]], bench: Path, variants=VARIANTS) -> list[
         tokens, vid = ops.tokens_of(videos), [v.name for v, _ in units]
         has_gt = {v.name: bench / f"{v.name}.gt.json" for v in videos if (bench / f"{v.name}.gt.json").exists()}
         for label, kw in variants:
-            labels = link_units(x, w, tokens, [None] * len(units), videos=vid, **kw)
+            labels = link_units(x, w, tokens, [None] * len(units), videos=vid,
+                                layouts=[(u.layouts, u.layout_weights) for _, u in units], **kw)
             row = {"library": name, "variant": label, "units": len(units), "library_persons": len(set(labels))}
             for root, vs in loaded:
                 gts = [has_gt[v.name] for v in vs if v.name in has_gt]
@@ -241,6 +265,7 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--against", help="scale: also re-link with the clusterer package under this folder, in turn")
     ap.add_argument("--rounds", type=int, default=1, help="scale: runs of each code")
+    ap.add_argument("--brief", type=int, default=0, help="scale: brief persons an hour besides the 30")
     ap.add_argument("--link-threshold", type=float)
     ap.add_argument("--link-attach-ratio", type=float)
     a = ap.parse_args()
@@ -263,7 +288,7 @@ def main() -> None:
     elif a.what == "real":
         real(work, Path(a.real), link)
     elif a.what == "scale":
-        scale(work, a.hours, a.cast, Path(a.against) if a.against else None, a.rounds)
+        scale(work, a.hours, a.cast, Path(a.against) if a.against else None, a.rounds, a.brief)
     else:
         ray_vs_serial(work, Path(a.bench), a.cpus)
 

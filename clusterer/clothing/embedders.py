@@ -69,6 +69,9 @@ between shots otherwise move the embedding as much as a change of clothes
 LAYOUT_GRID = (3, 3)
 """Columns and rows of cells in a clothing layout (layout_vector)."""
 
+LAYOUT_DIM = LAYOUT_GRID[0] * LAYOUT_GRID[1] * 3
+"""A layout's length: three CIELAB channels a cell."""
+
 LAYOUT_LIGHTNESS = 0.5
 """Weight of a layout cell's lightness beside its two colour axes: light
 varies between shots more than colour does."""

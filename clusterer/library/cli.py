@@ -17,7 +17,8 @@ from .settings import SETTINGS
 LINK = ops.LINK
 _LINK_META = {"link_threshold": "DIST", "link_pair_threshold": "DIST", "link_join_threshold": "DIST",
               "link_join_ratio": "RATIO", "link_attach_ratio": "RATIO", "link_cast_ratio": "RATIO",
-              "link_rival_ratio": "RATIO", "link_min_faces": "N"}
+              "link_rival_ratio": "RATIO", "link_min_faces": "N",
+              "link_layout_threshold": "DIST"}
 
 
 def _lib_opt(p, name: str, default_none: bool = True) -> None:

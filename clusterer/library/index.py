@@ -18,23 +18,40 @@ NPROBE = 8
 def knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k nearest other rows: (distances, indices), both (n, k),
     Euclidean distances ascending; -1 / inf where fewer than k exist."""
-    import faiss
-
     x = np.ascontiguousarray(x, dtype=np.float32)
-    n, d = x.shape
-    kk = min(k + 1, n)
+    n = len(x)
     if n == 0 or k == 0:
         return np.zeros((n, k)), np.full((n, k), -1, dtype=np.int64)
+    d, ii = search(x, x, min(k + 1, n))
+    return _drop_self(d, ii, k)
+
+
+def search(base: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's k nearest rows of `base`: (distances, indices), both
+    (len(queries), k), Euclidean distances ascending; -1 / inf where fewer
+    than k are found."""
+    import faiss
+
+    base = np.ascontiguousarray(base, dtype=np.float32)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    n, d = base.shape
+    if n == 0 or k == 0 or len(queries) == 0:
+        return np.full((len(queries), k), np.inf), np.full((len(queries), k), -1, dtype=np.int64)
     if n <= EXACT_MAX:
         index = faiss.IndexFlatL2(d)
     else:
         nlist = int(np.sqrt(n))
         index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
-        index.train(x[np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)])
+        index.train(base[np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)])
         index.nprobe = NPROBE
-    index.add(x)
-    d2, ii = index.search(x, kk)
-    return _drop_self(np.sqrt(np.maximum(d2, 0.0)), ii, k)
+    index.add(base)
+    d2, ii = index.search(queries, min(k, n))
+    dist = np.sqrt(np.maximum(d2, 0.0))
+    dist[ii < 0] = np.inf
+    if ii.shape[1] < k:
+        dist = np.concatenate([dist, np.full((len(queries), k - ii.shape[1]), np.inf)], axis=1)
+        ii = np.concatenate([ii, np.full((len(queries), k - ii.shape[1]), -1, dtype=np.int64)], axis=1)
+    return dist, ii
 
 
 def brute_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

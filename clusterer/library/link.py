@@ -44,6 +44,14 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   stranger (on the real clips, which share no one, every wrong attach went to
   one); towards one of the cast, the margin is taken to the next cluster of
   min_faces or more, a brief one near both being as likely a fragment of it;
+- then join_by_layout: a cluster of under ATTACH_FACTOR × min_faces faces
+  joins the one whose clothing layouts (the units' largest tracks') are
+  nearest, across videos, when that is under the layout threshold, at most
+  LAYOUT_RATIO × the next nearest, and their faces lie under
+  LAYOUT_FACE_BOUND: the same clothes in the same framing in two videos
+  (rushes of one shoot, one photo reused) link a brief person whose faces
+  alone lie as near another identity as its own (the video's own layout
+  pass, grouping.refine, at the library's scale);
 - names decide: units with one name start as one cluster, and two names
   never merge (a token per pair of names).
 
@@ -58,6 +66,8 @@ from typing import Hashable, Sequence
 import numpy as np
 
 from ..grouping.linkage import join_unambiguous, number_clusters
+from ..grouping.refine import LAYOUT_RATIO
+from ..settings import default as video_default
 from . import index
 from .settings import default
 
@@ -75,6 +85,14 @@ RIVALS = 4
 """Nearest other units of its own video kept per unit for the rival test
 (the nearest one not in the cluster it would join is the rival)."""
 
+LAYOUT_NEIGHBOURS = 32
+"""Candidate layouts per layout of a cluster that may join by layout (its
+own video's, which do not count, among them)."""
+
+LAYOUT_FACE_BOUND = video_default("loose_threshold")
+"""A join by layout needs the clusters' faces (their units' mean distance,
+weighted by faces) under this: face_recognition's tolerance, as in a video."""
+
 
 def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable]],
          names: Sequence[str | None], *, threshold: float = default("link_threshold"),
@@ -83,12 +101,16 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
          join_ratio: float = default("link_join_ratio"), attach_ratio: float = default("link_attach_ratio"),
          cast_ratio: float = default("link_cast_ratio"), rival_ratio: float = default("link_rival_ratio"),
          videos: Sequence[Hashable] | None = None, min_faces: int = default("link_min_faces"),
+         layouts: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+         layout_threshold: float = default("link_layout_threshold"),
          k: int = NEIGHBOURS, margins: bool = True) -> np.ndarray:
     """Library person of each unit: labels 0, 1, … (most faces first, then
     earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
     tokens: each unit's conflict tokens; names: a unit's forced name or None;
     videos: each unit's video, for cast_ratio and rival_ratio (None: attach_ratio
-    for all, no rival test). margins=False: round two's rule (no support, rival
+    for all, no rival test, no layout join); layouts: each unit's clothing
+    layouts (m, 27) and their weights (m,) (store.unit_layouts; None: no
+    layout join). margins=False: round two's rule (no support, rival
     test or brief-only cast ratio), kept to measure against."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
@@ -122,6 +144,9 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
         labels = attach_smaller(labels, x, spans, join_threshold, attach_ratio, w, ATTACH_FACTOR * min_faces,
                                 videos, cast_ratio, cast_max=max(min_faces, 1) if margins else np.inf,
                                 rivals=rivals)
+    if layouts is not None and videos is not None and layout_threshold > 0:
+        labels = join_by_layout(labels, x, w, spans, layouts, videos, layout_threshold,
+                                max_faces=ATTACH_FACTOR * min_faces)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)
 
@@ -395,4 +420,96 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
         new = np.arange(len(ks))
         for a, t in moves.items():
             new[a] = t
+        labels = ks[new[inv]]
+
+
+def join_by_layout(labels: np.ndarray, x: np.ndarray, weights: np.ndarray, spans: Sequence[frozenset],
+                   layouts: Sequence[tuple[np.ndarray, np.ndarray]], videos: Sequence[Hashable],
+                   threshold: float, ratio: float = LAYOUT_RATIO, face_bound: float = LAYOUT_FACE_BOUND,
+                   max_faces: float = np.inf) -> np.ndarray:
+    """Labels after each cluster of fewer than `max_faces` faces joins the
+    cluster whose clothing layouts are nearest to its own, across videos: the
+    weighted median, over its layouts, of the cosine distance to the nearest
+    layout of the other cluster from another video (a video's own run had its
+    say on its persons), when that is under `threshold`, at most `ratio` × the
+    next nearest cluster's, their faces' mean distance (units weighted by
+    faces) is under `face_bound` and they share no conflict token. In rounds,
+    as attach_smaller: nearest first, a cluster joined in a round does not
+    move in it. layouts: each unit's (layouts (m, d), weights (m,))."""
+    labels = np.asarray(labels).copy()
+    w = np.asarray(weights, dtype=np.float64)
+    counts = [len(lw) for _, lw in layouts]
+    if not sum(counts):
+        return labels
+    rep = np.concatenate([np.asarray(v, np.float32) for v, lw in layouts if len(lw)])
+    rep_w = np.concatenate([np.asarray(lw, np.float64) for _, lw in layouts])
+    rep_unit = np.repeat(np.arange(len(layouts)), counts)
+    _, vid = np.unique(np.asarray(videos), return_inverse=True)
+    rep_vid = vid[rep_unit]
+    _, inv0 = np.unique(labels, return_inverse=True)
+    mass0 = np.bincount(inv0, weights=w)
+    query = np.flatnonzero(mass0[inv0[rep_unit]] < max_faces)  # the layouts of clusters that may move
+    if not len(query):
+        return labels
+    # unit vectors: the cosine distance is half the squared Euclidean one
+    nd, ni = index.search(rep, rep[query], LAYOUT_NEIGHBOURS)
+    nd = nd ** 2 / 2.0
+    # a cluster not among a layout's neighbours lies at least its farthest neighbour's distance away
+    floor = nd[:, -1]
+    at = {int(r): j for j, r in enumerate(query.tolist())}
+    rep_of_unit = np.split(np.arange(len(rep)), np.cumsum(counts)[:-1])
+
+    def median(d: np.ndarray, wt: np.ndarray) -> float:
+        ok = np.isfinite(d)
+        if not ok.any():
+            return np.inf
+        d, wt = d[ok], wt[ok]
+        o = np.argsort(d, kind="stable")
+        c = np.cumsum(wt[o])
+        return float(d[o][np.searchsorted(c, c[-1] / 2.0)])
+
+    while True:
+        ks, inv = np.unique(labels, return_inverse=True)
+        mass = np.bincount(inv, weights=w)
+        members = {c: np.flatnonzero(inv == c) for c in range(len(ks))}
+        reps = {c: np.concatenate([rep_of_unit[u] for u in m]) for c, m in members.items()}
+        best = []
+        for a in np.flatnonzero(mass < max_faces).tolist():
+            ra = np.array([r for r in reps[a].tolist() if r in at], dtype=np.int64)
+            if not len(ra):
+                continue
+            rows = np.array([at[r] for r in ra.tolist()])
+            near = ni[rows]
+            cand = np.unique(inv[rep_unit[near[near >= 0]]])
+            cand = cand[cand != a]
+            if not len(cand):
+                continue
+            scored = []
+            for b in cand.tolist():
+                rb = reps[b]
+                d = 1.0 - rep[ra] @ rep[rb].T
+                d = np.where(rep_vid[ra][:, None] != rep_vid[rb][None, :], d, np.inf).min(axis=1)
+                scored.append((median(d, rep_w[ra]), b))
+            scored.sort()
+            d1, b = scored[0]
+            d2 = min(scored[1][0] if len(scored) > 1 else np.inf, median(floor[rows], rep_w[ra]))
+            if d1 >= threshold or d1 > ratio * d2:
+                continue
+            ma, mb = members[a], members[b]
+            face = np.linalg.norm(x[ma][:, None] - x[mb][None], axis=-1)
+            if float(np.average(face, weights=np.outer(w[ma], w[mb]))) >= face_bound:
+                continue
+            if frozenset().union(*(spans[i] for i in ma)) & frozenset().union(*(spans[i] for i in mb)):
+                continue
+            best.append((d1, a, b))
+        moves: dict[int, int] = {}
+        for _, a, b in sorted(best):
+            if b in moves or a in moves.values():
+                continue
+            moves[a] = b
+        if not moves:
+            return labels
+        new = np.arange(len(ks))
+        for a, b in moves.items():
+            new[a] = b
         labels = ks[new[inv]]

@@ -47,7 +47,7 @@ log = logging.getLogger("clusterer")
 GENERIC = re.compile(r"person_\d+")
 VIDEO_EXT = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ts", ".flv"}
 LINK = ("link_threshold", "link_pair_threshold", "link_join_threshold", "link_join_ratio", "link_attach_ratio",
-        "link_cast_ratio", "link_rival_ratio", "link_min_faces")
+        "link_cast_ratio", "link_rival_ratio", "link_min_faces", "link_layout_threshold")
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,9 @@ def link_videos(videos: list[store.Video], names: Sequence[str | None], settings
                   join_ratio=settings["link_join_ratio"], attach_ratio=settings["link_attach_ratio"],
                   cast_ratio=settings["link_cast_ratio"], rival_ratio=settings["link_rival_ratio"],
                   videos=[v.name for v, _ in units],
-                  min_faces=settings["link_min_faces"])
+                  min_faces=settings["link_min_faces"],
+                  layouts=[(u.layouts, u.layout_weights) for _, u in units],
+                  layout_threshold=settings["link_layout_threshold"])
     named: dict[int, set[str]] = {}
     for n, lab in zip(names, labels):
         if n:

@@ -59,6 +59,14 @@ SETTINGS: dict[str, Setting] = {
         "person only as its clear nearest (--link-attach-ratio, or --link-cast-ratio towards one of "
         "the cast). Raise it if brief persons are put with someone else.",
         min=0, max=10_000),
+    "link_layout_threshold": Setting(
+        0.04,
+        "after the face link, a library person of under 3 × --link-min-faces faces joins the one "
+        "whose clothing layouts (colours on a 3 × 3 grid of the torso) in other videos are nearest, "
+        "when under this, at half the next nearest or less, and their faces within 0.6: the same "
+        "clothes in the same framing in two videos (rushes of one shoot). 0 turns it off; lower it "
+        "if different people in like clothes are linked.",
+        min=0.0, max=2.0),
     "crops": Setting(
         4,
         "face crops of each person of each video copied into LIB/people/ (the best by quality).",

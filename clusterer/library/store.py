@@ -4,17 +4,20 @@
                          persons as units), the library persons (person →
                          videos → appearances, with times, and crops), and
                          every file the library wrote ("written")
-    LIB/units.npz        each unit's face encoding, (n, 128) float32, and its
-                         track ids (track_ids, track_offsets), in the order
+    LIB/units.npz        each unit's face encoding, (n, 128) float32, its
+                         track ids (track_ids, track_offsets) and its
+                         clothing layouts (layout (m, 27), layout_weight,
+                         layout_offsets; see unit_layouts), in the order
                          of library.json's videos and their units
     LIB/people/<id>/     the best crops of each person from each video
                          (<video>__<crop file name>), id a name or person_NNNN
     LIB/index.html       the library gallery
     LIB/videos/<stem>/   each video's own result folder, with its cache
 
-A unit is one person of one video: its tracks, faces, times, best crops
-and the quality-weighted mean of its faces' encodings (unit_encoding, from
-the video's feature cache). Re-linking reads only library.json and
+A unit is one person of one video: its tracks, faces, times, best crops,
+the quality-weighted mean of its faces' encodings (unit_encoding) and its
+largest tracks' clothing layouts (unit_layouts), from the video's feature
+cache. Re-linking reads only library.json and
 units.npz (and the folders' names), never a video's cache.
 """
 from __future__ import annotations
@@ -28,7 +31,9 @@ from typing import Any
 import numpy as np
 
 from .. import cache
+from ..clothing.embedders import LAYOUT_DIM
 from ..errors import ClusterVideoError, OutputError
+from ..grouping.table import track_clothing
 from ..output.export import load_report
 from ..output.outdir import TOOL_NAMES
 from ..output.report import appearances
@@ -41,6 +46,15 @@ VIDEOS = "videos"
 GALLERY = "index.html"
 FORMAT = 1
 """Version of library.json's layout."""
+
+LAYOUTS_PER_UNIT = 8
+"""Clothing layouts kept per unit: its largest tracks', each weighted by the
+tracks it stands for (the others go to their nearest), so that units.npz
+stays small at thousands of hours. The library's layout join on the
+benchmark libraries is the same as with every track's layout (4 per unit:
+one join fewer; benchmarks/RESULTS.md, "Session 19")."""
+
+NO_LAYOUTS = np.zeros((0, LAYOUT_DIM), np.float32)
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,8 @@ class Unit:
     appearances: tuple[tuple[float, float], ...]
     crops: tuple[str, ...]
     encoding: np.ndarray = field(repr=False, compare=False)
+    layouts: np.ndarray = field(repr=False, compare=False, default_factory=NO_LAYOUTS.copy)
+    layout_weights: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0, np.float32))
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,7 @@ def summarise(dest: Path, video: str, settings: dict[str, Any], known: str | Non
         raise ClusterVideoError(f"{dest}: no result with a feature cache to add to the library")
     s = report["settings"]
     row = {t.id: k for k, t in enumerate(ex.tracks)}
+    layout = track_clothing(ex, "layout")
     step, gap = 1.0 / float(s["fps"]), float(s.get("merge_gap", 2.0))
     units, frames = [], []
     for p in report["persons"]:
@@ -107,9 +124,10 @@ def summarise(dest: Path, video: str, settings: dict[str, Any], known: str | Non
                 picked.append(f["file"])
                 seen.add(f.get("track"))
         picked += [f["file"] for f in best if f["file"] not in picked]
+        lays, lw = unit_layouts([layout[row[t]] for t in tracks], [len(ex.tracks[row[t]].items) for t in tracks])
         units.append(Unit(p["id"], tuple(tracks), len(p["faces"]), min(times), max(times),
                           tuple((round(a, 3), round(b, 3)) for a, b, _ in appearances(times, step, gap)),
-                          tuple(picked[:crops]), e.astype(np.float32)))
+                          tuple(picked[:crops]), e.astype(np.float32), lays, lw))
         frames.append({int(f["frame"]) for f in p["faces"]})
     conflicts = tuple((a, b) for a in range(len(units)) for b in range(a + 1, len(units)) if frames[a] & frames[b])
     return Video(dest.name, str(video), cache.video_identity(video), dict(settings), known, tuple(units), conflicts)
@@ -130,6 +148,20 @@ def unit_encoding(faces) -> np.ndarray | None:
     return (np.array([f.encoding for f in coded], dtype=float) * q[:, None]).sum(0) / q.sum()
 
 
+def unit_layouts(layouts, sizes, k: int = LAYOUTS_PER_UNIT) -> tuple[np.ndarray, np.ndarray]:
+    """A unit's clothing layouts: those of its k largest tracks (by faces;
+    tracks without clothing skipped), (m, 27) float32, and the tracks each
+    stands for, (m,): every other track counts for its nearest."""
+    have = sorted((i for i, v in enumerate(layouts) if v is not None), key=lambda i: (-sizes[i], i))
+    if not have:
+        return NO_LAYOUTS, np.zeros(0, np.float32)
+    keep = np.array([layouts[i] for i in have[:k]], dtype=np.float32)
+    weight = np.ones(len(keep), np.float32)
+    for i in have[k:]:
+        weight[int(np.argmax(keep @ np.asarray(layouts[i], np.float32)))] += 1
+    return keep, weight
+
+
 def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
     """library.json (a fresh one when there is none) and its videos, encodings attached."""
     path = root / LIBRARY
@@ -142,7 +174,11 @@ def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
         n = sum(len(v["units"]) for v in data["videos"])
         with np.load(io.BytesIO((root / UNITS).read_bytes()), allow_pickle=False) as npz:
             enc, tracks, offsets = npz["encoding"], npz["track_ids"].tolist(), npz["track_offsets"].tolist()
-        if enc.shape != (n, 128) or len(offsets) != n + 1:
+            if "layout" in npz.files:
+                lay, lay_w, lay_at = npz["layout"], npz["layout_weight"], npz["layout_offsets"].tolist()
+            else:  # a library written before layouts were kept: none (re-add a video to get its)
+                lay, lay_w, lay_at = NO_LAYOUTS, np.zeros(0, np.float32), [0] * (n + 1)
+        if enc.shape != (n, 128) or len(offsets) != n + 1 or len(lay_at) != n + 1 or lay.shape[1:] != (LAYOUT_DIM,):
             raise ValueError(f"units.npz holds {enc.shape[0]} units for {n}")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise OutputError(f"{root}: not a library cluster-video wrote ({e}); choose another folder") from None
@@ -152,7 +188,8 @@ def load(root: Path) -> tuple[dict[str, Any], list[Video]]:
         for u in v["units"]:
             units.append(Unit(u["person"], tuple(tracks[offsets[k]:offsets[k + 1]]), int(u["faces"]),
                               float(u["first"]), float(u["last"]),
-                              tuple(tuple(a) for a in u["appearances"]), tuple(u["crops"]), enc[k]))
+                              tuple(tuple(a) for a in u["appearances"]), tuple(u["crops"]), enc[k],
+                              lay[lay_at[k]:lay_at[k + 1]], lay_w[lay_at[k]:lay_at[k + 1]]))
             k += 1
         videos.append(Video(v["name"], v["path"], v["identity"], v["settings"], v.get("known"), tuple(units),
                             tuple(map(tuple, v["conflicts"]))))
@@ -166,11 +203,16 @@ def encodings(videos: list[Video]) -> np.ndarray:
 
 
 def units_npz(videos: list[Video]) -> bytes:
-    """units.npz: encodings (n, 128), and each unit's track ids (flat, with offsets)."""
-    tracks = [u.tracks for v in videos for u in v.units]
+    """units.npz: encodings (n, 128), each unit's track ids and its layouts
+    with their weights (each flat, with offsets)."""
+    units = [u for v in videos for u in v.units]
+    tracks = [u.tracks for u in units]
     buf = io.BytesIO()
     np.savez(buf, encoding=encodings(videos), track_ids=np.array([t for ts in tracks for t in ts], dtype=np.int64),
-             track_offsets=np.cumsum([0] + [len(ts) for ts in tracks]).astype(np.int64))
+             track_offsets=np.cumsum([0] + [len(ts) for ts in tracks]).astype(np.int64),
+             layout=np.concatenate([NO_LAYOUTS] + [u.layouts for u in units]).astype(np.float32),
+             layout_weight=np.concatenate([np.zeros(0)] + [u.layout_weights for u in units]).astype(np.float32),
+             layout_offsets=np.cumsum([0] + [len(u.layouts) for u in units]).astype(np.int64))
     return buf.getvalue()
 
 

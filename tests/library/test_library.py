@@ -14,7 +14,7 @@ import pytest
 from clusterer.errors import ClusterVideoError
 from clusterer.grouping.linkage import FaceClusterer, constrained_centroid_linkage
 from clusterer.grouping.table import TrackTable
-from clusterer.library import ops
+from clusterer.library import ops, store
 from clusterer.library.executor import Job, RayExecutor, Serial, make_executor
 from clusterer.library.index import brute_knn, knn
 from clusterer.library.link import _graph_linkage, attach_smaller, link, own_video_rivals
@@ -78,6 +78,10 @@ def test_add_list_remove(tmp_path, demo_cache):
     page = (lib / "index.html").read_text()
     assert page.count('href="videos/ep2/index.html"') >= 2
     assert "two persons each seen in one video only at\n0.36 (join 0.52" in page  # the link settings used
+    assert "layout within 0.04" in page
+    # each unit keeps its largest tracks' clothing layouts, for the layout join
+    assert all(0 < len(u.layouts) <= store.LAYOUTS_PER_UNIT and u.layout_weights.sum() >= len(u.layouts)
+               for v in store.load(lib)[1] for u in v.units)
     r = cli("library", lib, "list")
     assert r.returncode == 0 and "ep1" in r.stdout and "person_0002" in r.stdout
     (lib / "people" / "person_0001" / "notes.txt").write_text("mine")
@@ -504,7 +508,6 @@ def test_a_person_of_two_videos_joins_the_cast_by_the_looser_margin_only_while_b
 
 
 def test_the_rival_ratio_is_an_option_kept_with_the_library_and_used_by_the_link():
-    from clusterer.library import store
     from clusterer.library.cli import build_parser
 
     assert build_parser().parse_args(["LIB", "link", "--link-rival-ratio", "1.5"]).link_rival_ratio == 1.5
