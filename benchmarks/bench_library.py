@@ -6,6 +6,12 @@
               threshold), with the per-video default and --threshold 0.44;
   real        the real clips of ../shared/real, which share no one: library
               persons drawn from more than one clip (must be none);
+  halves      each real clip cut in two at a labelled sample near its middle
+              (two videos of one shoot, as rushes are), one library of the
+              twelve: library-level BCubed / WCP against the clips' labels
+              (benchmarks/labels; identities kept apart by clip), persons
+              drawn from two clips (must be none), with each layout-join
+              setting of HALF_VARIANTS re-linked in memory;
   scale       re-linking a synthetic library of HOURS hours (bench_cache's
               model: ~30 people an hour out of a larger cast, 2–3 faces a
               frame at 2 fps, 5 encodings a track), in a fresh process:
@@ -27,6 +33,8 @@ Prints JSON rows; with --append, a section for benchmarks/RESULTS.md on stdout.
 from __future__ import annotations
 
 import argparse
+import csv
+import glob
 import json
 import os
 import shutil
@@ -37,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness import ROOT
+from benchmarks.harness import CLIPS, LABELS, REAL, ROOT
 from clusterer.library import ops, store
 from clusterer.library.evaluate import evaluate_library, sweep
 from clusterer.library.link import link as link_units
@@ -75,6 +83,72 @@ def real(work: Path, clips: Path, link: dict) -> dict:
            "which": crossing}
     print(json.dumps(row), flush=True)
     return row
+
+
+HALF_VARIANTS = (
+    ("defaults", {}),
+    ("no layout join (--link-layout-threshold 0)", {"layout_threshold": 0.0}),
+    ("layout join at a video's margin (ratio 0.5)", {"layout_ratio": 0.5}),
+    ("--link-layout-threshold 0.05", {"layout_threshold": 0.05}),
+)
+"""Link settings `halves` re-links the library with (keyword arguments of link.link)."""
+
+
+def cut_halves(clips: Path, out: Path) -> list[Path]:
+    """Each clip cut at the labelled frame nearest its middle (the labels sit
+    on the 2-samples/s grid, so each half's samples are labelled ones) into
+    CLIP_a.mp4 and CLIP_b.mp4 (H.264 CRF 16), with CLIP_x.csv: the clip's
+    labels by time from the half's start, identities as CLIP:name."""
+    import cv2
+
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    for clip in CLIPS:
+        cap = cv2.VideoCapture(str(clips / f"{clip}.mp4"))
+        n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
+        cap.release()
+        rows = list(csv.DictReader((LABELS / f"{clip}.csv").open()))
+        cut = min({int(r["frame"]) for r in rows}, key=lambda f: (abs(f - n // 2), f))
+        for part, (a, b) in (("a", (0, cut)), ("b", (cut, n))):
+            video = out / f"{clip}_{part}.mp4"
+            if not video.exists():
+                subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clips / f"{clip}.mp4"), "-vf",
+                                f"trim=start_frame={a}:end_frame={b},setpts=PTS-STARTPTS", "-an", "-c:v", "libx264",
+                                "-crf", "16", "-preset", "fast", str(video)], check=True)
+            with (out / f"{clip}_{part}.csv").open("w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["time", "left", "top", "right", "bottom", "identity"])
+                for r in rows:
+                    if a <= int(r["frame"]) < b:
+                        w.writerow([round(float(r["time"]) - a / fps, 4), r["left"], r["top"], r["right"], r["bottom"],
+                                    f"{clip}:{r['identity']}"])
+            made.append(video)
+    return made
+
+
+def halves(work: Path, clips: Path) -> list[dict]:
+    vids = cut_halves(clips, work / "halves")
+    lib = work / "lib-halves"
+    ops.add(lib, vids)
+    _, videos = store.load(lib)
+    gts = sorted(glob.glob(str(work / "halves" / "*.csv")))
+    units = [(v, u) for v in videos for u in v.units]
+    x, w = store.encodings(videos), np.array([u.faces for _, u in units])
+    tokens, vid = ops.tokens_of(videos), [v.name for v, _ in units]
+    rows = []
+    for label, kw in HALF_VARIANTS:
+        labels = link_units(x, w, tokens, [None] * len(units), videos=vid,
+                            layouts=[(u.layouts, u.layout_weights) for _, u in units], **kw)
+        f = evaluate_library(lib, gts, {(v.name, u.person): str(lab) for (v, u), lab in zip(units, labels)})
+        clips_of: dict[int, set[str]] = {}
+        for name, lab in zip(vid, labels):
+            clips_of.setdefault(int(lab), set()).add(name.rsplit("_", 1)[0])
+        rows.append({"variant": label, "videos": len(videos), "units": len(units),
+                     "library_persons": len(set(labels.tolist())),
+                     **{k: f[k] for k in ("bcubed_p", "bcubed_r", "bcubed_f", "wcp", "identities")},
+                     "persons_across_clips": sum(len(c) > 1 for c in clips_of.values())})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def synthetic_library(lib: Path, hours: int, cast: int, per_hour: int = 30, seed: int = 0, brief: int = 0) -> int:
@@ -206,6 +280,7 @@ VARIANTS = (
     ("margins, no layout join (--link-layout-threshold 0)", {"layout_threshold": 0.0}),
     ("margins, --link-layout-threshold 0.03", {"layout_threshold": 0.03}),
     ("margins, --link-layout-threshold 0.05", {"layout_threshold": 0.05}),
+    ("margins, layout join at a video's margin (ratio 0.5)", {"layout_ratio": 0.5}),
     ("margins, --link-rival-ratio 0.9", {"rival_ratio": 0.9}),
     ("margins, --link-rival-ratio 1.2", {"rival_ratio": 1.2}),
     ("margins, --link-rival-ratio 1.5", {"rival_ratio": 1.5}),
@@ -254,12 +329,12 @@ def margin(libs: dict[str, list[Path]], bench: Path, variants=VARIANTS) -> list[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("composites", "real", "scale", "ray", "margin"))
+    ap.add_argument("what", choices=("composites", "real", "halves", "scale", "ray", "margin"))
     ap.add_argument("--work", help="a scratch folder (libraries and caches go there; all but margin)")
     ap.add_argument("--lib", action="append", default=[], metavar="NAME=LIB[,LIB...]",
                     help="margin: a library built before (several, comma-separated: re-linked as one)")
     ap.add_argument("--bench", default=str(BENCH), help="folder of the hard_s*_60s.mp4 composites")
-    ap.add_argument("--real", default=str(ROOT.parent / "shared" / "real"))
+    ap.add_argument("--real", default=str(REAL))
     ap.add_argument("--hours", type=int, default=1000)
     ap.add_argument("--cast", type=int, default=3000)
     ap.add_argument("--cpus", type=int, default=2)
@@ -287,6 +362,8 @@ def main() -> None:
         composites(work, Path(a.bench), link)
     elif a.what == "real":
         real(work, Path(a.real), link)
+    elif a.what == "halves":
+        halves(work, Path(a.real))
     elif a.what == "scale":
         scale(work, a.hours, a.cast, Path(a.against) if a.against else None, a.rounds, a.brief)
     else:

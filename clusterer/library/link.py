@@ -66,7 +66,6 @@ from typing import Hashable, Sequence
 import numpy as np
 
 from ..grouping.linkage import join_unambiguous, number_clusters
-from ..grouping.refine import LAYOUT_RATIO
 from ..settings import default as video_default
 from . import index
 from .settings import default
@@ -89,6 +88,16 @@ LAYOUT_NEIGHBOURS = 32
 """Candidate layouts per layout of a cluster that may join by layout (its
 own video's, which do not count, among them)."""
 
+LAYOUT_RATIO = 0.3
+"""A join by layout needs the nearest library person's layouts closer than
+this share of the next nearest's: stricter than inside a video (0.5,
+grouping.refine), as a wrong join across videos is the costlier error and
+real footage's clothes vary more between videos. On the real clips cut in
+halves (benchmarks/RESULTS.md, "Session 19"), every layout under the bound
+from another identity came with a runner-up at a ratio of 0.58 or more
+(louis and his brother evan, faces 0.588 apart); on the composites every
+join but one was at 0.18 or less."""
+
 LAYOUT_FACE_BOUND = video_default("loose_threshold")
 """A join by layout needs the clusters' faces (their units' mean distance,
 weighted by faces) under this: face_recognition's tolerance, as in a video."""
@@ -102,7 +111,7 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
          cast_ratio: float = default("link_cast_ratio"), rival_ratio: float = default("link_rival_ratio"),
          videos: Sequence[Hashable] | None = None, min_faces: int = default("link_min_faces"),
          layouts: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
-         layout_threshold: float = default("link_layout_threshold"),
+         layout_threshold: float = default("link_layout_threshold"), layout_ratio: float = LAYOUT_RATIO,
          k: int = NEIGHBOURS, margins: bool = True) -> np.ndarray:
     """Library person of each unit: labels 0, 1, … (most faces first, then
     earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
@@ -145,7 +154,7 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
                                 videos, cast_ratio, cast_max=max(min_faces, 1) if margins else np.inf,
                                 rivals=rivals)
     if layouts is not None and videos is not None and layout_threshold > 0:
-        labels = join_by_layout(labels, x, w, spans, layouts, videos, layout_threshold,
+        labels = join_by_layout(labels, x, w, spans, layouts, videos, layout_threshold, layout_ratio,
                                 max_faces=ATTACH_FACTOR * min_faces)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)

@@ -63,7 +63,7 @@ SETTINGS: dict[str, Setting] = {
         0.04,
         "after the face link, a library person of under 3 × --link-min-faces faces joins the one "
         "whose clothing layouts (colours on a 3 × 3 grid of the torso) in other videos are nearest, "
-        "when under this, at half the next nearest or less, and their faces within 0.6: the same "
+        "when under this, at 0.3 × the next nearest or less, and their faces within 0.6: the same "
         "clothes in the same framing in two videos (rushes of one shoot). 0 turns it off; lower it "
         "if different people in like clothes are linked.",
         min=0.0, max=2.0),

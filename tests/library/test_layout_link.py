@@ -127,3 +127,23 @@ def test_the_layout_threshold_is_an_option_kept_with_the_library():
     assert build_parser().parse_args(["LIB", "link", "--link-layout-threshold", "0"]).link_layout_threshold == 0.0
     assert ops.link_settings({"settings": {"link_layout_threshold": 0.03}}, {})["link_layout_threshold"] == 0.03
     assert ops.link_settings({}, {})["link_layout_threshold"] == 0.04
+
+
+def _at(v, dist, seed):
+    """A unit vector at cosine distance `dist` from unit vector v."""
+    p = np.random.default_rng(seed).normal(size=len(v))
+    p -= (p @ v) * v
+    p /= np.linalg.norm(p)
+    c = 1.0 - dist
+    return (c * v + np.sqrt(1.0 - c * c) * p).astype(np.float32)
+
+
+@pytest.mark.parametrize("ratio, joined", [(None, False), (0.5, True)])
+def test_across_videos_the_nearest_layout_must_be_clearly_nearest(ratio, joined):
+    """Z's layout 0.01 from X's, 0.025 from Y's (a ratio of 0.4): inside a
+    video's margin (0.5), not the library's stricter default (0.3)."""
+    layouts = [(_at(LZ, 0.01, 1)[None], np.ones(1)), (_at(LZ, 0.025, 2)[None], np.ones(1)), (LZ[None], np.ones(1))]
+    kw = {} if ratio is None else {"ratio": ratio}
+    out = join_by_layout(np.arange(3), _faces(), np.array([40, 40, 5]), [frozenset()] * 3, layouts,
+                         ["a", "b", "c"], 0.04, max_faces=30, **kw)
+    assert bool(out[2] == out[0]) is joined and out[1] == 1
