@@ -112,14 +112,15 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
          videos: Sequence[Hashable] | None = None, min_faces: int = default("link_min_faces"),
          layouts: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
          layout_threshold: float = default("link_layout_threshold"), layout_ratio: float = LAYOUT_RATIO,
-         k: int = NEIGHBOURS, margins: bool = True) -> np.ndarray:
+         layout_joined: set[int] | None = None, k: int = NEIGHBOURS, margins: bool = True) -> np.ndarray:
     """Library person of each unit: labels 0, 1, … (most faces first, then
     earliest unit). x: (n, 128) unit encodings; weights: faces per unit;
     tokens: each unit's conflict tokens; names: a unit's forced name or None;
     videos: each unit's video, for cast_ratio and rival_ratio (None: attach_ratio
     for all, no rival test, no layout join); layouts: each unit's clothing
     layouts (m, 27) and their weights (m,) (store.unit_layouts; None: no
-    layout join). margins=False: round two's rule (no support, rival
+    layout join), joined under layout_threshold at layout_ratio, the units
+    that joined by layout added to `layout_joined` when given. margins=False: round two's rule (no support, rival
     test or brief-only cast ratio), kept to measure against."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
@@ -155,7 +156,7 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
                                 rivals=rivals)
     if layouts is not None and videos is not None and layout_threshold > 0:
         labels = join_by_layout(labels, x, w, spans, layouts, videos, layout_threshold, layout_ratio,
-                                max_faces=ATTACH_FACTOR * min_faces)
+                                max_faces=ATTACH_FACTOR * min_faces, moved=layout_joined)
     final = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     return number_clusters(final, w, np.arange(n), 0, n)
 
@@ -435,16 +436,17 @@ def attach_smaller(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset]
 def join_by_layout(labels: np.ndarray, x: np.ndarray, weights: np.ndarray, spans: Sequence[frozenset],
                    layouts: Sequence[tuple[np.ndarray, np.ndarray]], videos: Sequence[Hashable],
                    threshold: float, ratio: float = LAYOUT_RATIO, face_bound: float = LAYOUT_FACE_BOUND,
-                   max_faces: float = np.inf) -> np.ndarray:
+                   max_faces: float = np.inf, moved: set[int] | None = None) -> np.ndarray:
     """Labels after each cluster of fewer than `max_faces` faces joins the
-    cluster whose clothing layouts are nearest to its own, across videos: the
+    cluster, as large or larger, whose clothing layouts are nearest to its own, across videos: the
     weighted median, over its layouts, of the cosine distance to the nearest
     layout of the other cluster from another video (a video's own run had its
     say on its persons), when that is under `threshold`, at most `ratio` × the
     next nearest cluster's, their faces' mean distance (units weighted by
     faces) is under `face_bound` and they share no conflict token. In rounds,
     as attach_smaller: nearest first, a cluster joined in a round does not
-    move in it. layouts: each unit's (layouts (m, d), weights (m,))."""
+    move in it. layouts: each unit's (layouts (m, d), weights (m,)); the
+    units of every cluster that moved are added to `moved` when given."""
     labels = np.asarray(labels).copy()
     w = np.asarray(weights, dtype=np.float64)
     counts = [len(lw) for _, lw in layouts]
@@ -502,8 +504,8 @@ def join_by_layout(labels: np.ndarray, x: np.ndarray, weights: np.ndarray, spans
             scored.sort()
             d1, b = scored[0]
             d2 = min(scored[1][0] if len(scored) > 1 else np.inf, median(floor[rows], rep_w[ra]))
-            if d1 >= threshold or d1 > ratio * d2:
-                continue
+            if d1 >= threshold or d1 > ratio * d2 or mass[b] < mass[a]:
+                continue  # the smaller of two moves (and is the one marked as joined by clothes)
             ma, mb = members[a], members[b]
             face = np.linalg.norm(x[ma][:, None] - x[mb][None], axis=-1)
             if float(np.average(face, weights=np.outer(w[ma], w[mb]))) >= face_bound:
@@ -521,4 +523,6 @@ def join_by_layout(labels: np.ndarray, x: np.ndarray, weights: np.ndarray, spans
         new = np.arange(len(ks))
         for a, b in moves.items():
             new[a] = b
+            if moved is not None:
+                moved.update(members[a].tolist())
         labels = ks[new[inv]]

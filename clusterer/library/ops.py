@@ -52,10 +52,13 @@ LINK = ("link_threshold", "link_pair_threshold", "link_join_threshold", "link_jo
 
 @dataclass(frozen=True)
 class Linked:
-    """A linking: each unit's library person (index into ids), and the ids."""
+    """A linking: each unit's library person (index into ids), the ids, and
+    the units that joined their library person by clothes (link's layout
+    join: library.json and the page say so, for a reviewer to check)."""
 
     labels: np.ndarray
     ids: tuple[str, ...]
+    by_layout: frozenset[int] = frozenset()
 
 
 def videos_of(inputs: Sequence[str | Path]) -> list[Path]:
@@ -237,6 +240,7 @@ def link_videos(videos: list[store.Video], names: Sequence[str | None], settings
     units = _units(videos)
     if not units:
         return Linked(np.zeros(0, dtype=int), ())
+    by_layout: set[int] = set()
     labels = link(store.encodings(videos), np.array([u.faces for _, u in units]), tokens_of(videos), names,
                   threshold=settings["link_threshold"], pair_threshold=settings["link_pair_threshold"],
                   join_threshold=settings["link_join_threshold"],
@@ -245,7 +249,7 @@ def link_videos(videos: list[store.Video], names: Sequence[str | None], settings
                   videos=[v.name for v, _ in units],
                   min_faces=settings["link_min_faces"],
                   layouts=[(u.layouts, u.layout_weights) for _, u in units],
-                  layout_threshold=settings["link_layout_threshold"])
+                  layout_threshold=settings["link_layout_threshold"], layout_joined=by_layout)
     named: dict[int, set[str]] = {}
     for n, lab in zip(names, labels):
         if n:
@@ -258,7 +262,7 @@ def link_videos(videos: list[store.Video], names: Sequence[str | None], settings
         else:
             k += 1
             ids.append(f"person_{k:04d}")
-    return Linked(labels, tuple(ids))
+    return Linked(labels, tuple(ids), frozenset(by_layout))
 
 
 def _relink(root: Path, stage, data: dict[str, Any], videos: list[store.Video], settings: dict[str, Any],
@@ -285,10 +289,12 @@ def _propagate(root: Path, videos: list[store.Video], linked: Linked, ex, crops:
     if not jobs:
         return videos, linked
     label_of = {(v.name, t): int(lab) for (v, u), lab in zip(_units(videos), linked.labels) for t in u.tracks}
+    clothes = {(v.name, t) for k, (v, u) in enumerate(_units(videos)) if k in linked.by_layout for t in u.tracks}
     redone = {v.name: v for v in ex.map(jobs)}
     videos = [redone.get(v.name, v) for v in videos]
     labels = [label_of.get((v.name, u.tracks[0]), -1) for v, u in _units(videos)]
-    return videos, Linked(np.array(labels), linked.ids)
+    by_layout = {k for k, (v, u) in enumerate(_units(videos)) if (v.name, u.tracks[0]) in clothes}
+    return videos, Linked(np.array(labels), linked.ids, frozenset(by_layout))
 
 
 def write(root: Path, stage, data: dict[str, Any], videos: list[store.Video], linked: Linked,
@@ -305,7 +311,7 @@ def write(root: Path, stage, data: dict[str, Any], videos: list[store.Video], li
                     present.setdefault(f.name, f"{store.PEOPLE}/{d.name}/{f.name}")
     written: set[str] = set()
     persons: dict[int, dict[str, Any]] = {}
-    for (v, u), lab in zip(_units(videos), linked.labels):
+    for k, ((v, u), lab) in enumerate(zip(_units(videos), linked.labels)):
         pid = linked.ids[lab]
         p = persons.setdefault(int(lab), {"id": pid, "faces": 0, "videos": []})
         lib_crops = []
@@ -326,7 +332,7 @@ def write(root: Path, stage, data: dict[str, Any], videos: list[store.Video], li
         p["faces"] += u.faces
         p["videos"].append({"video": v.name, "person": u.person, "faces": u.faces, "first": u.first,
                             "last": u.last, "appearances": [list(a) for a in u.appearances],
-                            "crops": lib_crops})
+                            "crops": lib_crops, "linked": "clothes" if k in linked.by_layout else "face"})
     out_persons = [persons[k] for k in sorted(persons)]
     written |= {store.UNITS, store.GALLERY, store.LIBRARY}
     out = {"format": store.FORMAT, "tool_version": __version__, "settings": settings,

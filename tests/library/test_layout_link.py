@@ -42,10 +42,13 @@ def _near(v, eps=0.002):
 
 def test_a_brief_person_joins_the_one_in_the_same_clothes_in_another_video():
     x = _faces()
-    same = _link(x, _near(LX))
+    joined: set[int] = set()
+    same = _link(x, _near(LX), layout_joined=joined)
     assert same[2] == same[0] != same[1]
-    off = _link(x, _near(LX), layout_threshold=0.0)
-    assert len(set(off.tolist())) == 3  # by faces alone: 0.45 against 0.47, no clear nearest
+    assert joined == {2}  # reported, for library.json and the page
+    joined.clear()
+    off = _link(x, _near(LX), layout_threshold=0.0, layout_joined=joined)
+    assert len(set(off.tolist())) == 3 and not joined  # by faces alone: 0.45 against 0.47, no clear nearest
     other = _link(x, _unit_vector(RNG.normal(size=27)))
     assert len(set(other.tolist())) == 3
 
@@ -102,23 +105,42 @@ def _write(root, videos, with_layouts=True):
 def test_units_npz_keeps_the_layouts_and_reads_a_library_without_them(tmp_path, with_layouts):
     x = _faces()
 
-    def unit(k, lays):
-        return store.Unit(f"person_{k + 1:03d}", (k,), 5, 0.0, 1.0, ((0.0, 1.0),), (), x[k].astype(np.float32),
+    def unit(k, lays, faces=5):
+        return store.Unit(f"person_{k + 1:03d}", (k,), faces, 0.0, 1.0, ((0.0, 1.0),), (), x[k].astype(np.float32),
                           lays, np.arange(1, len(lays) + 1, dtype=np.float32))
 
-    videos = [store.Video("a", "a.mp4", {}, {}, None, (unit(0, np.stack([LX, LY])), unit(1, store.NO_LAYOUTS)), ()),
+    x_layouts = np.stack([LX, _near(LZ)])
+    videos = [store.Video("a", "a.mp4", {}, {}, None, (unit(0, x_layouts, 8), unit(1, store.NO_LAYOUTS)), ()),
               store.Video("b", "b.mp4", {}, {}, None, (unit(2, LZ[None]),), ())]
     _write(tmp_path / "lib", videos, with_layouts)
     _, back = store.load(tmp_path / "lib")
     got = [u for v in back for u in v.units]
     if with_layouts:
         assert [len(u.layouts) for u in got] == [2, 0, 1]
-        assert np.array_equal(got[0].layouts, np.stack([LX, LY])) and got[0].layout_weights.tolist() == [1.0, 2.0]
+        assert np.array_equal(got[0].layouts, x_layouts) and got[0].layout_weights.tolist() == [1.0, 2.0]
         assert np.array_equal(got[2].layouts[0], LZ)
     else:
         assert all(u.layouts.shape == (0, store.LAYOUT_DIM) for u in got)
     linked = ops.link_videos(back, [None] * 3, ops.link_settings({}, {}))  # links either way
     assert len(linked.labels) == 3
+    if with_layouts:  # Z's layout is near one of X's, in another video: joined, and said so
+        assert linked.labels[2] == linked.labels[0] and linked.by_layout == {2}
+    else:
+        assert len(set(linked.labels.tolist())) == 3 and not linked.by_layout
+
+
+def test_the_page_marks_a_person_linked_by_clothes():
+    from clusterer.library.gallery import gallery_html
+
+    def entry(video, linked):
+        return {"video": video, "person": "person_001", "faces": 5, "first": 0.0, "last": 1.0,
+                "appearances": [[0.0, 1.0]], "crops": [], "linked": linked}
+
+    lib = {"videos": [{"name": n, "units": [{"last": 1.0}]} for n in ("a", "c")], "settings": {},
+           "persons": [{"id": "person_0001", "faces": 10, "videos": [entry("a", "face"), entry("c", "clothes")]}]}
+    page = gallery_html(lib)
+    assert page.count("linked by clothes") == 1
+    assert page.index("linked by clothes") > page.index('href="videos/c/index.html"')
 
 
 def test_the_layout_threshold_is_an_option_kept_with_the_library():
@@ -147,3 +169,14 @@ def test_across_videos_the_nearest_layout_must_be_clearly_nearest(ratio, joined)
     out = join_by_layout(np.arange(3), _faces(), np.array([40, 40, 5]), [frozenset()] * 3, layouts,
                          ["a", "b", "c"], 0.04, max_faces=30, **kw)
     assert bool(out[2] == out[0]) is joined and out[1] == 1
+
+
+@pytest.mark.parametrize("faces", [(8, 5), (5, 8)])
+def test_of_two_brief_persons_in_the_same_clothes_the_smaller_joins_the_larger(faces):
+    x = np.zeros((2, 128))
+    x[1, 0] = 0.4
+    moved: set[int] = set()
+    out = join_by_layout(np.arange(2), x, np.array(faces), [frozenset()] * 2,
+                         [(LX[None], np.ones(1)), (_near(LX)[None], np.ones(1))], ["a", "b"], 0.04, max_faces=30,
+                         moved=moved)
+    assert out[0] == out[1] and moved == {int(np.argmin(faces))}

@@ -79,6 +79,7 @@ def test_add_list_remove(tmp_path, demo_cache):
     assert page.count('href="videos/ep2/index.html"') >= 2
     assert "two persons each seen in one video only at\n0.36 (join 0.52" in page  # the link settings used
     assert "layout within 0.04" in page
+    assert {a["linked"] for p in data["persons"] for a in p["videos"]} == {"face"}
     # each unit keeps its largest tracks' clothing layouts, for the layout join
     assert all(0 < len(u.layouts) <= store.LAYOUTS_PER_UNIT and u.layout_weights.sum() >= len(u.layouts)
                for v in store.load(lib)[1] for u in v.units)
