@@ -121,5 +121,16 @@ def _list(root: Path) -> int:
         print(f"  {v.name:<30} {len(v.units):>3} persons  {v.path}")
     print(f"{len(data['persons'])} people:")
     for p in data["persons"]:
-        print(f"  {p['id']:<30} {p['faces']:>6} faces  in " + ", ".join(a["video"] for a in p["videos"]))
+        print(f"  {p['id']:<30} {p['faces']:>6} faces  in " + _where(p["videos"]))
     return 0
+
+
+def _where(entries: list[dict]) -> str:
+    """A library person's videos, each once (× its persons there when a video's
+    run split it), and how many of its video persons were linked by clothes."""
+    count: dict[str, int] = {}
+    for a in entries:
+        count[a["video"]] = count.get(a["video"], 0) + 1
+    text = ", ".join(v if n == 1 else f"{v} ×{n}" for v, n in count.items())
+    clothes = sum(a.get("linked") == "clothes" for a in entries)
+    return text + (f"  ({clothes} linked by clothes)" if clothes else "")

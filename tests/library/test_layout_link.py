@@ -180,3 +180,12 @@ def test_of_two_brief_persons_in_the_same_clothes_the_smaller_joins_the_larger(f
                          [(LX[None], np.ones(1)), (_near(LX)[None], np.ones(1))], ["a", "b"], 0.04, max_faces=30,
                          moved=moved)
     assert out[0] == out[1] and moved == {int(np.argmin(faces))}
+
+
+def test_list_names_each_video_once_and_counts_the_clothes_links():
+    from clusterer.library.cli import _where
+
+    entries = [{"video": "ep1", "linked": "face"}, {"video": "ep2", "linked": "face"},
+               {"video": "ep1", "linked": "clothes"}]
+    assert _where(entries) == "ep1 ×2, ep2  (1 linked by clothes)"
+    assert _where(entries[:2]) == "ep1, ep2"
