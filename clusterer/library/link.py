@@ -120,8 +120,9 @@ def link(x: np.ndarray, weights: np.ndarray, tokens: Sequence[frozenset[Hashable
     for all, no rival test, no layout join); layouts: each unit's clothing
     layouts (m, 27) and their weights (m,) (store.unit_layouts; None: no
     layout join), joined under layout_threshold at layout_ratio, the units
-    that joined by layout added to `layout_joined` when given. margins=False: round two's rule (no support, rival
-    test or brief-only cast ratio), kept to measure against."""
+    that joined by layout added to `layout_joined` when given.
+    margins=False: round two's rule (no support, rival test or brief-only
+    cast ratio), kept to measure against."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
     if n == 0:
@@ -482,11 +483,19 @@ def join_by_layout(labels: np.ndarray, x: np.ndarray, weights: np.ndarray, spans
     while True:
         ks, inv = np.unique(labels, return_inverse=True)
         mass = np.bincount(inv, weights=w)
-        members = {c: np.flatnonzero(inv == c) for c in range(len(ks))}
-        reps = {c: np.concatenate([rep_of_unit[u] for u in m]) for c, m in members.items()}
+        order = np.argsort(inv, kind="stable")
+        members = np.split(order, np.flatnonzero(np.diff(inv[order])) + 1)  # each cluster's units
+        cache: dict[int, np.ndarray] = {}
+
+        def reps(c: int) -> np.ndarray:
+            """Cluster c's layouts (rows of rep), made when first asked for in a round."""
+            if c not in cache:
+                cache[c] = np.concatenate([rep_of_unit[u] for u in members[c]])
+            return cache[c]
+
         best = []
         for a in np.flatnonzero(mass < max_faces).tolist():
-            ra = np.array([r for r in reps[a].tolist() if r in at], dtype=np.int64)
+            ra = np.array([r for r in reps(a).tolist() if r in at], dtype=np.int64)
             if not len(ra):
                 continue
             rows = np.array([at[r] for r in ra.tolist()])
@@ -497,7 +506,7 @@ def join_by_layout(labels: np.ndarray, x: np.ndarray, weights: np.ndarray, spans
                 continue
             scored = []
             for b in cand.tolist():
-                rb = reps[b]
+                rb = reps(b)
                 d = 1.0 - rep[ra] @ rep[rb].T
                 d = np.where(rep_vid[ra][:, None] != rep_vid[rb][None, :], d, np.inf).min(axis=1)
                 scored.append((median(d, rep_w[ra]), b))
