@@ -95,7 +95,7 @@ grouping.refine), as a wrong join across videos is the costlier error and
 real footage's clothes vary more between videos. On the real clips cut in
 halves (benchmarks/RESULTS.md, "Session 19"), every layout under the bound
 from another identity came with a runner-up at a ratio of 0.58 or more
-(louis and his brother evan, faces 0.588 apart); on the composites every
+(louis and his son evan, faces 0.588 apart); on the composites every
 join but one was at 0.18 or less."""
 
 LAYOUT_FACE_BOUND = video_default("loose_threshold")
