@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from clusterer.library import ops, store
-from clusterer.library.link import join_by_layout, link
+from clusterer.library.clothes import join_by_layout
+from clusterer.library.link import link
 
 RNG = np.random.default_rng(3)
 
