@@ -20,6 +20,11 @@ from .table import TrackTable
 _CHUNK = 2048
 """Rows per block when searching close pairs, to bound memory at O(chunk × n)."""
 
+SPARSE_MIN = 512
+"""join_unambiguous over more clusters than this keeps each cluster's two
+nearest instead of all their distances: the same joins, in memory linear in
+the clusters (a library of thousands of hours holds tens of thousands)."""
+
 _NEIGHBOURS = 16
 """Initial merge candidates per item: its nearest neighbours under the threshold.
 Every later merge compares the new cluster with all others, so this only
@@ -144,13 +149,14 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
     """
     labels = np.asarray(labels).copy()
     w = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
-    ks = np.unique(labels[labels >= 0])
-    groups = [np.flatnonzero(labels == k) for k in ks]
+    ks, groups = _groups(labels)
     if len(groups) < 2:
         return labels
     mass = np.array([w[g].sum() for g in groups])
     cent = np.stack([np.average(x[g], axis=0, weights=w[g]) for g in groups])
     frames = [frozenset().union(*(spans[i] for i in g)) for g in groups]
+    if len(groups) > SPARSE_MIN and not np.isfinite(part_weight):
+        return _join_unambiguous_sparse(labels, ks, groups, mass, cent, frames, threshold, ratio, veto)
     d = pairwise_distances(cent, cent)
     np.fill_diagonal(d, np.inf)
     while True:
@@ -188,6 +194,86 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
         keep = np.arange(len(d)) != a
         d, cent, mass, ks = d[keep][:, keep], cent[keep], mass[keep], ks[keep]
         frames = [f for i, f in enumerate(frames) if i != a]
+
+
+def _groups(labels: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The labels >= 0 in order, and each one's items (ascending)."""
+    live = np.flatnonzero(labels >= 0)
+    ks, inv = np.unique(labels[live], return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    return ks, np.split(live[order], np.flatnonzero(np.diff(inv[order])) + 1) if len(live) else []
+
+
+def _two_nearest(cent: np.ndarray, rows: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For each of `rows`, its nearest and second-nearest other live cluster
+    and their distances (-1 / inf where there are fewer), in blocks of
+    _CHUNK rows (memory O(chunk × n)); ties to the lower index, as argmin."""
+    n1 = np.full(len(rows), -1)
+    n2 = np.full(len(rows), -1)
+    d1 = np.full(len(rows), np.inf)
+    d2 = np.full(len(rows), np.inf)
+    dead = ~alive
+    for s in range(0, len(rows), _CHUNK):
+        r = rows[s:s + _CHUNK]
+        d = pairwise_distances(cent[r], cent)
+        d[:, dead] = np.inf
+        d[np.arange(len(r)), r] = np.inf
+        k = np.arange(len(r))
+        a = d.argmin(axis=1)
+        n1[s:s + len(r)], d1[s:s + len(r)] = a, d[k, a]
+        d[k, a] = np.inf
+        b = d.argmin(axis=1)
+        n2[s:s + len(r)], d2[s:s + len(r)] = b, d[k, b]
+    n1[~np.isfinite(d1)] = -1
+    n2[~np.isfinite(d2)] = -1
+    return n1, d1, n2, d2
+
+
+def _join_unambiguous_sparse(labels, ks, groups, mass, cent, frames, threshold, ratio, veto) -> np.ndarray:
+    """join_unambiguous (without parts) keeping each cluster's two nearest:
+    after a join, the merged cluster's row is computed afresh, so are the rows
+    whose nearest or runner-up was one of the two, and every other row takes
+    the merged cluster in if it is now nearer than its runner-up."""
+    n = len(groups)
+    alive = np.ones(n, dtype=bool)
+    members = [list(g) for g in groups]
+    idx = np.arange(n)
+    n1, d1, n2, d2 = _two_nearest(cent, idx, alive)
+    while True:
+        live = idx[alive]
+        near = n1[live]
+        has = near >= 0
+        live, near = live[has], near[has]
+        dn = d1[live]
+        ok = (n1[near] == live) & (live < near) & (dn < threshold) & ((dn <= ratio * d2[live]) | (dn <= ratio * d2[near]))
+        pairs = sorted((dn[j], int(live[j]), int(near[j])) for j in np.flatnonzero(ok)
+                       if not frames[live[j]] & frames[near[j]]
+                       and not (veto and veto(np.array(sorted(members[live[j]])), np.array(sorted(members[near[j]])),
+                                              float(dn[j]))))
+        if not pairs:
+            break
+        _, a, b = pairs[0]
+        cent[b] = (cent[a] * mass[a] + cent[b] * mass[b]) / (mass[a] + mass[b])
+        mass[b] += mass[a]
+        frames[b] = frames[b] | frames[a]
+        members[b] += members[a]
+        alive[a] = False
+        row = pairwise_distances(cent[b:b + 1], cent)[0]
+        row[~alive] = np.inf
+        row[b] = np.inf
+        redo = alive & ((n1 == a) | (n1 == b) | (n2 == a) | (n2 == b))
+        redo[b] = True
+        rest = alive & ~redo
+        closer = rest & (row < d1)
+        n2[closer], d2[closer] = n1[closer], d1[closer]
+        n1[closer], d1[closer] = b, row[closer]
+        second = rest & ~closer & (row < d2)
+        n2[second], d2[second] = b, row[second]
+        r = idx[redo]
+        n1[r], d1[r], n2[r], d2[r] = _two_nearest(cent, r, alive)
+    for c in idx[alive]:
+        labels[members[c]] = ks[c]
+    return labels
 
 
 def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,

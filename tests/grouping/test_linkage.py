@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clusterer.grouping.linkage import FaceClusterer, attach_by_face, close_pairs
+from clusterer.grouping.linkage import FaceClusterer, attach_by_face, close_pairs, join_unambiguous
 from clusterer.grouping.table import TrackTable
 from clusterer.grouping.persons import PART_FACES
 
@@ -371,3 +371,28 @@ def test_nearest_tracks_join_only_when_the_smaller_person_is_brief():
     assert same_partition(joined, np.array([0, 0, 0, 0, 2]))
     kept = join_nearest_tracks(labels, x, spans, 0.5, 0.85, weights=long, max_smaller=NEAREST_JOIN_FACES)
     assert kept.tolist() == labels.tolist()
+
+
+@pytest.mark.parametrize("with_veto", [False, True])
+def test_join_unambiguous_over_many_clusters_keeps_two_nearest_and_joins_the_same(monkeypatch, with_veto):
+    """Beyond SPARSE_MIN clusters the join keeps each cluster's two nearest
+    (memory linear in the clusters, a library's tens of thousands); the joins
+    are those of the all-distances matrix, vetoes and frames included."""
+    from clusterer.grouping import linkage
+
+    rng = np.random.default_rng(1)
+    per = rng.integers(1, 5, size=250)
+    centre = rng.normal(size=(250, 128))
+    centre *= 0.3 / np.linalg.norm(centre, axis=1, keepdims=True)
+    x = np.concatenate([c + rng.normal(size=(k, 128)) * rng.uniform(0.01, 0.03, size=(k, 1)) for c, k in zip(centre, per)])
+    labels = np.arange(len(x))
+    labels[rng.random(len(x)) < 0.03] = -1
+    spans = [frozenset([int(rng.integers(0, 3000))]) for _ in range(len(x))]
+    w = rng.integers(1, 20, size=len(x)).astype(float)
+    veto = (lambda a, b, d: (len(a) * 7 + len(b)) % 5 == 0) if with_veto else None
+    monkeypatch.setattr(linkage, "SPARSE_MIN", 10 ** 9)
+    dense = join_unambiguous(labels, x, spans, 0.48, 0.8, w, veto)
+    monkeypatch.setattr(linkage, "SPARSE_MIN", 10)
+    sparse = join_unambiguous(labels, x, spans, 0.48, 0.8, w, veto)
+    assert len(np.unique(dense[dense >= 0])) < len(np.unique(labels[labels >= 0])) - 100  # many joins
+    assert np.array_equal(dense, sparse)
