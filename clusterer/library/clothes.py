@@ -43,15 +43,16 @@ def join_by_layout(labels: np.ndarray, x: np.ndarray, weights: np.ndarray, spans
                    threshold: float, ratio: float = LAYOUT_RATIO, face_bound: float = LAYOUT_FACE_BOUND,
                    max_faces: float = np.inf, moved: set[int] | None = None) -> np.ndarray:
     """Labels after each cluster of fewer than `max_faces` faces joins the
-    cluster, as large or larger, whose clothing layouts are nearest to its own, across videos: the
-    weighted median, over its layouts, of the cosine distance to the nearest
-    layout of the other cluster from another video (a video's own run had its
-    say on its persons), when that is under `threshold`, at most `ratio` × the
-    next nearest cluster's, their faces' mean distance (units weighted by
-    faces) is under `face_bound` and they share no conflict token. In rounds,
-    as attach_smaller: nearest first, a cluster joined in a round does not
-    move in it. layouts: each unit's (layouts (m, d), weights (m,)); the
-    units of every cluster that moved are added to `moved` when given."""
+    cluster, as large or larger, whose clothing layouts are nearest to its
+    own across videos (the weighted median, over its layouts, of the cosine
+    distance to the other's nearest layout from another video: a video's own
+    run had its say on its persons), when that is under `threshold`, at most
+    `ratio` × the next nearest cluster's, their faces' mean distance (units
+    weighted by faces) is under `face_bound` and they share no conflict
+    token. In rounds, as link.attach_smaller: nearest first, a cluster joined
+    in a round does not move in it. layouts: each unit's (layouts (m, d),
+    weights (m,)); the units of every cluster that moved are added to
+    `moved` when given."""
     labels = np.asarray(labels).copy()
     w = np.asarray(weights, dtype=np.float64)
     counts = [len(lw) for _, lw in layouts]
