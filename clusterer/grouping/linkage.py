@@ -245,7 +245,8 @@ def _join_unambiguous_sparse(labels, ks, groups, mass, cent, frames, threshold, 
         has = near >= 0
         live, near = live[has], near[has]
         dn = d1[live]
-        ok = (n1[near] == live) & (live < near) & (dn < threshold) & ((dn <= ratio * d2[live]) | (dn <= ratio * d2[near]))
+        ok = ((n1[near] == live) & (live < near) & (dn < threshold)
+              & ((dn <= ratio * d2[live]) | (dn <= ratio * d2[near])))
         pairs = sorted((dn[j], int(live[j]), int(near[j])) for j in np.flatnonzero(ok)
                        if not frames[live[j]] & frames[near[j]]
                        and not (veto and veto(np.array(sorted(members[live[j]])), np.array(sorted(members[near[j]])),
