@@ -85,7 +85,8 @@ TYPES = {"start": timecode, "end": timecode, "cloth_model": str, "min_face": int
 """Types of the settings whose default (None) does not tell."""
 
 METAVARS = {"threshold": "DIST", "join_threshold": "DIST", "loose_threshold": "DIST", "cloth_threshold": "DIST",
-            "layout_threshold": "DIST", "fused_epsilon": "DIST", "fps": "N", "start": "TIME", "end": "TIME", "cloth_window": "SEC",
+            "layout_threshold": "DIST", "fused_epsilon": "DIST", "fps": "N", "start": "TIME", "end": "TIME",
+            "cloth_window": "SEC",
             "min_face": "PX", "cloth_model": "PATH", "cloth_colour": "WEIGHT",
             "out": "DIR"}
 
