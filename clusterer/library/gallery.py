@@ -27,7 +27,9 @@ def gallery_html(lib: dict[str, Any]) -> str:
             rows.append({**a, "first_clock": clock(a["first"]), "last_clock": clock(a["last"]),
                          "bars": [{"left": round(100 * s / total, 3), "width": max(0.3, round(100 * (e - s) / total, 3)),
                                    "label": f"{clock(s)}–{clock(e)}"} for s, e in a["appearances"]]})
+        # a video whose run split the person appears once per part, but counts once
         persons.append({"id": p["id"], "faces": p["faces"], "videos": rows,
+                        "in_videos": len({a["video"] for a in p["videos"]}),
                         "rep": next((c for a in p["videos"] for c in a["crops"]), None)})
     return env.get_template("library.html").render(persons=persons, videos=lib["videos"],
                                                    settings=lib["settings"], total=len(lib["persons"]))

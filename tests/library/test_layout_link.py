@@ -140,7 +140,10 @@ def test_the_page_marks_a_person_linked_by_clothes():
     lib = {"videos": [{"name": n, "units": [{"last": 1.0}]} for n in ("a", "c")], "settings": {},
            "persons": [{"id": "person_0001", "faces": 10, "videos": [entry("a", "face"), entry("c", "clothes")]}]}
     page = gallery_html(lib)
+    assert "10 faces in 2 videos" in page
     assert page.count("linked by clothes") == 1
+    lib["persons"][0]["videos"].append(entry("a", "face"))  # a video's run split the person: still 2 videos
+    assert "10 faces in 2 videos" in gallery_html(lib)
     assert page.index("linked by clothes") > page.index('href="videos/c/index.html"')
 
 
