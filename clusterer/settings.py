@@ -144,6 +144,13 @@ SETTINGS: dict[str, Setting] = {
         "are under --loose-threshold. 0 turns it off; lower it if people dressed alike in one "
         "framing are joined.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
+    "part_ratio": Setting(
+        0.9,
+        "two-stage and faces modes: after clothing, two persons of at least 10 faces each under "
+        "--join-threshold join when every other person nearer to either than their distance / "
+        "this ratio lies within 0.45 of both (one person seen at length in several parts, each "
+        "near the others). 0 turns it off; lower it if different people are joined.",
+        min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "mode": Setting(
         "two-stage",
         "how faces become persons: 'two-stage' (faces at --threshold, then clothing joins "
@@ -343,6 +350,7 @@ class ClusteringSettings:
     cloth_ratio: float = default("cloth_ratio")
     cloth_window: float = default("cloth_window")
     layout_threshold: float = default("layout_threshold")
+    part_ratio: float = default("part_ratio")
     cloth_weight: float = default("cloth_weight")
     fused_epsilon: float = default("fused_epsilon")
     min_quality: float = default("min_quality")

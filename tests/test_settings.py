@@ -68,3 +68,12 @@ def test_the_smallest_face_follows_the_frame_size_unless_given(size, px):
     assert default("min_face") is None
     assert min_face_px(None, *size) == px
     assert min_face_px(14, *size) == 14 and min_face_px(0, *size) == 0
+
+
+def test_the_parts_join_help_names_the_constants_it_runs_with():
+    """--part-ratio's help states the weight and the bound grouping.persons
+    uses (settings cannot import grouping: a changed constant must change it)."""
+    from clusterer.grouping.persons import PARTS_JOIN_FACES, PARTS_NEAR
+
+    text = SETTINGS["part_ratio"].help
+    assert f"at least {PARTS_JOIN_FACES} faces" in text and f"within {PARTS_NEAR} of both" in text

@@ -396,3 +396,28 @@ def test_frame_faces_rows_must_agree():
         FrameFaces.of([box_at(10), box_at(50)], [None], [0, 1])
     f = FrameFaces.of([box_at(10)], [None], [7])
     assert len(f) == 1 and f.quality == (1.0,) and f.weak == (False,)
+
+
+@pytest.mark.parametrize("mode", ["faces", "two-stage"])
+def test_a_person_in_three_parts_is_joined_at_the_defaults(mode):
+    """Seed 23's actor left in three parts of 10 faces (0.365, 0.373 and 0.421
+    apart: over --threshold, and each one's nearest only by a hair, so the
+    ratio tests refuse every pair) and another person 0.7 away: two persons
+    at the defaults (--part-ratio), four with it off (0)."""
+    def at(x, y):
+        v = np.zeros(128)
+        v[:2] = x, y
+        return v
+
+    points = [(0.0, 0.0), (0.365, 0.0), (0.13029, 0.34950), (0.2, -0.7)]
+    faces, tracks, cloth = [], [], []
+    for k, p in enumerate(points):
+        tracks.append(Track(k, k, tuple(range(len(faces), len(faces) + 10))))
+        for j in range(10):
+            faces.append(face(20 * k + j, at(*p)))
+            cloth.append(Clothing((0, 0, 1, 1), np.eye(8)[k]))
+    ex = Extraction(tuple(faces), tuple(cloth) if mode == "two-stage" else None, tuple(range(80)), (), tuple(tracks))
+    persons, _ = cluster(ex, mode=mode)
+    assert sorted(sorted({s.track for s in p.sightings}) for p in persons) == [[0, 1, 2], [3]]
+    persons, _ = cluster(ex, mode=mode, part_ratio=0.0)
+    assert len(persons) == 4

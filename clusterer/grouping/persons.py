@@ -6,7 +6,7 @@ import numpy as np
 from ..settings import check, default
 from ..types import Extraction, Assigned, Mode, Person, Reason, Sighting, group
 from .fused import FusedClusterer
-from .linkage import FaceClusterer, attach_by_face, join_nearest_tracks, join_unambiguous, number_clusters
+from .linkage import FaceClusterer, attach_by_face, join_nearest_tracks, join_parts, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
 from .table import TrackTable
 
@@ -36,6 +36,20 @@ extractions, and 15 gains the most: the held-out composites' mean F 0.792
 → 0.839, the 7-minute composite's 0.657 → 0.837 (with HOG 0.798 → 0.928)
 (benchmarks/RESULTS.md, "Session 17")."""
 
+PARTS_JOIN_FACES = 10
+"""After clothing, two persons of at least this many faces each may join as
+parts of one (linkage.join_parts, --part-ratio): a person seen at length is
+often left in three or more parts, each near the others and so nobody's
+clear nearest. Lighter persons lie between people too often: at 8 faces
+precision fell on seed 29 and with --detector hog on seeds 67 and 89; from
+10 up on none of 94 extractions (benchmarks/RESULTS.md, "Session 20")."""
+
+PARTS_NEAR = 0.45
+"""A third person within this face distance of both of two parts makes them
+one person's (linkage.join_parts' `near`); at --join-threshold (0.5) a person
+of two identities the faces had made joined one of them on seed 67
+(benchmarks/RESULTS.md, "Session 20")."""
+
 NEAREST_JOIN_RATIO = 0.75
 """The join by nearest tracks also needs the nearest track nearer than this
 share of any third person's: stricter than --join-ratio (0.85), at which it made people
@@ -54,6 +68,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             loose_threshold: float = default("loose_threshold"),
             cloth_threshold: float = default("cloth_threshold"), cloth_ratio: float = default("cloth_ratio"),
             cloth_window: float = default("cloth_window"), layout_threshold: float = default("layout_threshold"),
+            part_ratio: float = default("part_ratio"),
             cloth_weight: float = default("cloth_weight"),
             fused_epsilon: float = default("fused_epsilon"),
             ) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
@@ -118,6 +133,10 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             for k, a, b in zip(live, labels[live], merged):
                 t_assigned[k] = Assigned.CLOTHING if a != b else Assigned.FACE
             labels[live] = merged
+        if join_threshold > threshold and part_ratio > 0 and len(live):
+            t = table[live]
+            labels[live] = join_parts(labels[live], t.encoding, list(t.spans), join_threshold, part_ratio,
+                                      PARTS_NEAR, weights=t.size, usable=t.good, min_weight=PARTS_JOIN_FACES)
         if join_threshold > threshold and len(live):
             # persons whose nearest tracks are clearly nearest, last: before
             # clothing, such joins changed which clothes were clearly nearest

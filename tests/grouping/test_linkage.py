@@ -396,3 +396,113 @@ def test_join_unambiguous_over_many_clusters_keeps_two_nearest_and_joins_the_sam
     sparse = join_unambiguous(labels, x, spans, 0.48, 0.8, w, veto)
     assert len(np.unique(dense[dense >= 0])) < len(np.unique(labels[labels >= 0])) - 100  # many joins
     assert np.array_equal(dense, sparse)
+
+
+@pytest.mark.parametrize("faces, joined", [(10, True), (9, False)])
+def test_parts_join_a_person_in_three_parts_whatever_the_ratio_test(faces, joined):
+    """Seed 23's actor in three parts (0.365, 0.373, 0.421 apart), none the
+    clear nearest of another: join_parts takes the closest pair, the third
+    part being near both, then the third; the other person stays apart.
+    Parts under the least weight stay apart. At the defaults
+    (grouping.persons) that weight is PARTS_JOIN_FACES."""
+    from clusterer.grouping.linkage import join_parts
+    from clusterer.grouping.persons import PARTS_JOIN_FACES, PARTS_NEAR
+    from clusterer.settings import default
+
+    x = _plane(*THREE_PARTS)
+    labels, spans = np.array([0, 1, 2, 3]), [{0}, {1}, {2}, {3}]
+    w = np.array([faces, faces, faces, 40.0])
+    out = join_parts(labels, x, spans, default("join_threshold"), default("part_ratio"), PARTS_NEAR, w,
+                     min_weight=PARTS_JOIN_FACES)
+    assert out[3] not in out[:3]
+    assert (len(set(out[:3].tolist())) == 1) is joined
+    assert PARTS_JOIN_FACES == 10
+
+
+@pytest.mark.parametrize("third, joined", [
+    ((0.2, 0.38), True),      # 0.43 from both: the same person again
+    ((0.338, 0.434), False),  # 0.44 from one, 0.55 from the other (seed 113): a rival
+    ((0.248, 0.411), False),  # 0.44 and 0.48: near both only at --join-threshold (seed 67)
+    ((0.2, 0.9), True),       # far from both: no rival
+])
+def test_parts_join_refuses_a_third_person_near_only_one(third, joined):
+    """Two persons 0.405 apart (seed 113's actor and another man) join only
+    when every third person within 0.405 / ratio (0.45) of either is within
+    PARTS_NEAR of both; at a `near` of 0.5 the third case joins (seed 67's
+    person of two identities joined one of them so). The third is a light
+    person (a rival, never a part itself)."""
+    from clusterer.grouping.linkage import join_parts
+    from clusterer.grouping.persons import PARTS_NEAR
+    from clusterer.settings import default
+
+    x = _plane((0.0, 0.0), (0.405, 0.0), third)
+    labels, spans = np.array([0, 1, 2]), [{0}, {1}, {2}]
+    w = np.array([30.0, 30.0, 5.0])
+    out = join_parts(labels, x, spans, default("join_threshold"), default("part_ratio"), PARTS_NEAR, w,
+                     min_weight=10)
+    assert bool(out[0] == out[1]) is joined
+    assert out[2] not in out[:2]
+    loose = join_parts(labels, x, spans, default("join_threshold"), default("part_ratio"), 0.5, w, min_weight=10)
+    assert bool(loose[0] == loose[1]) is (joined or third == (0.248, 0.411))
+
+
+@pytest.mark.parametrize("why", ["far", "same-frame", "unusable", "unknown", "light"])
+def test_parts_join_refused(why):
+    """No join over the threshold (0.52), when the two share a frame, when the
+    near side cannot measure (its only track a low-quality face: it follows
+    its cluster, never measures), takes no part (-1), or weighs too little."""
+    from clusterer.grouping.linkage import join_parts
+
+    x = _plane((0.0, 0.0), (0.52 if why == "far" else 0.4, 0.0), (0.0, 2.0))
+    labels = np.array([0, -1 if why == "unknown" else 1, 2])
+    spans = [{0}, {0} if why == "same-frame" else {1}, {2}]
+    usable = np.array([True, why != "unusable", True])
+    w = np.array([30.0, 5.0 if why == "light" else 30.0, 30.0])
+    assert join_parts(labels, x, spans, 0.5, 0.9, 0.45, w, usable, min_weight=10).tolist() == labels.tolist()
+    assert same_partition(join_parts(labels, x, spans, 0.5, 0.9, 0.45, w, min_weight=10),
+                          labels if why in ("far", "same-frame", "unknown", "light") else np.array([0, 0, 2]))
+
+
+def test_parts_join_equals_recomputing_every_mean_after_each_join():
+    """On random clusters: the same labels as recomputing every cluster's mean
+    and every pair's rivals from scratch after each join (means over usable
+    items; unusable ones follow their cluster)."""
+    from clusterer.grouping.linkage import join_parts, pairwise_distances
+
+    def brute(labels, x, spans, threshold, ratio, near, w, usable, min_weight):
+        labels = labels.copy()
+        while True:
+            ks = [k for k in np.unique(labels[labels >= 0]) if (usable & (labels == k)).any()]
+            if len(ks) < 2:
+                return labels
+            rows = {k: np.flatnonzero((labels == k) & usable) for k in ks}
+            mass = np.array([w[rows[k]].sum() for k in ks])
+            cent = np.stack([np.average(x[rows[k]], axis=0, weights=w[rows[k]]) for k in ks])
+            frames = [frozenset().union(*(spans[i] for i in np.flatnonzero(labels == k))) for k in ks]
+            d = pairwise_distances(cent, cent)
+            best = None
+            for a in range(len(ks)):
+                for b in range(a + 1, len(ks)):
+                    if min(mass[a], mass[b]) < min_weight or d[a, b] >= threshold or frames[a] & frames[b]:
+                        continue
+                    others = [c for c in range(len(ks)) if c not in (a, b)
+                              and (d[a, c] * ratio < d[a, b] or d[b, c] * ratio < d[a, b])]
+                    if all(d[a, c] < near and d[b, c] < near for c in others) and (best is None or d[a, b] < best[0]):
+                        best = (d[a, b], a, b)
+            if best is None:
+                return labels
+            labels[labels == ks[best[1]]] = ks[best[2]]
+
+    rng = np.random.default_rng(11)
+    joined = 0
+    for trial in range(40):
+        n = int(rng.integers(3, 30))
+        x = _plane(*rng.uniform(0, 1.2, size=(n, 2)))
+        labels = rng.integers(-1, max(2, n // 2), size=n)
+        spans = [frozenset({int(f)}) for f in rng.integers(0, 4 * n, size=n)]
+        usable = rng.random(n) > 0.2
+        w = rng.integers(1, 15, size=n).astype(float)
+        want = brute(labels, x, spans, 0.5, 0.9, 0.45, w, usable, 8)
+        assert same_partition(join_parts(labels, x, spans, 0.5, 0.9, 0.45, w, usable, 8), want)
+        joined += int((want != labels).any())
+    assert joined >= 5
