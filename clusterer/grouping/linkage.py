@@ -357,32 +357,80 @@ def join_parts(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]
     d = pairwise_distances(cent, cent)
     np.fill_diagonal(d, np.inf)
     alive = np.ones(len(ks), dtype=bool)
+    big = mass >= min_weight
+    pa, pb = np.nonzero(np.triu(d < threshold, 1) & big[:, None] & big[None, :])
+    verdict = np.full(len(pa), -1, dtype=np.int8)  # 1 joins, 0 does not, -1 not judged yet
     while True:
-        big = (mass >= min_weight) & alive
-        a_s, b_s = np.nonzero(np.triu(d < threshold, 1) & big[:, None] & big[None, :])
-        pick = None
-        for k in np.argsort(d[a_s, b_s], kind="stable"):
-            a, b = int(a_s[k]), int(b_s[k])
-            if frames[a] & frames[b]:
-                continue
-            close = (d[a] * ratio < d[a, b]) | (d[b] * ratio < d[a, b])
-            close[[a, b]] = False
-            if ((d[a, close] < near) & (d[b, close] < near)).all():
-                pick = a, b
-                break
-        if pick is None:
+        k = _first_join(d, pa, pb, verdict, frames, ratio, near)
+        if k is None:
             return labels
-        a, b = pick
+        a, b = int(pa[k]), int(pb[k])
         # b takes a in; a leaves
         cent[b] = (cent[a] * mass[a] + cent[b] * mass[b]) / (mass[a] + mass[b])
         mass[b] += mass[a]
         frames[b] = frames[b] | frames[a]
         labels[labels == ks[a]] = ks[b]
-        alive[a] = False
+        alive[a] = big[a] = False
+        before = np.minimum(d[a], d[b])
         row = np.where(alive, pairwise_distances(cent[b:b + 1], cent)[0], np.inf)
         row[b] = np.inf
-        d[b], d[:, b] = row, row
         d[a], d[:, a] = np.inf, np.inf
+        d[b], d[:, b] = row, row
+        # pairs with a or b leave; b's pairs under the threshold come back, not judged
+        keep = (pa != a) & (pb != a) & (pa != b) & (pb != b)
+        nb = np.flatnonzero(big & (row < threshold))
+        pa = np.concatenate([pa[keep], np.minimum(nb, b)])
+        pb = np.concatenate([pb[keep], np.maximum(nb, b)])
+        verdict = np.concatenate([verdict[keep], np.full(len(nb), -1, dtype=np.int8)])
+        # a verdict stands unless a or b was, or b now is, within the pair's reach
+        reach = d[pa, pb]
+        moved = np.minimum(before, row)
+        verdict[(moved[pa] * ratio < reach) | (moved[pb] * ratio < reach)] = -1
+
+
+_PARTS_BATCH = 64
+"""Pairs join_parts judges at a time, closest first: where people lie close
+together most pairs are refused, and judging every pair again after each
+join cost minutes on a few thousand clusters."""
+
+
+def _first_join(d: np.ndarray, pa: np.ndarray, pb: np.ndarray, verdict: np.ndarray,
+                frames: Sequence[frozenset[int]], ratio: float, near: float) -> int | None:
+    """The closest pair (ties in index order) that join_parts joins, judging
+    pairs not judged yet closest first, _PARTS_BATCH at a time, and recording
+    each verdict; None when no pair joins."""
+    batch = _PARTS_BATCH
+    while True:
+        live = np.flatnonzero(verdict != 0)
+        if not len(live):
+            return None
+        dist = d[pa[live], pb[live]]
+        if len(live) > batch:
+            within = dist <= np.partition(dist, batch - 1)[batch - 1]  # every tie at the edge too
+            live, dist = live[within], dist[within]
+        order = live[np.lexsort((pb[live], pa[live], dist))]
+        todo = order[verdict[order] < 0]
+        verdict[todo] = _parts_ok(d, pa[todo], pb[todo], frames, ratio, near)
+        hit = order[verdict[order] == 1]
+        if len(hit):
+            return int(hit[0])
+
+
+def _parts_ok(d: np.ndarray, pa: np.ndarray, pb: np.ndarray, frames: Sequence[frozenset[int]],
+              ratio: float, near: float) -> np.ndarray:
+    """join_parts' test for each pair (pa[i], pb[i]) of clusters: no frame in
+    common, and every other cluster nearer to either than their distance /
+    `ratio` within `near` of both."""
+    ok = np.zeros(len(pa), dtype=bool)
+    for s in range(0, len(pa), 256):
+        a, b = pa[s:s + 256], pb[s:s + 256]
+        dab = d[a, b][:, None]
+        da, db = d[a], d[b]
+        close = (da * ratio < dab) | (db * ratio < dab)
+        rows = np.arange(len(a))
+        close[rows, a] = close[rows, b] = False
+        ok[s:s + 256] = ~(close & ~((da < near) & (db < near))).any(axis=1)
+    return ok & np.array([not frames[a] & frames[b] for a, b in zip(pa, pb)], dtype=bool)
 
 
 def attach_by_face(labels: np.ndarray, rows: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]],

@@ -463,11 +463,16 @@ def test_parts_join_refused(why):
                           labels if why in ("far", "same-frame", "unknown", "light") else np.array([0, 0, 2]))
 
 
-def test_parts_join_equals_recomputing_every_mean_after_each_join():
+@pytest.mark.parametrize("batch", [1, 3, 64])
+def test_parts_join_equals_recomputing_every_mean_after_each_join(monkeypatch, batch):
     """On random clusters: the same labels as recomputing every cluster's mean
     and every pair's rivals from scratch after each join (means over usable
-    items; unusable ones follow their cluster)."""
+    items; unusable ones follow their cluster), whether the pairs are judged
+    a few at a time or all at once (verdicts kept between joins)."""
+    from clusterer.grouping import linkage
     from clusterer.grouping.linkage import join_parts, pairwise_distances
+
+    monkeypatch.setattr(linkage, "_PARTS_BATCH", batch)
 
     def brute(labels, x, spans, threshold, ratio, near, w, usable, min_weight):
         labels = labels.copy()
@@ -496,8 +501,8 @@ def test_parts_join_equals_recomputing_every_mean_after_each_join():
     rng = np.random.default_rng(11)
     joined = 0
     for trial in range(40):
-        n = int(rng.integers(3, 30))
-        x = _plane(*rng.uniform(0, 1.2, size=(n, 2)))
+        n = int(rng.integers(3, 40))
+        x = _plane(*rng.uniform(0, 0.6 if trial % 2 else 1.2, size=(n, 2)))  # every other one crowded
         labels = rng.integers(-1, max(2, n // 2), size=n)
         spans = [frozenset({int(f)}) for f in rng.integers(0, 4 * n, size=n)]
         usable = rng.random(n) > 0.2
@@ -506,3 +511,18 @@ def test_parts_join_equals_recomputing_every_mean_after_each_join():
         assert same_partition(join_parts(labels, x, spans, 0.5, 0.9, 0.45, w, usable, 8), want)
         joined += int((want != labels).any())
     assert joined >= 5
+
+
+def test_parts_join_judges_a_pair_again_when_a_join_moves_a_mean_into_its_reach():
+    """Two parts 0.44 apart at (-0.47, ±0.22) join first; each lies 0.52 from
+    x, out of the reach (0.45 / 0.9 = 0.5) of the pair x, y (0.45 apart), but
+    their joined mean lies 0.47 from x and 0.92 from y: a rival near one
+    only, so x and y, which would have joined before, stay apart."""
+    from clusterer.grouping.linkage import join_parts
+
+    x = _plane((0.0, 0.0), (0.45, 0.0), (-0.47, 0.22), (-0.47, -0.22))
+    labels, spans = np.arange(4), [{k} for k in range(4)]
+    out = join_parts(labels, x, spans, 0.5, 0.9, 0.45, np.full(4, 20.0), min_weight=10)
+    assert out[2] == out[3] and out[0] != out[1]
+    alone = join_parts(labels[:2], x[:2], spans[:2], 0.5, 0.9, 0.45, np.full(2, 20.0), min_weight=10)
+    assert alone[0] == alone[1]
