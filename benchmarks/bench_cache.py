@@ -7,7 +7,12 @@ per track, clothing embeddings and layouts), writes it with the cache module, th
 loading it and clustering it in each mode (what a re-run with only
 clustering settings changed does). Prints JSON rows.
 
-    python -m benchmarks cache [--frames 7200]
+With --parts N, only the join of persons left in parts (grouping.linkage.
+join_parts, at the defaults) is timed instead, on N synthetic people each in
+three parts of 15 faces, people spread as in real footage (means about 0.85
+apart) and crowded (about 0.5 apart: everyone within another's reach).
+
+    python -m benchmarks cache [--frames 7200] [--parts 1000]
 """
 from __future__ import annotations
 
@@ -60,11 +65,39 @@ def synthetic(frames: int, people: int = 30, shot: int = 8, seed: int = 0) -> Ex
                       tuple(tracks))
 
 
+def parts_join(people: int, spread: float, seed: int = 0) -> dict:
+    """join_parts' time on `people` synthetic people, each in three parts of
+    15 faces (part means 0.2 from their person's), people `spread` from the
+    origin (two people about spread × 1.41 apart)."""
+    from clusterer.grouping.linkage import join_parts
+    from clusterer.grouping.persons import PARTS_JOIN_FACES, PARTS_NEAR
+    from clusterer.settings import default
+
+    rng = np.random.default_rng(seed)
+
+    def unit(scale):
+        v = rng.normal(size=128)
+        return v / np.linalg.norm(v) * scale
+
+    x = np.array([c + unit(0.2) for c in (unit(spread) for _ in range(people)) for _ in range(3)])
+    labels = np.arange(len(x))
+    t0 = time.perf_counter()
+    out = join_parts(labels, x, [frozenset([i]) for i in labels], default("join_threshold"), default("part_ratio"),
+                     PARTS_NEAR, np.full(len(x), 15.0), min_weight=PARTS_JOIN_FACES)
+    return {"people": people, "parts": len(x), "spread": spread, "persons_after": len(np.unique(out)),
+            "join_parts_s": round(time.perf_counter() - t0, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=7200)
+    ap.add_argument("--parts", type=int, default=0, help="time join_parts on this many people in parts instead")
     ap.add_argument("--no-write", action="store_true", help="print the section only")
     a = ap.parse_args()
+    if a.parts:
+        for spread in (0.6, 0.35):
+            print(json.dumps(parts_join(a.parts, spread)), flush=True)
+        return
     commit_id = commit()
     ex = synthetic(a.frames)
     rows = []
