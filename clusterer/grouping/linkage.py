@@ -155,8 +155,8 @@ def join_unambiguous(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozense
     mass = np.array([w[g].sum() for g in groups])
     cent = np.stack([np.average(x[g], axis=0, weights=w[g]) for g in groups])
     frames = [frozenset().union(*(spans[i] for i in g)) for g in groups]
-    if len(groups) > SPARSE_MIN and not np.isfinite(part_weight):
-        return _join_unambiguous_sparse(labels, ks, groups, mass, cent, frames, threshold, ratio, veto)
+    if len(groups) > SPARSE_MIN:
+        return _join_unambiguous_sparse(labels, ks, groups, mass, cent, frames, threshold, ratio, veto, part_weight)
     d = pairwise_distances(cent, cent)
     np.fill_diagonal(d, np.inf)
     while True:
@@ -229,24 +229,34 @@ def _two_nearest(cent: np.ndarray, rows: np.ndarray, alive: np.ndarray) -> tuple
     return n1, d1, n2, d2
 
 
-def _join_unambiguous_sparse(labels, ks, groups, mass, cent, frames, threshold, ratio, veto) -> np.ndarray:
-    """join_unambiguous (without parts) keeping each cluster's two nearest:
-    after a join, the merged cluster's row is computed afresh, so are the rows
-    whose nearest or runner-up was one of the two, and every other row takes
-    the merged cluster in if it is now nearer than its runner-up."""
+def _join_unambiguous_sparse(labels, ks, groups, mass, cent, frames, threshold, ratio, veto,
+                             part_weight=np.inf) -> np.ndarray:
+    """join_unambiguous keeping each cluster's two nearest: after a join, the
+    merged cluster's row is computed afresh, so are the rows whose nearest or
+    runner-up was one of the two, and every other row takes the merged cluster
+    in if it is now nearer than its runner-up. Two parts that are each other's
+    nearest under the threshold get their rival parts from their two rows,
+    computed when needed (few such pairs wait at a time)."""
     n = len(groups)
     alive = np.ones(n, dtype=bool)
     members = [list(g) for g in groups]
     idx = np.arange(n)
     n1, d1, n2, d2 = _two_nearest(cent, idx, alive)
+    rivals: dict[tuple[int, int], tuple[tuple[float, int], tuple[float, int]]] = {}  # two parts → their runners-up
     while True:
         live = idx[alive]
         near = n1[live]
         has = near >= 0
         live, near = live[has], near[has]
         dn = d1[live]
-        ok = ((n1[near] == live) & (live < near) & (dn < threshold)
-              & ((dn <= ratio * d2[live]) | (dn <= ratio * d2[near])))
+        mutual = (n1[near] == live) & (live < near) & (dn < threshold)
+        s_a, s_b = d2[live], d2[near]
+        for j in np.flatnonzero(mutual & (np.minimum(mass[live], mass[near]) >= part_weight)):
+            key = (int(live[j]), int(near[j]))
+            if key not in rivals:
+                rivals[key] = _rival_parts(cent, mass, alive, *key, threshold, part_weight)
+            s_a[j], s_b[j] = rivals[key][0][0], rivals[key][1][0]
+        ok = mutual & ((dn <= ratio * s_a) | (dn <= ratio * s_b))
         pairs = sorted((dn[j], int(live[j]), int(near[j])) for j in np.flatnonzero(ok)
                        if not frames[live[j]] & frames[near[j]]
                        and not (veto and veto(np.array(sorted(members[live[j]])), np.array(sorted(members[near[j]])),
@@ -272,9 +282,43 @@ def _join_unambiguous_sparse(labels, ks, groups, mass, cent, frames, threshold, 
         n2[second], d2[second] = b, row[second]
         r = idx[redo]
         n1[r], d1[r], n2[r], d2[r] = _two_nearest(cent, r, alive)
+        rivals = _rivals_after_join(rivals, cent, mass, a, b, threshold, part_weight)
     for c in idx[alive]:
         labels[members[c]] = ks[c]
     return labels
+
+
+def _rival_parts(cent, mass, alive, a: int, b: int, threshold: float, part_weight: float):
+    """join_unambiguous's runners-up for two parts a and b, (distance, index):
+    a's nearest part not within `threshold` of b, and b's nearest not within
+    it of a ((inf, -1) where none)."""
+    da, db = pairwise_distances(cent[[a, b]], cent)
+    rival = alive & (mass >= part_weight)
+    rival[[a, b]] = False
+    out = []
+    for mine, other in ((da, db), (db, da)):
+        c = np.flatnonzero(rival & (other >= threshold))
+        k = c[np.argmin(mine[c])] if len(c) else -1
+        out.append((float(mine[k]) if k >= 0 else np.inf, int(k)))
+    return tuple(out)
+
+
+def _rivals_after_join(rivals: dict, cent, mass, a: int, b: int, threshold: float, part_weight: float) -> dict:
+    """The runners-up of waiting pairs of parts once a has joined b: pairs
+    with a or b, or whose runner-up was either, are judged afresh when next
+    needed; the others take b in where it is now a nearer rival part."""
+    out = {}
+    for (p, q), ((sp, cp), (sq, cq)) in rivals.items():
+        if {p, q, cp, cq} & {a, b}:
+            continue
+        if mass[b] >= part_weight:
+            dp, dq = pairwise_distances(cent[b:b + 1], cent[[p, q]])[0]
+            if dq >= threshold and dp < sp:
+                sp, cp = float(dp), b
+            if dp >= threshold and dq < sq:
+                sq, cq = float(dq), b
+        out[p, q] = ((sp, cp), (sq, cq))
+    return out
 
 
 def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,

@@ -105,19 +105,22 @@ class ClothingRefiner:
         w = np.asarray(table.size, dtype=float)
         fr = {k: frozenset().union(*(table.spans[i] for i in m)) for k, m in members.items()}
 
-        def cloth_dist(a: int, b: int) -> float:
-            """Median over a's items with clothing of the nearest nearby clothing of b."""
-            ia, ib = members[a][has[members[a]]], members[b][has[members[b]]]
-            if len(ia) == 0 or len(ib) == 0:
-                return np.inf
-            gap = np.maximum(start[ia][:, None], start[ib][None, :]) - np.minimum(end[ia][:, None], end[ib][None, :])
-            near = gap <= self.window
-            if not near.any():
-                return np.inf
-            d = 1.0 - cvec[ia] @ cvec[ib].T
-            d = np.where(near, d, np.inf).min(axis=1)
-            d = d[np.isfinite(d)]
-            return float(np.median(d))
+        def cloth_dists(srcs: list[int], dsts: list[int]) -> np.ndarray:
+            """(len(srcs), len(dsts)): for each pair, the median over the source's
+            items with clothing of the nearest clothing of the target seen within
+            the window (inf where none is)."""
+            out = np.full((len(srcs), len(dsts)), np.inf)
+            ia = [members[k][has[members[k]]] for k in srcs]
+            ib = [members[k][has[members[k]]] for k in dsts]
+            na, nb = np.array([len(i) for i in ia]), np.array([len(i) for i in ib])
+            if not na.sum() or not nb.sum():
+                return out
+            ra, rb = np.concatenate(ia), np.concatenate(ib)
+            gap = np.maximum(start[ra][:, None], start[rb][None, :]) - np.minimum(end[ra][:, None], end[rb][None, :])
+            d = np.where(gap <= self.window, 1.0 - cvec[ra] @ cvec[rb].T, np.inf)
+            d = np.minimum.reduceat(d, _offsets(nb[nb > 0]), axis=1)  # each item's nearest, by target
+            out[np.ix_(na > 0, nb > 0)] = _medians(d, na[na > 0])
+            return out
 
         def face_dist(a: int, b: int) -> float:
             """Average face distance between the two clusters' items (weighted)."""
@@ -125,38 +128,101 @@ class ClothingRefiner:
             d = pairwise_distances(enc[ma], enc[mb])
             return float(np.average(d, weights=np.outer(w[ma], w[mb])))
 
-        cache: dict[tuple[int, int], float] = {}
+        # a cluster's clothing is compared only with clusters whose clothing
+        # was seen within the window of its own (elsewhere cloth_dist is inf,
+        # and an hour holds many such pairs): each cluster is filed under the
+        # window-wide spans of time its clothing was seen in, and their
+        # neighbours; clusters filed under one span are compared
+        width = max(self.window, 1.0)
+        spans: dict[int, set[int]] = {}
+        filed: dict[int, set[int]] = {}
+        for k, m in members.items():
+            spans[k] = set()
+            if np.isfinite(width):
+                for i in m[has[m]]:
+                    spans[k].update(range(int(start[i] // width) - 1, int(end[i] // width) + 2))
+            elif has[m].any():
+                spans[k].add(0)  # no window: everyone with clothing is compared
+            for t in spans[k]:
+                filed.setdefault(t, set()).add(k)
 
-        def cd(a, b):
-            if (a, b) not in cache:
-                cache[(a, b)] = cloth_dist(a, b)
-            return cache[(a, b)]
+        def nearby(a: int) -> list[int]:
+            return sorted(set().union(*(filed[t] for t in spans[a])) - {a})
 
+        def ranked(a: int) -> tuple:
+            """a's nearest and second-nearest clusters by clothing: (d1, b1, d2, b2)."""
+            bs = nearby(a)
+            scored = sorted((float(d), b) for d, b in zip(cloth_dists([a], bs)[0], bs) if np.isfinite(d))
+            if not scored:
+                return ()
+            return scored[0][0], scored[0][1], scored[1][0] if len(scored) > 1 else np.inf, \
+                scored[1][1] if len(scored) > 1 else -1
+
+        def candidate(a: int):
+            if not best[a]:
+                return None
+            c1, b, c2, _ = best[a]
+            if c1 >= threshold or fr[a] & fr[b]:
+                return None
+            if c1 > ratio * c2:
+                return None  # ambiguous: another cluster's clothing is nearly as close
+            fd = face_dist(a, b)
+            if fd >= self.loose_threshold:
+                return None
+            # smaller clusters join larger ones; ties by id, for determinism
+            src, dst = (a, b) if (w[members[a]].sum(), -a) < (w[members[b]].sum(), -b) else (b, a)
+            return c1, fd, min(a, b), max(a, b), src, dst
+
+        best = {a: ranked(a) for a in members}
+        cand = {a: candidate(a) for a in members}
         joins: list[Join] = []
         while True:
-            best = None
-            keys = sorted(members)
-            for a in keys:
-                scored = sorted((cd(a, b), b) for b in keys if b != a and np.isfinite(cd(a, b)))
-                if not scored:
-                    continue
-                c1, b = scored[0]
-                if c1 >= threshold or fr[a] & fr[b]:
-                    continue
-                if len(scored) > 1 and c1 > ratio * scored[1][0]:
-                    continue  # ambiguous: another cluster's clothing is nearly as close
-                fd = face_dist(a, b)
-                if fd >= self.loose_threshold:
-                    continue
-                # smaller clusters join larger ones; ties by id, for determinism
-                src, dst = (a, b) if (w[members[a]].sum(), -a) < (w[members[b]].sum(), -b) else (b, a)
-                cand = (c1, fd, min(a, b), max(a, b), src, dst)
-                if best is None or cand < best:
-                    best = cand
-            if best is None:
+            pick = min((c for c in cand.values() if c is not None), default=None)
+            if pick is None:
                 return joins
-            c1, fd, _, _, src, dst = best
+            c1, fd, _, _, src, dst = pick
             joins.append(Join(src, dst, c1, fd, by))
             members[dst] = np.concatenate([members[dst], members.pop(src)])
             fr[dst] = fr[dst] | fr.pop(src)
-            cache = {k: v for k, v in cache.items() if src not in k and dst not in k}
+            for t in spans[src]:
+                filed[t].discard(src)
+                filed[t].add(dst)
+            spans[dst] |= spans.pop(src)
+            del best[src], cand[src]
+            # judged again: dst; whoever ranked src or dst first or second; and
+            # whoever dst's clothing now comes nearer than its second
+            redo = {dst} | {a for a, r in best.items() if r and {r[1], r[3]} & {src, dst}}
+            near = [a for a in nearby(dst) if a not in redo]
+            for a, d in zip(near, cloth_dists(near, [dst])[:, 0]):
+                if not best[a] or d < best[a][2]:
+                    redo.add(a)
+            for a in redo:
+                best[a] = ranked(a)
+                cand[a] = candidate(a)
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive segments of these lengths starts."""
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
+
+
+def _medians(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(len(lengths), columns): the median of the finite values of each column
+    within each segment of rows (rows in segments of `lengths`), inf where a
+    segment has none; as np.median of those values, in d's precision."""
+    out = np.full((len(lengths), d.shape[1]), np.inf)
+    if len(lengths) == 1:  # one source against many: every column sorted at once
+        v = np.sort(d, axis=0)
+        n = np.isfinite(v).sum(axis=0)
+        k = np.flatnonzero(n)
+        out[0, k] = (v[(n[k] - 1) // 2, k] + v[n[k] // 2, k]) / 2
+        return out
+    first = _offsets(lengths)
+    seg = np.repeat(np.arange(len(lengths)), lengths)
+    for j in range(d.shape[1]):
+        v = d[np.lexsort((d[:, j], seg)), j]  # each segment's values in order, inf last
+        n = np.add.reduceat(np.isfinite(v), first)
+        k = np.flatnonzero(n)
+        lo, hi = v[first[k] + (n[k] - 1) // 2], v[first[k] + n[k] // 2]
+        out[k, j] = (lo + hi) / 2
+    return out

@@ -373,11 +373,13 @@ def test_nearest_tracks_join_only_when_the_smaller_person_is_brief():
     assert kept.tolist() == labels.tolist()
 
 
-@pytest.mark.parametrize("with_veto", [False, True])
-def test_join_unambiguous_over_many_clusters_keeps_two_nearest_and_joins_the_same(monkeypatch, with_veto):
+@pytest.mark.parametrize("with_veto, part_weight", [(False, np.inf), (True, np.inf), (False, 15.0)])
+def test_join_unambiguous_over_many_clusters_keeps_two_nearest_and_joins_the_same(monkeypatch, with_veto,
+                                                                                 part_weight):
     """Beyond SPARSE_MIN clusters the join keeps each cluster's two nearest
-    (memory linear in the clusters, a library's tens of thousands); the joins
-    are those of the all-distances matrix, vetoes and frames included."""
+    (memory linear in the clusters, a library's tens of thousands, time no
+    longer quadratic a join for a long video's); the joins are those of the
+    all-distances matrix, vetoes, frames and the parts rule included."""
     from clusterer.grouping import linkage
 
     rng = np.random.default_rng(1)
@@ -391,9 +393,9 @@ def test_join_unambiguous_over_many_clusters_keeps_two_nearest_and_joins_the_sam
     w = rng.integers(1, 20, size=len(x)).astype(float)
     veto = (lambda a, b, d: (len(a) * 7 + len(b)) % 5 == 0) if with_veto else None
     monkeypatch.setattr(linkage, "SPARSE_MIN", 10 ** 9)
-    dense = join_unambiguous(labels, x, spans, 0.48, 0.8, w, veto)
+    dense = join_unambiguous(labels, x, spans, 0.48, 0.8, w, veto, part_weight=part_weight)
     monkeypatch.setattr(linkage, "SPARSE_MIN", 10)
-    sparse = join_unambiguous(labels, x, spans, 0.48, 0.8, w, veto)
+    sparse = join_unambiguous(labels, x, spans, 0.48, 0.8, w, veto, part_weight=part_weight)
     assert len(np.unique(dense[dense >= 0])) < len(np.unique(labels[labels >= 0])) - 100  # many joins
     assert np.array_equal(dense, sparse)
 
