@@ -12,7 +12,9 @@ join_parts, at the defaults) is timed instead, on N synthetic people each in
 three parts of 15 faces, people spread as in real footage (means about 0.85
 apart) and crowded (about 0.5 apart: everyone within another's reach).
 
-    python -m benchmarks cache [--frames 7200] [--parts 1000]
+    python -m benchmarks cache [--frames 7200] [--people 30] [--parts 1000]
+
+--people sets how many people the hour holds (a crowded hour: 300, 1000).
 """
 from __future__ import annotations
 
@@ -91,6 +93,7 @@ def parts_join(people: int, spread: float, seed: int = 0) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=7200)
+    ap.add_argument("--people", type=int, default=30, help="people in the synthetic hour")
     ap.add_argument("--parts", type=int, default=0, help="time join_parts on this many people in parts instead")
     ap.add_argument("--no-write", action="store_true", help="print the section only")
     a = ap.parse_args()
@@ -99,7 +102,7 @@ def main() -> None:
             print(json.dumps(parts_join(a.parts, spread)), flush=True)
         return
     commit_id = commit()
-    ex = synthetic(a.frames)
+    ex = synthetic(a.frames, people=a.people)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         dest = Path(tmp)
@@ -114,7 +117,7 @@ def main() -> None:
             t0 = time.perf_counter()
             persons, unknown = cluster(loaded, mode=mode)
             t_cluster = time.perf_counter() - t0
-            rows.append({"mode": mode, "frames": a.frames, "faces": len(ex.faces), "tracks": len(ex.tracks),
+            rows.append({"mode": mode, "frames": a.frames, "people": a.people, "faces": len(ex.faces), "tracks": len(ex.tracks),
                          "cache_mb": round(size / 1e6, 1), "save_s": round(t_save, 2),
                          "load_s": round(t_load, 2), "cluster_s": round(t_cluster, 2),
                          "total_s": round(t_load + t_cluster, 2), "persons": len(persons)})
