@@ -79,7 +79,9 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     by two joins at `join_threshold` / `join_ratio`: persons whose mean faces
     are clearly nearest (linkage.join_unambiguous; persons of PART_FACES or
     more judged against each other only), then, after clothing (two-stage:
-    refine.ClothingRefiner, by the clothing's embedding, then its layout), a
+    refine.ClothingRefiner, by the clothing's embedding, then its layout),
+    persons left in parts, when every person near either is near both
+    (linkage.join_parts, PARTS_JOIN_FACES, PARTS_NEAR, `part_ratio`), and a
     brief person and the person holding its clearly nearest track
     (linkage.join_nearest_tracks, NEAREST_JOIN_FACES, NEAREST_JOIN_RATIO).
     Unconfirmed tracks (TrackTable: one face scored under min_confidence, or

@@ -129,25 +129,25 @@ class ClothingRefiner:
             return float(np.average(d, weights=np.outer(w[ma], w[mb])))
 
         # a cluster's clothing is compared only with clusters whose clothing
-        # was seen within the window of its own (elsewhere cloth_dist is inf,
-        # and an hour holds many such pairs): each cluster is filed under the
-        # window-wide spans of time its clothing was seen in, and their
-        # neighbours; clusters filed under one span are compared
+        # was seen within the window of its own (elsewhere the distance is
+        # inf, and an hour holds many such pairs): each cluster is filed under
+        # the window-wide periods of time its clothing was seen in, and their
+        # neighbours; clusters filed under one period are compared
         width = max(self.window, 1.0)
-        spans: dict[int, set[int]] = {}
+        periods: dict[int, set[int]] = {}
         filed: dict[int, set[int]] = {}
         for k, m in members.items():
-            spans[k] = set()
+            periods[k] = set()
             if np.isfinite(width):
                 for i in m[has[m]]:
-                    spans[k].update(range(int(start[i] // width) - 1, int(end[i] // width) + 2))
+                    periods[k].update(range(int(start[i] // width) - 1, int(end[i] // width) + 2))
             elif has[m].any():
-                spans[k].add(0)  # no window: everyone with clothing is compared
-            for t in spans[k]:
+                periods[k].add(0)  # no window: everyone with clothing is compared
+            for t in periods[k]:
                 filed.setdefault(t, set()).add(k)
 
         def nearby(a: int) -> list[int]:
-            return sorted(set().union(*(filed[t] for t in spans[a])) - {a})
+            return sorted(set().union(*(filed[t] for t in periods[a])) - {a})
 
         def ranked(a: int) -> tuple:
             """a's nearest and second-nearest clusters by clothing: (d1, b1, d2, b2)."""
@@ -184,10 +184,10 @@ class ClothingRefiner:
             joins.append(Join(src, dst, c1, fd, by))
             members[dst] = np.concatenate([members[dst], members.pop(src)])
             fr[dst] = fr[dst] | fr.pop(src)
-            for t in spans[src]:
+            for t in periods[src]:
                 filed[t].discard(src)
                 filed[t].add(dst)
-            spans[dst] |= spans.pop(src)
+            periods[dst] |= periods.pop(src)
             del best[src], cand[src]
             # judged again: dst; whoever ranked src or dst first or second; and
             # whoever dst's clothing now comes nearer than its second
