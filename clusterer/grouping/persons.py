@@ -76,7 +76,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
 
     Every decision is taken on tracks (a TrackTable); a face follows its track.
     In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
-    by two joins at `join_threshold` / `join_ratio`: persons whose mean faces
+    by joins at `join_threshold` / `join_ratio`: persons whose mean faces
     are clearly nearest (linkage.join_unambiguous; persons of PART_FACES or
     more judged against each other only), then, after clothing (two-stage:
     refine.ClothingRefiner, by the clothing's embedding, then its layout),
