@@ -32,10 +32,17 @@ from clusterer import cache
 from clusterer.clothing.embedders import Clothing
 from clusterer.faces.analyzer import Face
 from clusterer import Extraction, cluster
+from clusterer.grouping.linkage import join_parts
+from clusterer.grouping.persons import PARTS_JOIN_FACES, PARTS_NEAR
+from clusterer.settings import default
 from clusterer.tracking import Track
 
 
-def synthetic(frames: int, people: int = 30, shot: int = 8, seed: int = 0) -> Extraction:
+PEOPLE = 30
+"""People in issue 5's synthetic hour."""
+
+
+def synthetic(frames: int, people: int = PEOPLE, shot: int = 8, seed: int = 0) -> Extraction:
     rng = np.random.default_rng(seed)
 
     def unit(d, scale):
@@ -71,10 +78,6 @@ def parts_join(people: int, spread: float, seed: int = 0) -> dict:
     """join_parts' time on `people` synthetic people, each in three parts of
     15 faces (part means 0.2 from their person's), people `spread` from the
     origin (two people about spread × 1.41 apart)."""
-    from clusterer.grouping.linkage import join_parts
-    from clusterer.grouping.persons import PARTS_JOIN_FACES, PARTS_NEAR
-    from clusterer.settings import default
-
     rng = np.random.default_rng(seed)
 
     def unit(scale):
@@ -93,7 +96,7 @@ def parts_join(people: int, spread: float, seed: int = 0) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=7200)
-    ap.add_argument("--people", type=int, default=30, help="people in the synthetic hour")
+    ap.add_argument("--people", type=int, default=PEOPLE, help="people in the synthetic hour")
     ap.add_argument("--parts", type=int, default=0, help="time join_parts on this many people in parts instead")
     ap.add_argument("--no-write", action="store_true", help="print the section only")
     a = ap.parse_args()
@@ -123,7 +126,8 @@ def main() -> None:
                          "total_s": round(t_load + t_cluster, 2), "persons": len(persons)})
             print(json.dumps(rows[-1]), flush=True)
     cols = ["mode", "faces", "tracks", "cache_mb", "load_s", "cluster_s", "total_s"]
-    lines = ["", f"## Re-clustering from the cache: {a.frames} sampled frames (an hour at 2 fps)", "",
+    lines = ["", f"## Re-clustering from the cache: {a.frames} sampled frames (an hour at 2 fps)"
+             + (f", {a.people} people" if a.people != PEOPLE else ""), "",
              f"`benchmarks/bench_cache.py` at `{commit_id}`: synthetic features, 2–3 faces a frame, 5 encodings a track.",
              f"Writing the cache (the first run's only extra work) took {rows[0]['save_s']} s.", "",
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
