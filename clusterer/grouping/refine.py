@@ -159,6 +159,8 @@ class ClothingRefiner:
                 scored[1][1] if len(scored) > 1 else -1
 
         def candidate(a: int):
+            """a's join with its nearest, as (clothing, face, ids…, source, target)
+            for ordering, or None where a test of the module docstring fails."""
             if not best[a]:
                 return None
             c1, b, c2, _ = best[a]
