@@ -9,7 +9,7 @@ STUDIES = {
     "faces": "bench_faces", "memory": "bench_memory", "speed": "bench_speed", "threshold": "bench_threshold",
     "tracks": "bench_tracks", "real": "real_faces", "identical": "check_identical", "review": "bench_review",
     "library": "bench_library", "search": "bench_search", "grouping": "bench_grouping",
-    "resolution": "bench_resolution", "grey": "bench_grey", "dark": "bench_dark",
+    "resolution": "bench_resolution", "grey": "bench_grey", "dark": "bench_dark", "versions": "bench_versions",
 }
 """Study name → module of benchmarks/ (its main() reads the remaining arguments)."""
 

@@ -141,18 +141,39 @@ def markdown(rows: list[dict], variants: list[str], modes: list[str], commit_id:
     return "\n".join(lines) + "\n"
 
 
+def video_options(ap: argparse.ArgumentParser) -> None:
+    """The options that choose benchmark_videos' videos."""
+    ap.add_argument("--held-out", default=",".join(map(str, HELD_OUT)), help="composite seeds never tuned on")
+    ap.add_argument("--clips", default=",".join(CLIPS))
+    ap.add_argument("--long", action="store_true", help="also the tuned composites joined into one video")
+
+
+def benchmark_videos(held_out: str, clips: str, long: bool) -> list[tuple[str, str, Path, Path]]:
+    """(group, name, video, ground truth) of the tuned composites, the held-out
+    seeds (comma-separated), the real clips named and, if `long`, the tuned
+    composites joined into one video; composites are built when missing."""
+    if not (BENCH / "benchgen.py").exists():
+        raise SystemExit(f"benchmark media not found at {BENCH}")
+    out = ROOT / "bench-out"
+    tuned = [build_video(out, s, 60, "hard") for s in TUNED]
+    held = [build_video(out, int(s), 60, "hard") for s in held_out.split(",") if s]
+    videos = [("composites", v.stem, v, v.with_suffix(".gt.json")) for v in tuned]
+    videos += [("held-out", v.stem, v, v.with_suffix(".gt.json")) for v in held]
+    videos += [("real", c, REAL / f"{c}.mp4", LABELS / f"{c}.csv") for c in clips.split(",") if c]
+    if long:
+        joint = joined(tuned, WORK / f"hard_{len(tuned)}x60s.mp4")
+        videos.append(("long", joint.stem, joint, joint.with_suffix(".gt.json")))
+    return videos
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", default="defaults", help="variants separated by ';' (see the module doc)")
     ap.add_argument("--modes", default="two-stage")
     ap.add_argument("--detectors", default=default("detector"), help="comma-separated (e.g. mtcnn,hog)")
-    ap.add_argument("--held-out", default=",".join(map(str, HELD_OUT)), help="composite seeds never tuned on")
-    ap.add_argument("--clips", default=",".join(CLIPS))
-    ap.add_argument("--long", action="store_true", help="also the tuned composites joined into one video")
+    video_options(ap)
     ap.add_argument("--append", action="store_true", help="write the section into benchmarks/RESULTS.md")
     a = ap.parse_args()
-    if not (BENCH / "benchgen.py").exists():
-        raise SystemExit(f"benchmark media not found at {BENCH}")
     commit_id = commit()
     variants = [v.strip() for v in a.variants.split(";") if v.strip()]
     for v in variants:
@@ -161,15 +182,7 @@ def main() -> None:
     detectors = [d.strip() for d in a.detectors.split(",") if d.strip()]
     for d in detectors:
         check("detector", d)
-    out = ROOT / "bench-out"
-    tuned = [build_video(out, s, 60, "hard") for s in TUNED]
-    held = [build_video(out, int(s), 60, "hard") for s in a.held_out.split(",") if s]
-    videos = [("composites", v.stem, v, v.with_suffix(".gt.json")) for v in tuned]
-    videos += [("held-out", v.stem, v, v.with_suffix(".gt.json")) for v in held]
-    videos += [("real", c, REAL / f"{c}.mp4", LABELS / f"{c}.csv") for c in a.clips.split(",") if c]
-    if a.long:
-        long = joined(tuned, WORK / f"hard_{len(tuned)}x60s.mp4")
-        videos.append(("long", long.stem, long, long.with_suffix(".gt.json")))
+    videos = benchmark_videos(a.held_out, a.clips, a.long)
     tag = commit_id.split()[0] + ("-dirty" if "uncommitted" in commit_id else "")
     report(markdown(run(videos, variants, modes, tag, detectors), variants, modes, commit_id, detectors), a.append)
 

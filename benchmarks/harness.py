@@ -62,11 +62,11 @@ def match(boxes, truth) -> tuple[int, int]:
     return found, len(boxes) - found
 
 
-def commit() -> str:
-    """The commit measured (short id), flagged when the package has uncommitted changes.
-    Call it before the work: it names the code this process imported."""
+def commit(tree: Path = ROOT) -> str:
+    """The commit measured (short id) of the checkout `tree`, flagged when its package
+    has uncommitted changes. Call it before the work: it names the code this process imported."""
     def git(*a):
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *a], cwd=tree, capture_output=True, text=True).stdout.strip()
     return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if git("status", "--porcelain", "clusterer") else "")
 
 
@@ -95,22 +95,27 @@ def transcoded(video: Path, dest: Path, vf: str, crf: int) -> Path:
 
 def scored_run(video: Path, truth: Path) -> dict:
     """A default in-process run of `video` scored against `truth` (labels or a
-    .gt.json): det_recall, two-stage BCubed F and P over the faces found, F over
-    every labelled face (`f_all`: one not found counts as a person of its own),
-    persons, false faces (all; `false_in`: those in persons) and wall seconds."""
+    .gt.json): the figures of `scored`."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         res, _ = run(video, out=tmp)
         wall = time.perf_counter() - t0
     gt = load_ground_truth(truth, res.sampled, res.video.fps)
+    return scored(predictions(res.persons, res.unknown), res.sampled, gt, wall)
+
+
+def scored(pred: list, sampled: list[int], gt: list, wall: float) -> dict:
+    """A prediction (evaluate.PredFace rows) scored against the ground-truth
+    faces: det_recall, two-stage BCubed F and P over the faces found, F over
+    every labelled face (`f_all`: one not found counts as a person of its own),
+    persons, false faces (all; `false_in`: those in persons), and `wall`."""
     boxes: dict[int, list] = {}
     for frame, _, box in gt:
         boxes.setdefault(frame, []).append(box)
-    pred = predictions(res.persons, res.unknown)
-    f = evaluate(pred, res.sampled, gt)
-    stray = sum(1 for p in res.persons for s in p.sightings
-                if max((box_iou(s.face.box_xyxy, b) for b in boxes.get(s.face.frame, [])), default=0) < SAME_FACE)
-    return {"det": f["det_recall"], "f": f["bcubed_f"], "p": f["bcubed_p"], "f_all": f_every(gt, pred, res.sampled),
+    f = evaluate(pred, sampled, gt)
+    stray = sum(1 for frame, box, person in pred if person is not None
+                and max((box_iou(box, b) for b in boxes.get(frame, [])), default=0) < SAME_FACE)
+    return {"det": f["det_recall"], "f": f["bcubed_f"], "p": f["bcubed_p"], "f_all": f_every(gt, pred, sampled),
             "persons": f["persons"], "false": f["false_faces"], "false_in": stray, "wall": wall}
 
 
@@ -125,23 +130,26 @@ def f_every(gt: list, pred: list, sampled: list[int]) -> float:
 
 
 def side_by_side(cases: list[tuple[str, Path, Path]], variants: dict[str, Callable[[Path, Path], dict]],
-                 group: Callable[[str], str] = lambda name: "") -> list[str]:
+                 group: Callable[[str], str] = lambda name: "", results: list | None = None) -> list[str]:
     """Each case (name, video, truth) run by each variant (a scored_run with
     something changed), the order alternated case by case; the table rows
     (video | variant | det_recall | F (P) | F over every face | persons | false (in persons) | wall s),
-    then each variant's means (sums) over each group of cases (`group` of its name)."""
-    rows, results = [], []
+    then each variant's means (sums) over each group of cases (`group` of its name).
+    `results`, when given, receives (group, case name, variant, figures) for each run."""
+    rows, done = [], []
     for k, (name, video, truth) in enumerate(cases):
         got = {}
         for v in (list(variants) if k % 2 == 0 else list(variants)[::-1]):
             got[v] = variants[v](video, truth)
             print(name, v, got[v], file=sys.stderr, flush=True)
-        results += [(group(name), v, got[v]) for v in variants]
+        done += [(group(name), name, v, got[v]) for v in variants]
         rows += [f"| {name} | {v} | {g['det']:.3f} | {g['f']:.3f} ({g['p']:.3f}) | {g['f_all']:.3f} | {g['persons']} | "
                  f"{g['false']} ({g['false_in']}) | {g['wall']:.1f} |" for v, g in ((v, got[v]) for v in variants)]
-    for gr in dict.fromkeys(g for g, _, _ in results):
+    if results is not None:
+        results += done
+    for gr in dict.fromkeys(g for g, *_ in done):
         for v in variants:
-            rs = [r for g, w, r in results if g == gr and w == v]
+            rs = [r for g, _, w, r in done if g == gr and w == v]
             rows.append(f"| mean (sum){', ' + gr if gr else ''} | {v} | {sum(r['det'] for r in rs) / len(rs):.3f} | "
                         f"{sum(r['f'] for r in rs) / len(rs):.3f} | {sum(r['f_all'] for r in rs) / len(rs):.3f} | | "
                         f"({sum(r['false_in'] for r in rs)}) | ({sum(r['wall'] for r in rs):.1f}) |")

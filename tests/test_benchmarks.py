@@ -191,3 +191,54 @@ def test_side_by_side_alternates_the_order_and_means_each_group():
                          "| mean (sum), dark | on | 1.000 | 0.800 | 0.700 | | (0) | (2.0) |",
                          "| mean (sum), colour | off | 0.500 | 0.800 | 0.700 | | (0) | (1.0) |",
                          "| mean (sum), colour | on | 1.000 | 0.800 | 0.700 | | (0) | (1.0) |"]
+
+
+_STUB_CLI = '''
+import json, sys
+from pathlib import Path
+video, out = Path(sys.argv[1]), Path(sys.argv[sys.argv.index("--out") + 1])
+if video.name == "broken.mp4":
+    sys.exit("cluster-video: error: broken")
+face = lambda frame, box: {"frame": frame, "box": box}
+report = {"video": {"fps": 25.0}, "sampled": [0, 12],
+          "persons": [{"id": "person_001", "faces": [face(0, [0, 0, 10, 10]), face(12, [0, 0, 10, 10]),
+                                                     face(0, [200, 200, 210, 210])]}],
+          "unknown": [face(0, [50, 50, 60, 60])]}
+(out / video.stem).mkdir(parents=True)
+(out / video.stem / "clusters.json").write_text(json.dumps(report))
+'''
+
+
+def test_versions_runs_the_other_trees_command_and_scores_its_report(tmp_path):
+    from benchmarks.bench_versions import command
+
+    tree = tmp_path / "tree"
+    (tree / "clusterer").mkdir(parents=True)
+    (tree / "clusterer" / "__init__.py").write_text("")
+    (tree / "clusterer" / "cli.py").write_text(_STUB_CLI)
+    truth = tmp_path / "truth.csv"
+    truth.write_text("frame,left,top,right,bottom,identity\n0,0,0,10,10,a\n12,0,0,10,10,a\n"
+                     "0,50,50,60,60,b\n12,50,50,60,60,b\n")
+    got = command(tree)(tmp_path / "clip.mp4", truth)
+    # a found twice in one person; b found once (in unknown), missed once; one face that is no one's
+    assert (got["det"], got["f"], got["p"], got["persons"]) == (0.75, 1.0, 1.0, 1)
+    assert got["f_all"] == pytest.approx(2 * 0.75 / 1.75, abs=1e-4)
+    assert (got["false"], got["false_in"]) == (1, 1)
+    with pytest.raises(SystemExit, match="broken"):
+        command(tree)(tmp_path / "broken.mp4", truth)
+
+
+def test_versions_summary_counts_videos_above_below_and_under_the_precision_bar():
+    from benchmarks.bench_versions import summary
+
+    def r(f, f_all, p):
+        return {"f": f, "f_all": f_all, "p": p}
+
+    results = [("real", "x", "old", r(0.8, 0.5, 1.0)), ("real", "x", "new", r(0.9, 0.7, 0.95)),
+               ("real", "y", "old", r(0.9, 0.6, 0.97)), ("real", "y", "new", r(0.85, 0.6, 1.0)),
+               ("long", "z", "old", r(0.7, 0.5, 1.0)), ("long", "z", "new", r(0.7, 0.8, 1.0))]
+    assert summary(results, "old", "new") == [
+        "- real (2 videos): F over the faces found 1 above, 1 below; F over every face 1 above, 0 below; "
+        "precision under 0.98: 1 (the other version: 1)",
+        "- long (1 videos): F over the faces found 0 above, 0 below; F over every face 1 above, 0 below; "
+        "precision under 0.98: 0 (the other version: 0)"]
