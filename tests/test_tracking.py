@@ -311,6 +311,35 @@ def test_weak_tracks_join_a_person_by_face_or_are_dropped(mode):
 
 
 @pytest.mark.parametrize("mode", ["faces", "two-stage"])
+def test_a_person_of_barely_detected_faces_is_unknown(mode):
+    """A confirmed track whose faces the detector scored at most just over its
+    cut-off (a hand on folded arms) makes no person: unknown, unconfirmed;
+    one face at PERSON_SCORE, or a confident track of the same face joined to
+    it, makes it a person."""
+    from clusterer.grouping.persons import PERSON_SCORE
+
+    rng = np.random.default_rng(9)
+    a, h = unit(rng), unit(rng)
+    cl = lambda: Clothing((0, 0, 1, 1), np.ones(4) / 2, b"")
+
+    def run(scores, confident_twin=False):
+        faces = [face(f, off(rng, a, 0.05)) for f in range(0, 6)]                      # track 0: A
+        faces += [face(10 + k, off(rng, h, 0.05), score=s, x=100) for k, s in enumerate(scores)]  # track 1
+        tracks = [Track(0, 0, tuple(range(6))), Track(1, 1, tuple(range(6, 6 + len(scores))))]
+        if confident_twin:                                                              # track 2: h, sure
+            faces += [face(f, off(rng, h, 0.05), x=100) for f in (30, 31, 32)]
+            tracks.append(Track(2, 2, tuple(range(len(faces) - 3, len(faces)))))
+        ex = Extraction(tuple(faces), tuple(cl() for _ in faces), tuple(range(40)), (), tuple(tracks))
+        persons, unknown = cluster(ex, mode=mode)
+        return sorted(sorted({s.track for s in p.sightings}) for p in persons), {s.track: s.reason for s in unknown}
+
+    weak = [0.03, -0.08, PERSON_SCORE - 0.01]
+    assert run(weak) == ([[0]], {1: "unconfirmed"})
+    assert run(weak[:2] + [PERSON_SCORE]) == ([[0], [1]], {})
+    assert run(weak, confident_twin=True) == ([[0], [1, 2]], {})
+
+
+@pytest.mark.parametrize("mode", ["faces", "two-stage"])
 @pytest.mark.parametrize("third", [0.7, 0.56])
 def test_a_person_in_two_settings_is_joined_by_the_nearest_tracks(mode, third):
     """One person's tracks in two settings (two pairs of tracks 0.3 apart, in

@@ -60,6 +60,17 @@ MTCNN and with HOG, 18 dark and hazy copies), while F rose on every set
 (benchmarks/RESULTS.md, "Session 16")."""
 
 
+PERSON_SCORE = 0.1
+"""A person needs one face the detector scored at least this (0: its own
+cut-off): a group of barely detected faces that nothing else joined is more
+often not a face at all. On seeds 11, 53 and 113 a hand on folded arms or a
+pattern on clothes made a person of 2–3 detections scored at most 0.03 (0.07
+with HOG on seed 139), in every mode; from 0.1 none is left in a person on any
+composite, F unchanged there, while one real person on sweden_psa, seen at
+night, goes to unknown (F 0.943 → 0.928); at 0.3 two more
+(benchmarks/RESULTS.md, "Session 21")."""
+
+
 def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
             min_faces: int = default("min_faces"), min_quality: float = default("min_quality"),
             join_threshold: float = default("join_threshold"), join_ratio: float = default("join_ratio"),
@@ -84,8 +95,10 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     (linkage.join_parts, PARTS_JOIN_FACES, PARTS_NEAR, `part_ratio`), and a
     brief person and the person holding its clearly nearest track
     (linkage.join_nearest_tracks, NEAREST_JOIN_FACES, NEAREST_JOIN_RATIO).
-    Unconfirmed tracks (TrackTable: one face scored under min_confidence, or
-    no face at the detector's cut-off) start no person: once the others are
+    A person none of whose faces the detector scored PERSON_SCORE goes to
+    unknown (unconfirmed). Unconfirmed tracks (TrackTable: one face scored
+    under min_confidence, or no face at the detector's cut-off) start no
+    person: once the others are
     grouped, each with a good face joins the person it is clearly nearest to
     under `threshold` (linkage.attach_by_face), or goes to unknown. The weak
     detections that start a track (--track-start) are kept only if it ends
@@ -152,6 +165,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
                 labels[m] = -1
                 for k in m:
                     t_reason[k] = Reason.LOW_QUALITY
+    labels = _unconfirmed_persons(labels, np.array([max(ex.faces[i].score for i in t.items) for t in ex.tracks]),
+                                  t_reason)
     late = np.flatnonzero(table.unconfirmed & table.good)
     if len(late):
         labels = attach_by_face(labels, late, table.encoding, list(table.spans), threshold, join_ratio, table.size)
@@ -171,6 +186,19 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             sightings.append(Sighting(ex.faces[i], ex.clothing[i] if ex.clothing else None, assigned, reason, t.id))
             face_labels.append(lab)
     return group(sightings, face_labels)
+
+
+def _unconfirmed_persons(labels: np.ndarray, best: np.ndarray, reasons: list) -> np.ndarray:
+    """Labels with every person whose tracks' best detector scores (`best`)
+    all lie under PERSON_SCORE made unknown (reason: unconfirmed)."""
+    labels = labels.copy()
+    for c in np.unique(labels[labels >= 0]):
+        m = np.flatnonzero(labels == c)
+        if best[m].max() < PERSON_SCORE:
+            labels[m] = -1
+            for k in m:
+                reasons[k] = Reason.UNCONFIRMED
+    return labels
 
 
 def _size_rule(labels: np.ndarray, min_faces: int, size: np.ndarray, first: np.ndarray) -> np.ndarray:
