@@ -98,9 +98,9 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     A person none of whose faces the detector scored PERSON_SCORE goes to
     unknown (unconfirmed). Unconfirmed tracks (TrackTable: one face scored
     under min_confidence, or no face at the detector's cut-off) start no
-    person: once the others are
-    grouped, each with a good face joins the person it is clearly nearest to
-    under `threshold` (linkage.attach_by_face), or goes to unknown. The weak
+    person: once the others are grouped, each with a good face joins the
+    person it is clearly nearest to under `threshold`
+    (linkage.attach_by_face), or goes to unknown. The weak
     detections that start a track (--track-start) are kept only if it ends
     in a person: in unknown a track keeps its faces from its first confident
     one (a track of weak detections only, none), as a weak detection that
