@@ -21,9 +21,17 @@ run's clusters.json gives a crop in a person folder (the orphan an
 interrupted export used to leave looked like a crop the user moved)."""
 
 
+def ctrl_c_default() -> None:
+    """In the child, Ctrl-C's default: a shell starts a background job (`make test &`,
+    nohup) with SIGINT ignored, which its children inherit, and Python then
+    never raises KeyboardInterrupt; a user's command has it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def killed(sig: str, point: str, n: int, out) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(KILLER), sig, point, str(n), str(DEMO), "--out", str(out),
-                           "--quiet", "--end", END, *SECOND], capture_output=True, text=True, cwd=ROOT)
+                           "--quiet", "--end", END, *SECOND], capture_output=True, text=True, cwd=ROOT,
+                          preexec_fn=ctrl_c_default)
 
 
 @pytest.fixture
@@ -89,7 +97,8 @@ def test_interrupted_extraction_keeps_previous_result(sig, after, tmp_path, tmp_
     # the signal comes on a fast machine (6 s at 3 fps was done within 2 s)
     proc = subprocess.Popen([sys.executable, "-m", "clusterer.cli", str(DEMO), "--out", str(tmp_path),
                              "--quiet", "--fps", "25", "--overwrite"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_default)
     _wait_for_lock(proc, dest)
     time.sleep(after)
     proc.send_signal(sig)
