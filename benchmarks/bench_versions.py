@@ -94,7 +94,7 @@ def main() -> None:
     intro = (f"`python -m benchmarks versions --tree` at {old}: each version's command, a fresh process at its "
              "own defaults, on the same videos, scored alike by this tree's scorer.")
     title = f"Versions side by side: {old} against this tree (commit `{here}`)"
-    report(side_by_side_section(title, intro, "version", rows)
+    report(side_by_side_section(title, intro, "version", rows, runs="Each run a fresh process")
            + "\n".join(summary(results, old, new)) + "\n", a.append)
 
 

@@ -156,12 +156,13 @@ def side_by_side(cases: list[tuple[str, Path, Path]], variants: dict[str, Callab
     return rows
 
 
-def side_by_side_section(title: str, intro: str, column: str, rows: list[str]) -> str:
+def side_by_side_section(title: str, intro: str, column: str, rows: list[str], runs: str = "One process") -> str:
     """A RESULTS.md section of side_by_side's rows: its title, the intro (what
-    was run), and the table, whose variant column is headed `column`."""
+    was run), how the runs were made (`runs`), and the table, whose variant
+    column is headed `column`."""
     return "\n".join([
         "", f"## {title}", "",
-        f"{intro} One process, the order alternated video by video. false: detections matching no labelled "
+        f"{intro} {runs}, the order alternated video by video. false: detections matching no labelled "
         "face (in persons). F over every face: one not found counts as a person of its own.", "",
         f"| video | {column} | det_recall | two-stage F (P) | F over every face | persons | false (in persons) | wall s |",
         "|---|---|---|---|---|---|---|---|", *rows, ""])
