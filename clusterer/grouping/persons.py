@@ -191,13 +191,14 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
 def _unconfirmed_persons(labels: np.ndarray, best: np.ndarray, reasons: list) -> np.ndarray:
     """Labels with every person whose tracks' best detector scores (`best`)
     all lie under PERSON_SCORE made unknown (reason: unconfirmed)."""
+    live = np.flatnonzero(labels >= 0)
+    top = np.full(labels.max(initial=-1) + 1, -np.inf)
+    np.maximum.at(top, labels[live], best[live])
+    drop = live[top[labels[live]] < PERSON_SCORE]
     labels = labels.copy()
-    for c in np.unique(labels[labels >= 0]):
-        m = np.flatnonzero(labels == c)
-        if best[m].max() < PERSON_SCORE:
-            labels[m] = -1
-            for k in m:
-                reasons[k] = Reason.UNCONFIRMED
+    labels[drop] = -1
+    for k in drop:
+        reasons[k] = Reason.UNCONFIRMED
     return labels
 
 
