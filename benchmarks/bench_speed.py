@@ -89,26 +89,32 @@ def late_start(video: Path, start: float, repeats: int = 3) -> tuple[float, floa
     return sorted(seek)[repeats // 2], sorted(decode)[repeats // 2]
 
 
-TIMED_RUN = ("import json, sys, time; t0 = time.perf_counter(); from clusterer import run; times = []; "
-             "run(sys.argv[1], out=sys.argv[2], progress=lambda info: lambda t: times.append(time.perf_counter())); "
-             "print(json.dumps({'first': times[0] - t0, 'last': times[-1] - t0, 'end': time.perf_counter() - t0, "
-             "'samples': len(times)}))")
-"""A default run in a fresh process that prints when (seconds after its own
-imports began) its first and last samples were done, and when it ended."""
+TIMED_RUN = """import json, sys, time
+from clusterer import cli
+times = []
+class Marked(cli.Progress):
+    def update(self, t):
+        times.append(time.time())
+        super().update(t)
+cli.Progress = Marked
+cli.main([sys.argv[1], "--out", sys.argv[2], "-q"])
+print(json.dumps({"first": times[0], "last": times[-1], "end": time.time(), "samples": len(times)}))"""
+"""The command at its defaults in a fresh process that prints when (the wall clock)
+its first and last samples were done and when its main returned; the interpreter's
+exit comes after, as a command's does."""
 
 
 def timed_run(video: Path) -> dict:
-    """A fresh process's default run: wall seconds ('wall', interpreter
-    included) and TIMED_RUN's marks, each moved to count from the process's start."""
+    """A fresh process's default command: wall seconds ('wall', interpreter start and
+    exit included) and TIMED_RUN's marks, in seconds from the process's launch."""
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        launched, t0 = time.time(), time.perf_counter()
         out = subprocess.run([sys.executable, "-c", TIMED_RUN, str(video), tmp], check=True,
                              capture_output=True, text=True, cwd=ROOT).stdout
         wall = time.perf_counter() - t0
     marks = json.loads(out.strip().splitlines()[-1])
-    lead = wall - marks["end"]  # the interpreter's start, before the script's clock began
     return {"wall": wall, "samples": marks["samples"],
-            **{k: marks[k] + lead for k in ("first", "last", "end")}}
+            **{k: marks[k] - launched for k in ("first", "last", "end")}}
 
 
 def run_phases(video: Path, duration: float, runs: int) -> list[str]:
@@ -118,12 +124,15 @@ def run_phases(video: Path, duration: float, runs: int) -> list[str]:
         m = timed_run(video)
         steady = duration * (m["samples"] - 1) / m["samples"] / max(m["last"] - m["first"], 1e-9)
         rows.append(f"| {k + 1} | {m['wall']:.1f} | {duration / m['wall']:.2f} | {m['first']:.2f} | "
-                    f"{m['last'] - m['first']:.2f} | {steady:.2f} | {m['wall'] - m['last']:.2f} |")
+                    f"{m['last'] - m['first']:.2f} | {steady:.2f} | {m['end'] - m['last']:.2f} | "
+                    f"{m['wall'] - m['end']:.2f} |")
     return rows
 
 
 PHASES_HEAD = ["| run | wall s | × real time | until the first sample is done s | first to last sample s | "
-               "× real time over the samples | after the last sample s |", "|---|---|---|---|---|---|---|"]
+               "× real time over the samples | after the last sample until main returns s | "
+               "the interpreter's exit s |",
+               "|---|---|---|---|---|---|---|---|"]
 
 
 def cold_pairs(video: Path, pairs: int) -> list[tuple[float, float]]:
@@ -133,7 +142,8 @@ def cold_pairs(video: Path, pairs: int) -> list[tuple[float, float]]:
     taken within its pair, so the host's drift over the run cancels."""
     code = {"seed": "import sys; from pathlib import Path; from benchmarks.bench_speed import seed_style; "
                     "seed_style(Path(sys.argv[1]))",
-            "default": "import sys; from clusterer import run; run(sys.argv[1], out=sys.argv[2])"}
+            "default": "import sys; from clusterer import cli; "
+                       "sys.exit(cli.main([sys.argv[1], '--out', sys.argv[2], '-q']))"}
     out = []
     for k in range(pairs):
         wall = {}
@@ -233,7 +243,8 @@ def main() -> None:
                      f"{med[0] / med[1]:.2f} |")
         lines += ["", f"Where a fresh default run's time goes ({a.pairs} runs; a run first imports torch and "
                       "loads its models while only decoding goes on, then works through the samples; after the "
-                      "last it embeds the last clothing, groups and writes):", ""] + PHASES_HEAD
+                      "last it embeds the last clothing, groups and writes, then the interpreter exits):",
+                  ""] + PHASES_HEAD
         lines += run_phases(video, info.duration, a.pairs)
     if a.long:
         from benchmarks.bench_grouping import TUNED, joined

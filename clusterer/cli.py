@@ -7,6 +7,8 @@ only in part gives its results, one warning line, and exit status 3.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import json
 import logging
 import os
@@ -272,6 +274,13 @@ def _dispatch(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # At exit, before the interpreter's last collections, move every object into the
+    # collector's permanent generation: those collections would otherwise walk torch's
+    # hundreds of thousands of objects for nothing (0.4-0.5 s of every command, measured;
+    # the process's memory goes back to the system whole). Files are closed and threads
+    # joined before then; unregister first so repeated calls (tests) register it once.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
     try:
         try:
