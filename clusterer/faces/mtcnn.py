@@ -30,6 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import models
+from ..devices import import_torch
 from ..errors import ModelNotFound
 from ..types import Detections
 
@@ -66,7 +67,7 @@ def weights_dir() -> Path:
 def _networks():
     """The three torch modules (classes built here so that importing this
     module does not import torch)."""
-    import torch
+    torch = import_torch()
     from torch import nn
 
     class PNet(nn.Module):
@@ -140,7 +141,7 @@ _shared_lock = threading.Lock()
 def load_networks(device: str = "cpu") -> tuple:
     """(P-Net, R-Net, O-Net) on `device`, in eval mode; built once per process
     and device and shared by every thread (inference keeps no state in them)."""
-    import torch
+    torch = import_torch()
 
     key = (str(weights_dir()), device)
     with _shared_lock:
