@@ -8,17 +8,18 @@ from .errors import ClusterVideoError
 
 
 def import_torch():
-    """torch, imported on first use with the cyclic collector paused: its import
-    otherwise runs full collections over its own hundreds of thousands of new
-    objects (three, 0.2 s of the 1.3 s import, measured), for a few dozen bits of
-    garbage. Every first use of torch comes through here."""
+    """torch, imported with the cyclic collector paused: its import otherwise runs
+    full collections over its own hundreds of thousands of new objects (three,
+    0.2 s of the 1.3 s import, measured), for a few dozen bits of garbage. Each
+    function that may be the first to need torch (device checks, model loading,
+    extraction's thread setting) gets it here."""
     if "torch" not in sys.modules:
-        paused = gc.isenabled()
+        was_on = gc.isenabled()
         gc.disable()
         try:
             import torch  # noqa: F401
         finally:
-            if paused:
+            if was_on:
                 gc.enable()
     return sys.modules["torch"]
 
