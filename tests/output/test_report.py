@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from clusterer.output.report import appearances, appearances_csv, clock
+from clusterer.output.report import appearances, appearances_csv, clock, gallery_html
 
 
 # --- appearances -------------------------------------------------------------
@@ -34,6 +34,26 @@ def test_appearances_csv_rows():
 
 
 # --- the page ----------------------------------------------------------------
+
+def test_page_marks_each_face_by_its_quality():
+    """A face too poor to shape its person's encoding (under --min-quality),
+    placed by its track or clothes, says so on the page; a report without
+    qualities (an older clusters.json) still renders."""
+    def face(t, q, file):
+        return {"time": t, "frame": int(2 * t), "file": file, "assigned": "clothing", "quality": q}
+
+    report = {"settings": {"fps": 2.0, "min_quality": 0.35}, "video": {"path": "in.mp4", "duration": 10.0},
+              "sampled": [0, 1, 2], "unknown": [],
+              "persons": [{"id": "person_001", "faces": [face(0.0, 0.8, "person_001/a.jpg"),
+                                                         face(0.5, 0.31, "person_001/b.jpg")]}]}
+    html = gallery_html(report)
+    assert "quality 0.80" in html and "quality 0.31" in html
+    assert html.count("under --min-quality 0.35") == 1
+    for f in report["persons"][0]["faces"]:
+        del f["quality"]
+    del report["settings"]["min_quality"]
+    assert "quality" not in gallery_html(report).split("<body>")[1]
+
 
 class Links(HTMLParser):
     def __init__(self):
