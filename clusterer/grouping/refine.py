@@ -8,7 +8,7 @@ cluster B when all of these hold:
     the closest clothing of B within `window` seconds, is under `cloth_threshold`;
   * faces: the average face distance between A's and B's items is under
     `loose_threshold`
-    (face_recognition's tolerance, 0.6, by default);
+    (face_recognition's tolerance, 0.6, by default; LAYOUT_FACE for a join by layout);
   * ratio test: B is clearly the best: its clothing distance is at most
     `ratio` × that of the second-best cluster seen nearby;
   * never two faces of one frame in one cluster.
@@ -18,9 +18,8 @@ input order. Clothing never splits a cluster made by faces.
 Then, once no such join is left, the same test on the clothing's layout
 (where its colours are: clothing.embedders.layout_vector) by a strict bound,
 `layout_threshold`, and margin, LAYOUT_RATIO: the same clothes in the same
-framing, which blur, low resolution and light hide from the embedding. There a
-cluster whose faces are all too poor to shape an encoding is held to a looser
-face bound, WEAK_LAYOUT_FACE: placed by its track and clothing.
+framing, which blur, low resolution and light hide from the embedding. Such
+a join holds the faces to a looser bound, LAYOUT_FACE, than the embedding's.
 """
 from __future__ import annotations
 
@@ -42,13 +41,15 @@ copies of the real clips (brothers at one table, two women in one row of
 seats) (benchmarks/RESULTS.md, "Session 18")."""
 
 
-WEAK_LAYOUT_FACE = 0.75
-"""A join by layout where either cluster's tracks all lack a face of
---min-quality (small, dark or blurred faces, too poor to shape an encoding)
-needs the faces under this distance, not --loose-threshold: such faces lay
-0.62-0.72 from their own person's on the benchmark's composites, where at 0.6
-they stayed in unknown though their clothes, laid out as that person's, placed
-them (every such join right; benchmarks/RESULTS.md, "Session 22")."""
+LAYOUT_FACE = 0.75
+"""A join by layout needs the faces under this distance (or --loose-threshold,
+if higher), where a join by the clothing embedding needs --loose-threshold:
+the same clothes in the same framing, by half the next nearest, are evidence
+enough that faces 0.6-0.75 apart (small, dark, blurred or turned; a face too
+poor to shape an encoding) are one person's: on the benchmark's 186 stored
+extractions, each of the 52 joins it let through (faces 0.60-0.75 apart) put a
+cluster with its own identity's person; precision fell only where a person
+already held two people (benchmarks/RESULTS.md, "Session 22")."""
 
 
 @dataclass(frozen=True)
@@ -78,14 +79,14 @@ class ClothingRefiner:
                  cloth_threshold: float = default("cloth_threshold"),
                  ratio: float = default("cloth_ratio"), window: float = default("cloth_window"),
                  layout_threshold: float = default("layout_threshold"), layout_ratio: float = LAYOUT_RATIO,
-                 weak_layout_face: float = WEAK_LAYOUT_FACE):
+                 layout_face: float = LAYOUT_FACE):
         self.loose_threshold = loose_threshold
         self.cloth_threshold = cloth_threshold
         self.ratio = ratio
         self.window = window
         self.layout_threshold = layout_threshold
         self.layout_ratio = layout_ratio
-        self.weak_layout_face = weak_layout_face
+        self.layout_face = layout_face
 
     def fit(self, labels, table: TrackTable) -> "ClothingRefiner":
         labels = np.asarray(labels)
@@ -93,7 +94,7 @@ class ClothingRefiner:
         joins = self._joins(members, table, table.clothing, self.cloth_threshold, self.ratio, "clothing",
                             self.loose_threshold)
         joins += self._joins(members, table, table.layout, self.layout_threshold, self.layout_ratio, "layout",
-                             max(self.loose_threshold, self.weak_layout_face))
+                             max(self.loose_threshold, self.layout_face))
         out = np.empty(len(labels), dtype=int)
         for k, m in members.items():
             out[m] = k
@@ -102,12 +103,11 @@ class ClothingRefiner:
         return self
 
     def _joins(self, members: dict[int, np.ndarray], table: TrackTable, vectors, threshold: float, ratio: float,
-               by: str, weak_face: float) -> list[Join]:
+               by: str, face_bound: float) -> list[Join]:
         """Join clusters (`members`: id → rows, updated in place) by `vectors`
         (the rows' clothing or layouts, None where missing), best first, until
-        no pair passes the tests of the module docstring at `threshold` and
-        `ratio` (faces under `weak_face` where either cluster has no good
-        track); return the joins."""
+        no pair passes the tests of the module docstring at `threshold`,
+        `ratio` and faces under `face_bound`; return the joins."""
         has = np.array([c is not None for c in vectors], dtype=bool)
         if threshold <= 0 or not has.any():
             return []
@@ -119,7 +119,6 @@ class ClothingRefiner:
         times = np.asarray(table.times, dtype=float)
         start, end = times[:, 0], times[:, 1]
         w = np.asarray(table.size, dtype=float)
-        good = np.asarray(table.good, dtype=bool)
         fr = {k: frozenset().union(*(table.spans[i] for i in m)) for k, m in members.items()}
 
         def cloth_dists(srcs: list[int], dsts: list[int]) -> np.ndarray:
@@ -186,8 +185,7 @@ class ClothingRefiner:
             if c1 > ratio * c2:
                 return None  # ambiguous: another cluster's clothing is nearly as close
             fd = face_dist(a, b)
-            weak = not (good[members[a]].any() and good[members[b]].any())
-            if fd >= (weak_face if weak else self.loose_threshold):
+            if fd >= face_bound:
                 return None
             # smaller clusters join larger ones; ties by id, for determinism
             src, dst = (a, b) if (w[members[a]].sum(), -a) < (w[members[b]].sum(), -b) else (b, a)

@@ -1,8 +1,6 @@
 """Stage-2 (clothing) rules on synthetic features."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -42,12 +40,9 @@ def scene():
                 labels=[0, 0, 0, 1], times=[0.0, 0.5, 1.0, 5.0], frames=[0, 1, 2, 10])
 
 
-def fit(s, weak=(), **kw):
-    """The refiner on the scene; rows in `weak` have no face of --min-quality."""
-    table = TrackTable.rows(np.array(s["enc"]), s["frames"], clothing=s["cloth"], times=s["times"],
-                            layout=s.get("layout"))
-    table = dataclasses.replace(table, good=np.array([i not in weak for i in range(len(table))]))
-    return ClothingRefiner(**kw).fit(s["labels"], table)
+def fit(s, **kw):
+    return ClothingRefiner(**kw).fit(s["labels"], TrackTable.rows(np.array(s["enc"]), s["frames"], clothing=s["cloth"],
+                                                                 times=s["times"], layout=s.get("layout")))
 
 
 def in_one_framing(scene, apart: float = 0.01):
@@ -168,31 +163,31 @@ def test_layout_joins_the_same_clothes_in_one_framing(scene):
     (j,) = r.joins_
     assert len(set(r.labels_.tolist())) == 1 and j.by == "layout" and j.cloth < 0.04
     assert len(set(fit(scene, layout_threshold=0.0).labels_.tolist())) == 2  # off
-    scene["enc"][3] = near(scene["rng"], scene["fa"], 0.75)  # the face bound holds for layouts too
+    scene["enc"][3] = near(scene["rng"], scene["fa"], 0.85)  # a face bound holds for layouts too
     assert len(set(fit(scene).labels_.tolist())) == 2
 
 
-def test_layout_places_a_face_too_poor_to_encode(scene):
-    """A track with no face of --min-quality joins by layout while its face lies
-    under WEAK_LAYOUT_FACE (0.75) of the person's, not the loose 0.6: such faces
-    of one person lay 0.62-0.72 apart on the composites (benchmarks/RESULTS.md,
-    "Session 22"). By clothing alone the loose bound stays."""
+def test_layout_joins_faces_up_to_0_75_apart(scene):
+    """By layout, faces join up to LAYOUT_FACE (0.75) apart, not the loose 0.6
+    (small, dark, blurred or turned faces in the same clothes and framing:
+    benchmarks/RESULTS.md, "Session 22"); by the clothing embedding alone the
+    loose bound stays, and a higher --loose-threshold still counts."""
     in_one_framing(scene)
     scene["enc"][3] = near(scene["rng"], scene["fa"], 0.68)
-    assert len(set(fit(scene).labels_.tolist())) == 2  # a good face that far: the loose bound
-    r = fit(scene, weak=[3])
+    r = fit(scene)
     (j,) = r.joins_
     assert len(set(r.labels_.tolist())) == 1 and j.by == "layout" and 0.6 < j.face < 0.75
-    assert len(set(fit(scene, weak=[0, 1, 2]).labels_.tolist())) == 1  # either side weak
+    assert len(set(fit(scene, layout_face=0.6).labels_.tolist())) == 2
     scene["enc"][3] = near(scene["rng"], scene["fa"], 0.8)
-    assert len(set(fit(scene, weak=[3]).labels_.tolist())) == 2  # still bounded
+    assert len(set(fit(scene).labels_.tolist())) == 2  # still bounded
+    assert len(set(fit(scene, loose_threshold=0.85).labels_.tolist())) == 1  # a higher loose bound counts
 
 
-def test_clothing_alone_holds_a_weak_face_to_the_loose_bound(scene):
+def test_clothing_alone_holds_faces_to_the_loose_bound(scene):
     scene["enc"][3] = near(scene["rng"], scene["fa"], 0.68)  # clothes near A's (0.1), no layouts
-    assert len(set(fit(scene, weak=[3]).labels_.tolist())) == 2
+    assert len(set(fit(scene).labels_.tolist())) == 2
     scene["enc"][3] = near(scene["rng"], scene["fa"], 0.5)
-    assert len(set(fit(scene, weak=[3]).labels_.tolist())) == 1
+    assert len(set(fit(scene).labels_.tolist())) == 1
 
 
 def test_default_layout_threshold_joins_0_03_apart_not_0_05(scene):
@@ -206,8 +201,8 @@ def test_default_layout_threshold_joins_0_03_apart_not_0_05(scene):
 def test_layout_join_needs_the_nearest_under_half_the_next(scene):
     la = in_one_framing(scene, 0.01)
     rng = scene["rng"]
-    # person B, later, in A's layout (another face, other clothes by the embedding)
-    fb = unit(rng, 128) * 0.5
+    # person B, later, in A's layout (a face far from A's, 1.0: other clothes by the embedding)
+    fb = -scene["fa"]
     scene["enc"] += [fb, fb]
     scene["cloth"] += [unit(rng, 64), unit(rng, 64)]
     scene["layout"] += [la, la]
