@@ -46,10 +46,11 @@ LAYOUT_FACE = 0.75
 if higher), where a join by the clothing embedding needs --loose-threshold:
 the same clothes in the same framing, by half the next nearest, are evidence
 enough that faces 0.6-0.75 apart (small, dark, blurred or turned; a face too
-poor to shape an encoding) are one person's: on the benchmark's 186 stored
-extractions, each of the 52 joins it let through (faces 0.60-0.75 apart) put a
-cluster with its own identity's person; precision fell only where a person
-already held two people (benchmarks/RESULTS.md, "Session 22")."""
+poor to shape an encoding) are one person's: on the benchmark's 46 videos
+(MTCNN and HOG), 51 of the 52 joins it let through (faces 0.60-0.75 apart) put
+a cluster with its own identity's person, the other an already mixed one, and
+precision fell only where a person already held two people
+(benchmarks/RESULTS.md, "Session 22")."""
 
 
 @dataclass(frozen=True)
