@@ -163,9 +163,10 @@ class Progress:
     def __call__(self, info):
         self.total = round(info.duration, 1) or None
         if not self.quiet:
-            self.bar = tqdm(total=self.total, unit="s", desc=self.name, file=self.stream,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f}s "
-                                       "[{elapsed}<{remaining}{postfix}]")
+            # a raw stream (.h264) or a one-frame file has no length to count down
+            fmt = ("{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f}s [{elapsed}<{remaining}{postfix}]"
+                   if self.total else "{desc}: {n:.1f}s [{elapsed}{postfix}]")
+            self.bar = tqdm(total=self.total, unit="s", desc=self.name, file=self.stream, bar_format=fmt)
         return self.update
 
     def stage(self, name: str) -> None:

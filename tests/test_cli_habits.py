@@ -70,6 +70,20 @@ def test_quiet_elsewhere_says_nothing():
     assert piped.getvalue() == ""
 
 
+def test_bar_for_a_video_of_unknown_length():
+    """A raw .h264 stream has no frame count, a still image 0.04 s: no total to show."""
+    for duration in (0.0, 0.04):
+        out = io.StringIO()
+        p = Progress(quiet=False, stream=out)
+        update = p(VideoInfo(path="v.h264", fps=25.0, frames=0, duration=duration, width=64, height=64))
+        p.stage("extracting")
+        update(0.0)
+        update(3.5)
+        p.close(done=True)
+        shown = out.getvalue().replace("\r", "\n")
+        assert "extracting: 3.5s [" in shown and "%" not in shown, shown
+
+
 def test_sweep_that_changes_nothing_says_so(tmp_path):
     r = cli_in_process(DEMO, "--out", tmp_path, "--quiet", "--mode", "fused", "--sweep", "0.3:0.5:0.1")
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
