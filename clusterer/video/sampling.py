@@ -38,13 +38,34 @@ def coverage(info: VideoInfo, start: float, end: float | None, last: float | Non
     return Coverage(start, min(until, span_end) if span_end else until, span_end, broken)
 
 
+ONE_THREAD_CORES = 2
+ONE_THREAD_PIXELS = 1920 * 1080
+"""On a machine of ONE_THREAD_CORES cores or fewer, frames of up to
+ONE_THREAD_PIXELS are decoded on one thread, not on ffmpeg's frame threads:
+the run keeps every core busy, and the frame threads cost 15-25 % more CPU
+for the same frames (a minute of 720p MPEG-4: 0.77-0.79 CPU s against
+0.90-1.03; 82 s of 720p H.264: 2.41 against 2.77). Fresh commands,
+alternated: seed 7 faster in 15 of 26 pairs (three series: medians -2 % to
++5 %), fotb_dinner 5 % (5 of 6), 20 s of 1080p 5 % (3 of 4). One thread decodes 4K H.264 at 3.8x
+real time, slower than the rest of the run takes it (8 % slower, 3 of 4):
+larger frames keep ffmpeg's threads (benchmarks/RESULTS.md, "Session 23")."""
+
+
+def decode_threads(width: int, height: int) -> int | None:
+    """ffmpeg's decoding threads for frames of this size on this machine: 1, or
+    None for ffmpeg's own choice (ONE_THREAD_CORES, ONE_THREAD_PIXELS)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 1 if cores <= ONE_THREAD_CORES and width * height <= ONE_THREAD_PIXELS else None
+
+
 # FFmpeg and OpenCV print their own warnings on damaged input ("moov atom not
 # found"); we report such input in one line instead. A user's settings win.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 
-def _open(path: str | os.PathLike):
+def _open(path: str | os.PathLike, threads: int | None = None):
+    """An open capture of `path` (decoding on `threads` threads; None: ffmpeg's choice)."""
     import cv2
 
     p = Path(path)
@@ -54,7 +75,7 @@ def _open(path: str | os.PathLike):
         raise VideoOpenFailure(f"{p}: is a directory, not a video file")
     if p.stat().st_size == 0:
         raise VideoOpenFailure(f"{p}: file is empty")
-    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads] if threads else [])
     if not cap.isOpened():
         cap.release()
         raise VideoOpenFailure(f"{p}: not a video OpenCV can read (unknown format or damaged file)")
@@ -88,8 +109,9 @@ SEEK_BACK = 1.0
 still ahead of the landing point."""
 
 
-def _start(path, start: float, fps: float):
-    """An open capture and the index of the frame it has just grabbed (-1: none).
+def _start(path, start: float, info: VideoInfo):
+    """An open capture (decoding on decode_threads' threads) and the index of
+    the frame it has just grabbed (-1: none).
 
     From SEEK_MIN seconds on, seek; the landing is trusted only if it lies
     before `start` and its timestamp and frame number agree at the nominal
@@ -99,7 +121,8 @@ def _start(path, start: float, fps: float):
     start from its nominal number (timestamp × rate)."""
     import cv2
 
-    cap = _open(path)
+    fps, threads = info.fps, decode_threads(info.width, info.height)
+    cap = _open(path, threads)
     if start <= SEEK_MIN:
         return cap, -1
     if cap.set(cv2.CAP_PROP_POS_MSEC, (start - SEEK_BACK) * 1000.0) and cap.grab():
@@ -108,7 +131,7 @@ def _start(path, start: float, fps: float):
         if 0 <= index and 0.0 <= ts < start - 0.5 / fps and abs(ts * fps - index) < 0.25:
             return cap, index
     cap.release()
-    return _open(path), -1
+    return _open(path, threads), -1
 
 
 def sample_times(start: float, end: float | None, fps: float) -> Iterator[float]:
@@ -134,7 +157,7 @@ def _decode(path, info: VideoInfo, fps: float, start: float, end: float | None,
     reached = {} if reached is None else reached
     import cv2
 
-    cap, index = _start(path, start, info.fps)
+    cap, index = _start(path, start, info)
     try:
         half = 0.5 / info.fps
         targets = sample_times(start, end, fps)

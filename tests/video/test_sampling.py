@@ -1,11 +1,15 @@
 """Frame sampling by timestamp on generated clips (29.97 fps), and probing."""
 from __future__ import annotations
 
+import os
+
+import cv2
 import numpy as np
 import pytest
 
 from clusterer.errors import NoFramesDecoded, VideoOpenFailure
-from clusterer.video.sampling import iter_frames, probe
+from clusterer.video import sampling
+from clusterer.video.sampling import decode_threads, iter_frames, probe
 from conftest import write_clip
 
 NTSC = 30000 / 1001
@@ -130,10 +134,8 @@ def _sampled(clip, start):
 
 @pytest.mark.parametrize("start", [6.0, 17.3, 25.0])
 def test_late_start_seeks_to_the_same_frames(ntsc_clip, monkeypatch, start):
-    from clusterer.video import sampling
-
     real_open = sampling._open
-    monkeypatch.setattr(sampling, "_open", lambda p: _Capture(real_open(p)))
+    monkeypatch.setattr(sampling, "_open", lambda p, threads=None: _Capture(real_open(p, threads)))
     _Capture.grabs = 0
     seeking = _sampled(ntsc_clip, start)
     seek_grabs = _Capture.grabs
@@ -148,14 +150,12 @@ def test_late_start_seeks_to_the_same_frames(ntsc_clip, monkeypatch, start):
 
 
 def test_seek_that_lands_late_falls_back_to_decoding(ntsc_clip, monkeypatch):
-    from clusterer.video import sampling
-
     real_open = sampling._open
     opened = []
 
-    def late_then_real(p):
+    def late_then_real(p, threads=None):
         opened.append(p)  # probe's capture, then the decoder's, which lands 4 s late (past start)
-        return _Capture(real_open(p), overshoot_ms=4000.0 if len(opened) == 2 else 0.0)
+        return _Capture(real_open(p, threads), overshoot_ms=4000.0 if len(opened) == 2 else 0.0)
 
     monkeypatch.setattr(sampling, "_open", late_then_real)
     got = _sampled(ntsc_clip, 12.0)
@@ -190,3 +190,22 @@ def test_a_phone_clip_stored_sideways_is_sampled_as_shown(tmp_path, hopper_bgr):
     assert first.shape[:2] == (208, 160)
     assert np.abs(first.astype(int) - upright.astype(int)).mean() < 15  # upright, not turned or mirrored
     assert np.abs(first.astype(int) - upright[::-1, ::-1].astype(int)).mean() > 30
+
+
+def test_one_decoding_thread_on_a_two_core_machine(ntsc_clip, monkeypatch):
+    """ffmpeg's frame threads cost more CPU than they save where every core is busy; not for 4K."""
+    cores = {"n": 2}
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores["n"])), raising=False)
+    assert decode_threads(1280, 720) == 1 and decode_threads(1920, 1080) == 1
+    assert decode_threads(3840, 2160) is None
+    cores["n"] = 8
+    assert decode_threads(1280, 720) is None
+    cores["n"] = 2
+    info = probe(ntsc_clip)
+    asked, real = [], sampling._open
+    monkeypatch.setattr(sampling, "_open", lambda path, threads=None: asked.append(threads) or real(path, threads))
+    frames = list(iter_frames(ntsc_clip, fps=2.0, end=3.0, info=info))
+    assert asked == [1] and [read_code(f.image) for f in frames] == [f.index for f in frames] == [0, 15, 30, 45, 60, 75, 90]
+    cap = real(ntsc_clip, 1)
+    assert cap.get(cv2.CAP_PROP_N_THREADS) == 1  # OpenCV honours it
+    cap.release()
