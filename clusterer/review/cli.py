@@ -5,13 +5,11 @@ import argparse
 from pathlib import Path
 
 from ..errors import ClusterVideoError
-from ..options import Parser
+from ..options import PROG, Parser
 from ..output.export import load_report
 from . import edl, otio
 from .actions import Session
 from .server import serve
-
-PROG = "cluster-video"
 
 
 def build_review_parser() -> argparse.ArgumentParser:
