@@ -42,15 +42,14 @@ ONE_THREAD_CORES = 2
 ONE_THREAD_PIXELS = 1920 * 1080
 """On a machine of ONE_THREAD_CORES cores or fewer, frames of up to
 ONE_THREAD_PIXELS are decoded on one thread, not on ffmpeg's frame threads:
-the run keeps every core busy, and the frame threads cost 15-25 % more CPU
-for the same frames (a minute of 720p MPEG-4: 0.77-0.79 CPU s against
-0.90-1.03; 82 s of 720p H.264: 2.41 against 2.77; 1080p about the same:
-1.39 against 1.41 for 20 s). Fresh commands,
-alternated: seed 7 faster in 15 of 26 pairs (three series: medians -2 % to
-+5 %), fotb_dinner 5 % (5 of 6), 20 s of 1080p 5 % (3 of 4). One thread
-decodes 4K H.264 at 3.8x real time, slower than the rest of the run takes
-it (8 % slower, 3 of 4): larger frames keep ffmpeg's threads
-(benchmarks/RESULTS.md, "Session 23")."""
+the run keeps every core busy, and at 720p the frame threads cost 15-25 %
+more CPU for the same frames (a minute of MPEG-4: 0.77-0.79 CPU s against
+0.90-1.03; 82 s of H.264: 2.41 against 2.77; 20 s of 1080p about the same,
+1.39 against 1.41). Fresh commands, alternated: seed 7 faster in 15 of 26
+pairs (three series: medians -2 % to +5 %), fotb_dinner 5 % (5 of 6), 20 s
+of 1080p 5 % (3 of 4). One thread decodes 4K H.264 at 3.8x real time,
+slower than the rest of the run takes it (8 % slower, 3 of 4): larger
+frames keep ffmpeg's threads (benchmarks/RESULTS.md, "Session 23")."""
 
 
 def decode_threads(width: int, height: int) -> int | None:
