@@ -5,6 +5,7 @@ import numpy as np
 
 from ..settings import check, default
 from ..types import Extraction, Assigned, Mode, Person, Reason, Sighting, group
+from .apart import told_apart
 from .fused import FusedClusterer
 from .linkage import FaceClusterer, attach_by_face, join_nearest_tracks, join_parts, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
@@ -86,6 +87,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
     """Group the extracted tracks into persons (most faces first) and unknown sightings.
 
     Every decision is taken on tracks (a TrackTable); a face follows its track.
+    First, look-alikes get cannot-links from a metric fitted to the video
+    (apart.told_apart): like two faces on screen together, no step joins them.
     In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
     by joins at `join_threshold` / `join_ratio`: persons whose mean faces
     are clearly nearest (linkage.join_unambiguous; persons of PART_FACES or
@@ -113,6 +116,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
     table = TrackTable.of(ex, min_quality=min_quality, budget=track_encodings, min_confidence=min_confidence,
                           with_clothing=mode != Mode.FACES)
+    table = told_apart(table, ex)
     nt = len(table)
     t_reason: list[Reason | None] = [Reason.UNCONFIRMED if u else None for u in table.unconfirmed]
     t_assigned = [Assigned.FACE] * nt

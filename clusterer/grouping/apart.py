@@ -1,0 +1,127 @@
+"""Look-alikes told apart by the video's own faces: cannot-links from a metric fitted to the video.
+
+The face network places some pairs of people (brothers, two men of an age in
+dark suits) nearer each other than one person's faces from two shots. A video
+that shows such people together says where they differ: two tracks on screen
+at once are two people (negatives), the faces of one track are one
+(positives). Fisher's discriminant on those two scatters (unsupervised metric
+learning from tracks, after Cinbis, Verbeek and Schmid, ICCV 2011) weighs each
+direction of the face space by how far the video's known-different pairs lie
+along it against one track's own spread. Two tracks close by face but far
+apart in that metric get a cannot-link: a token added to both spans, so every
+grouping step keeps them apart as it keeps apart two faces seen together.
+
+Used only as a veto, never to join: distances and thresholds stay the face
+network's (face_recognition's) own.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..types import Extraction
+from .linkage import close_pairs
+from .table import TrackTable
+
+APART_NEGATIVE = 0.6
+"""Two tracks seen together count as a negative (they teach the metric) when
+their faces lie under this distance: look-alikes, the pairs the network
+confuses. With every pair seen together (up to 0.7) a precision gain on
+fotb_dinner's brothers with HOG was lost and sweden_psa's F fell 0.928 → 0.921
+(benchmarks/RESULTS.md, "Session 24")."""
+
+APART_NEAR = 0.45
+"""Only tracks closer than this by face get a cannot-link: the pairs that a
+join (--join-threshold 0.48) could otherwise make one person. At 0.5 two
+photos of one person on seed 53 were cut apart (F 0.983 → 0.898)."""
+
+APART_CUT = 0.7
+"""A cannot-link needs the two tracks at least this far apart in the video's
+metric, in units of the median distance of its negatives. Over 92 extractions
+(46 videos, MTCNN and HOG) this cut-links 21 pairs of two people and none of
+one; at 0.6 it cut three pairs of one person on the 7-minute composite (F
+0.948 → 0.870)."""
+
+APART_MIN_NEGATIVES = 3
+"""Fewer negatives than this (most composites, any video of one person at a
+time) fit no metric: the table is left as it is."""
+
+APART_MIN_FACES = 10
+"""Nor without this many faces in tracks of two or more encoded faces, from
+which one person's own spread is measured."""
+
+APART_SHRINK = 1.0
+"""The within-track scatter is regularised by this share of its mean variance
+on every direction, so that the few directions a short video's tracks vary
+along do not dominate (AUC of wrong against right candidate pairs: 0.851 raw,
+0.896 / 0.901 / 0.903 at 0.3 / 1 / 3)."""
+
+
+def video_metric(within: np.ndarray, negatives: np.ndarray) -> np.ndarray:
+    """A projection (d × d): distances under it weigh each direction of the
+    face space by how far the known-different pairs lie along it (`negatives`:
+    rows of encoding differences) against one track's own spread (`within`:
+    rows of faces' deviations from their track's mean), shrunk by
+    APART_SHRINK. Fisher's discriminant, negatives' scatter as between-class."""
+    d = within.shape[1]
+    sw = within.T @ within / len(within)
+    sb = negatives.T @ negatives / len(negatives)
+    lower = np.linalg.cholesky(sw + APART_SHRINK * np.trace(sw) / d * np.eye(d))
+    whiten = np.linalg.inv(lower)
+    ratio, vectors = np.linalg.eigh(whiten @ sb @ whiten.T)
+    return (whiten.T @ vectors) * np.sqrt(np.maximum(ratio, 0.0))
+
+
+def within_track(ex: Extraction, tracks) -> np.ndarray:
+    """The deviations of each face's encoding from its track's mean, over the
+    given tracks (indices into ex.tracks) with two or more encoded faces."""
+    rows = []
+    for k in tracks:
+        e = [ex.faces[i].encoding for i in ex.tracks[k].items if ex.faces[i].encoding is not None]
+        if len(e) > 1:
+            e = np.asarray(e, dtype=np.float64)
+            rows.append(e - e.mean(axis=0))
+    return np.concatenate(rows) if rows else np.zeros((0, 0))
+
+
+def apart_pairs(x: np.ndarray, spans, within: np.ndarray) -> list[tuple[int, int]]:
+    """The pairs (i < j) of rows of `x` (track encodings; `spans` their frames)
+    to keep apart: closer than APART_NEAR, sharing no frame, and at least
+    APART_CUT apart in the metric fitted to this video (video_metric), in
+    units of its negatives' median distance. None when it has too few
+    negatives or faces to fit one."""
+    if len(within) < APART_MIN_FACES or not np.trace(within.T @ within) > 0:
+        return []
+    a, b, d = close_pairs(x, max(APART_NEGATIVE, APART_NEAR))
+    apart = np.array([not spans[i] & spans[j] for i, j in zip(a, b)], dtype=bool)
+    together = ~apart & (d < APART_NEGATIVE)
+    if together.sum() < APART_MIN_NEGATIVES:
+        return []
+    neg = x[a[together]] - x[b[together]]
+    metric = video_metric(within, neg)
+    unit = float(np.median(np.linalg.norm(neg @ metric, axis=1)))
+    if not unit > 0:
+        return []
+    near = apart & (d < APART_NEAR)
+    a, b = a[near], b[near]
+    far = np.linalg.norm((x[a] - x[b]) @ metric, axis=1) >= APART_CUT * unit
+    return [(int(i), int(j)) for i, j in zip(a[far], b[far])]
+
+
+def told_apart(table: TrackTable, ex: Extraction) -> TrackTable:
+    """The table with a cannot-link (a shared token in their spans, past every
+    frame) between each pair of its confirmed tracks with a good face that
+    apart_pairs keeps apart; the same table when there is none."""
+    rows = np.flatnonzero(table.good & ~table.unconfirmed)
+    x = np.asarray(table.encoding, dtype=np.float64)[rows]
+    pairs = apart_pairs(x, [table.spans[k] for k in rows], within_track(ex, rows))
+    if not pairs:
+        return table
+    spans = list(table.spans)
+    token = 1 + max(max(s) for s in spans if s)
+    for i, j in pairs:
+        spans[rows[i]] = spans[rows[i]] | {token}
+        spans[rows[j]] = spans[rows[j]] | {token}
+        token += 1
+    return replace(table, spans=tuple(spans))

@@ -1,0 +1,132 @@
+"""Look-alikes told apart by a metric fitted to the video (grouping/apart.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clusterer.grouping.apart import APART_MIN_NEGATIVES, APART_NEAR, apart_pairs, told_apart, video_metric
+from clusterer.grouping.linkage import FaceClusterer
+from clusterer.grouping.persons import cluster
+from clusterer.grouping.table import TrackTable
+from clusterer.types import Extraction, Face, Track
+
+
+def unit(rng, d=128):
+    v = rng.normal(size=d)
+    return v / np.linalg.norm(v)
+
+
+def look_alikes(seed: int, together: int = 3, tracks_each: int = 6, faces_each: int = 4):
+    """Two people 0.2 apart along one direction, each in `tracks_each` shots
+    that move a track 0.12 in a random direction (one person's tracks lie
+    about 0.17 apart, the two people's about 0.24: both under the stage-1
+    threshold). The first `together` tracks of each are wide shots of the
+    two on screen together, which move both 0.3 the same way (a smaller,
+    darker face): each person's close shots lie nearer the other's than their
+    own wide ones. Returns per-track face encodings, spans and who is who."""
+    rng = np.random.default_rng(seed)
+    base = unit(rng) * 0.6
+    u = unit(rng)
+    wide = unit(rng) * 0.3
+    faces, spans, who = [], [], []
+    for person, centre in enumerate((base, base + 0.2 * u)):
+        for k in range(tracks_each):
+            mean = centre + 0.12 * unit(rng) + (wide if k < together else 0.0)
+            faces.append(np.stack([mean + rng.normal(scale=0.03 / np.sqrt(128), size=128)
+                                   for _ in range(faces_each)]))
+            frames = {1000 * person + 10 * k, 1000 * person + 10 * k + 1}
+            if k < together:
+                frames.add(5000 + k)  # this track of each person is on screen with the other's
+            spans.append(frozenset(frames))
+            who.append(person)
+    return faces, spans, np.array(who)
+
+
+def table_of(faces, spans) -> TrackTable:
+    return TrackTable.rows(np.stack([f.mean(axis=0) for f in faces]), spans, size=[len(f) for f in faces])
+
+
+def within(faces) -> np.ndarray:
+    return np.concatenate([f - f.mean(axis=0) for f in faces])
+
+
+def extraction_of(faces, spans) -> Extraction:
+    """The tracks as an Extraction: one Face per encoding, on the track's frames in turn."""
+    out, tracks = [], []
+    for k, (enc, span) in enumerate(zip(faces, spans)):
+        frames = sorted(span)
+        items = []
+        for j, e in enumerate(enc):
+            f = frames[j % len(frames)]
+            out.append(Face(f, f / 2, (10, 10, 60, 60), 1.0, e, b"", 0.9))
+            items.append(len(out) - 1)
+        tracks.append(Track(k, 0, tuple(items)))
+    return Extraction(tuple(out), None, tuple(sorted(set().union(*spans))), (), tuple(tracks))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_pairs_kept_apart_are_the_look_alikes_never_one_person(seed):
+    faces, spans, who = look_alikes(seed)
+    x = np.stack([f.mean(axis=0) for f in faces])
+    pairs = apart_pairs(x, spans, within(faces))
+    assert pairs, "no pair of the two look-alikes kept apart"
+    assert all(who[i] != who[j] for i, j in pairs)
+    # most pairs of the two that a join could make (under APART_NEAR, never on screen together) are kept apart
+    close = {(i, j) for i in range(len(x)) for j in range(i + 1, len(x))
+             if who[i] != who[j] and np.linalg.norm(x[i] - x[j]) < APART_NEAR and not spans[i] & spans[j]}
+    assert set(pairs) <= close and len(pairs) >= 0.6 * len(close)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stage_one_keeps_the_look_alikes_apart(seed):
+    faces, spans, who = look_alikes(seed)
+    table = table_of(faces, spans)
+    before = FaceClusterer(0.36, min_faces=1).fit_predict(table)
+    assert any(len(set(who[before == c])) > 1 for c in set(before)), "the case needs the face network to mix them"
+    ex = extraction_of(faces, spans)
+    after = FaceClusterer(0.36, min_faces=1).fit_predict(told_apart(table, ex))
+    assert all(len(set(who[after == c])) == 1 for c in set(after))
+    assert len(set(after)) < len(after)  # one person's tracks still join
+
+
+def test_cluster_keeps_the_look_alikes_apart_end_to_end(monkeypatch):
+    faces, spans, who = look_alikes(0)
+    ex = extraction_of(faces, spans)
+
+    def people():
+        persons, _ = cluster(ex, mode="faces", min_faces=1)
+        return [{int(who[s.track]) for s in p.sightings} for p in persons]
+
+    got = people()
+    assert len(got) >= 2 and all(len(w) == 1 for w in got)
+    monkeypatch.setattr("clusterer.grouping.persons.told_apart", lambda table, ex: table)
+    assert {0, 1} in people(), "without the cannot-links the two are one person"
+
+
+def test_nothing_changes_without_enough_people_seen_together():
+    faces, spans, who = look_alikes(0, together=APART_MIN_NEGATIVES - 1)
+    x = np.stack([f.mean(axis=0) for f in faces])
+    assert apart_pairs(x, spans, within(faces)) == []
+    table = table_of(faces, spans)
+    assert told_apart(table, extraction_of(faces, spans)) is table
+
+
+def test_the_cannot_links_lie_past_every_frame():
+    faces, spans, _ = look_alikes(0)
+    table = table_of(faces, spans)
+    apart = told_apart(table, extraction_of(faces, spans))
+    last = max(max(s) for s in spans)
+    added = [a - s for a, s in zip(apart.spans, spans)]
+    assert any(added) and all(min(a) > last for a in added if a)
+    assert [min(a) for a in apart.spans] == [min(s) for s in spans]  # first frames, and so the order of persons, kept
+
+
+def test_the_metric_weighs_the_direction_the_negatives_differ_along():
+    rng = np.random.default_rng(3)
+    u = unit(rng)
+    within_ = rng.normal(scale=0.05, size=(200, 128))
+    negatives = 0.3 * u[None] * rng.choice([-1, 1], size=(20, 1)) + rng.normal(scale=0.01, size=(20, 128))
+    m = video_metric(within_, negatives)
+    other = unit(rng)
+    other -= (other @ u) * u
+    assert np.linalg.norm(u @ m) > 5 * np.linalg.norm((other / np.linalg.norm(other)) @ m)
