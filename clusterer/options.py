@@ -107,7 +107,7 @@ def add_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: 
 
 GROUPS = {
     "grouping": ("mode", "threshold", "min_faces", "join_threshold", "join_ratio", "loose_threshold", "cloth_threshold", "cloth_ratio",
-                 "cloth_window", "layout_threshold", "part_ratio", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
+                 "cloth_window", "layout_threshold", "part_ratio", "apart_cut", "cloth_weight", "fused_epsilon", "min_quality", "min_confidence"),
     "sampling and detection": ("fps", "start", "end", "detector", "upsample", "min_face", "cut_threshold",
                                "track_iou", "track_gap", "track_score", "track_start", "track_encodings", "detect_every", "search_change",
                                "workers",

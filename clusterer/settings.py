@@ -151,6 +151,13 @@ SETTINGS: dict[str, Setting] = {
         "this ratio lies within 0.45 of both (one person seen at length in several parts, each "
         "near the others). 0 turns it off; lower it if different people are joined.",
         min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
+    "apart_cut": Setting(
+        0.7,
+        "all modes: before grouping, two tracks under 0.45 by face are kept apart (as two faces "
+        "on screen together) when a metric fitted to the video's own tracks seen together puts "
+        "them at least this share of its seen-together pairs' median distance apart (look-alikes "
+        "such as siblings). 0 turns it off; raise it if one person is split in two.",
+        min=0.0, stages=(Stage.CLUSTERING,)),
     "mode": Setting(
         "two-stage",
         "how faces become persons: 'two-stage' (faces at --threshold, then clothing joins "
@@ -351,6 +358,7 @@ class ClusteringSettings:
     cloth_window: float = default("cloth_window")
     layout_threshold: float = default("layout_threshold")
     part_ratio: float = default("part_ratio")
+    apart_cut: float = default("apart_cut")
     cloth_weight: float = default("cloth_weight")
     fused_epsilon: float = default("fused_epsilon")
     min_quality: float = default("min_quality")

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..settings import default
 from ..types import Extraction
 from .linkage import close_pairs
 from .table import TrackTable
@@ -33,15 +34,8 @@ fotb_dinner's brothers with HOG was lost and sweden_psa's F fell 0.928 → 0.921
 
 APART_NEAR = 0.45
 """Only tracks closer than this by face get a cannot-link: the pairs that a
-join (--join-threshold 0.48) could otherwise make one person. At 0.5 two
+join (--join-threshold 0.5) could otherwise make one person. At 0.5 two
 photos of one person on seed 53 were cut apart (F 0.983 → 0.898)."""
-
-APART_CUT = 0.7
-"""A cannot-link needs the two tracks at least this far apart in the video's
-metric, in units of the median distance of its negatives. Over 92 extractions
-(46 videos, MTCNN and HOG) this cut-links 21 pairs of two people and none of
-one; at 0.6 it cut three pairs of one person on the 7-minute composite (F
-0.948 → 0.870)."""
 
 APART_MIN_NEGATIVES = 3
 """Fewer negatives than this (most composites, any video of one person at a
@@ -85,12 +79,18 @@ def within_track(ex: Extraction, tracks) -> np.ndarray:
     return np.concatenate(rows) if rows else np.zeros((0, 0))
 
 
-def apart_pairs(x: np.ndarray, spans, within: np.ndarray) -> list[tuple[int, int]]:
+def apart_pairs(x: np.ndarray, spans, within: np.ndarray,
+                cut: float = default("apart_cut")) -> list[tuple[int, int]]:
     """The pairs (i < j) of rows of `x` (track encodings; `spans` their frames)
     to keep apart: closer than APART_NEAR, sharing no frame, and at least
-    APART_CUT apart in the metric fitted to this video (video_metric), in
-    units of its negatives' median distance. None when it has too few
-    negatives or faces to fit one."""
+    `cut` apart in the metric fitted to this video (video_metric), in units
+    of its negatives' median distance. None when it has too few negatives or
+    faces to fit one.
+
+    The cut (--apart-cut): over 92 extractions (46 videos, MTCNN and HOG) and
+    18 dark and hazy copies, 0.7 keeps apart 47 pairs of two people and none
+    of one; 0.6 also cut three pairs of one person on the 7-minute composite
+    (F 0.948 → 0.870; benchmarks/RESULTS.md, "Session 24")."""
     if len(within) < APART_MIN_FACES or not np.trace(within.T @ within) > 0:
         return []
     a, b, d = close_pairs(x, max(APART_NEGATIVE, APART_NEAR))
@@ -105,17 +105,17 @@ def apart_pairs(x: np.ndarray, spans, within: np.ndarray) -> list[tuple[int, int
         return []
     near = apart & (d < APART_NEAR)
     a, b = a[near], b[near]
-    far = np.linalg.norm((x[a] - x[b]) @ metric, axis=1) >= APART_CUT * unit
+    far = np.linalg.norm((x[a] - x[b]) @ metric, axis=1) >= cut * unit
     return [(int(i), int(j)) for i, j in zip(a[far], b[far])]
 
 
-def told_apart(table: TrackTable, ex: Extraction) -> TrackTable:
+def told_apart(table: TrackTable, ex: Extraction, cut: float = default("apart_cut")) -> TrackTable:
     """The table with a cannot-link (a shared token in their spans, past every
     frame) between each pair of its confirmed tracks with a good face that
-    apart_pairs keeps apart; the same table when there is none."""
+    apart_pairs keeps apart at `cut`; the same table when there is none."""
     rows = np.flatnonzero(table.good & ~table.unconfirmed)
     x = np.asarray(table.encoding, dtype=np.float64)[rows]
-    pairs = apart_pairs(x, [table.spans[k] for k in rows], within_track(ex, rows))
+    pairs = apart_pairs(x, [table.spans[k] for k in rows], within_track(ex, rows), cut)
     if not pairs:
         return table
     spans = list(table.spans)

@@ -80,7 +80,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             loose_threshold: float = default("loose_threshold"),
             cloth_threshold: float = default("cloth_threshold"), cloth_ratio: float = default("cloth_ratio"),
             cloth_window: float = default("cloth_window"), layout_threshold: float = default("layout_threshold"),
-            part_ratio: float = default("part_ratio"),
+            part_ratio: float = default("part_ratio"), apart_cut: float = default("apart_cut"),
             cloth_weight: float = default("cloth_weight"),
             fused_epsilon: float = default("fused_epsilon"),
             ) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
@@ -88,7 +88,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
 
     Every decision is taken on tracks (a TrackTable); a face follows its track.
     First, look-alikes get cannot-links from a metric fitted to the video
-    (apart.told_apart): like two faces on screen together, no step joins them.
+    (apart.told_apart, at `apart_cut`; 0: none): like two faces on screen
+    together, no step joins them.
     In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
     by joins at `join_threshold` / `join_ratio`: persons whose mean faces
     are clearly nearest (linkage.join_unambiguous; persons of PART_FACES or
@@ -116,7 +117,8 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
     table = TrackTable.of(ex, min_quality=min_quality, budget=track_encodings, min_confidence=min_confidence,
                           with_clothing=mode != Mode.FACES)
-    table = told_apart(table, ex)
+    if apart_cut > 0:
+        table = told_apart(table, ex, apart_cut)
     nt = len(table)
     t_reason: list[Reason | None] = [Reason.UNCONFIRMED if u else None for u in table.unconfirmed]
     t_assigned = [Assigned.FACE] * nt

@@ -89,18 +89,19 @@ def test_stage_one_keeps_the_look_alikes_apart(seed):
     assert len(set(after)) < len(after)  # one person's tracks still join
 
 
-def test_cluster_keeps_the_look_alikes_apart_end_to_end(monkeypatch):
+def test_cluster_keeps_the_look_alikes_apart_end_to_end_and_apart_cut_0_turns_it_off():
     faces, spans, who = look_alikes(0)
     ex = extraction_of(faces, spans)
 
-    def people():
-        persons, _ = cluster(ex, mode="faces", min_faces=1)
+    def people(**kw):
+        persons, _ = cluster(ex, mode="faces", min_faces=1, **kw)
         return [{int(who[s.track]) for s in p.sightings} for p in persons]
 
     got = people()
     assert len(got) >= 2 and all(len(w) == 1 for w in got)
-    monkeypatch.setattr("clusterer.grouping.persons.told_apart", lambda table, ex: table)
-    assert {0, 1} in people(), "without the cannot-links the two are one person"
+    assert {0, 1} in people(apart_cut=0), "without the cannot-links the two are one person"
+    assert all(len(w) == 1 for w in people(apart_cut=0.5))
+    assert {0, 1} in people(apart_cut=5.0)  # a cut no pair reaches keeps nothing apart
 
 
 def test_nothing_changes_without_enough_people_seen_together():
