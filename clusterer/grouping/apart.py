@@ -109,19 +109,26 @@ def apart_pairs(x: np.ndarray, spans, within: np.ndarray,
     return [(int(i), int(j)) for i, j in zip(a[far], b[far])]
 
 
-def told_apart(table: TrackTable, ex: Extraction, cut: float = default("apart_cut")) -> TrackTable:
-    """The table with a cannot-link (a shared token in their spans, past every
-    frame) between each pair of its confirmed tracks with a good face that
-    apart_pairs keeps apart at `cut`; the same table when there is none."""
+def apart_rows(table: TrackTable, ex: Extraction, cut: float = default("apart_cut")) -> list[tuple[int, int]]:
+    """The pairs of the table's rows (indices into ex.tracks) that apart_pairs
+    keeps apart at `cut`, among its confirmed tracks with a good face."""
     rows = np.flatnonzero(table.good & ~table.unconfirmed)
     x = np.asarray(table.encoding, dtype=np.float64)[rows]
     pairs = apart_pairs(x, [table.spans[k] for k in rows], within_track(ex, rows), cut)
+    return [(int(rows[i]), int(rows[j])) for i, j in pairs]
+
+
+def told_apart(table: TrackTable, ex: Extraction, cut: float = default("apart_cut")) -> TrackTable:
+    """The table with a cannot-link (a shared token in their spans, past every
+    frame) between each pair of rows apart_rows gives; the same table when
+    there is none."""
+    pairs = apart_rows(table, ex, cut)
     if not pairs:
         return table
     spans = list(table.spans)
     token = 1 + max(max(s) for s in spans if s)
     for i, j in pairs:
-        spans[rows[i]] = spans[rows[i]] | {token}
-        spans[rows[j]] = spans[rows[j]] | {token}
+        spans[i] = spans[i] | {token}
+        spans[j] = spans[j] | {token}
         token += 1
     return replace(table, spans=tuple(spans))

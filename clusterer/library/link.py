@@ -25,8 +25,10 @@ episodes, so only faces link. Units are linked with the same care as tracks insi
   (a unit whose own video holds a near look-alike is no evidence at that
   distance; the join and the attach below keep this test too);
 - never two faces of one frame in a person: two units of one video that
-  share a frame share a conflict token, and clusters with a common token
-  never merge (so a video's two on-screen-together persons stay apart);
+  share a frame, or that its grouping kept apart as look-alikes
+  (store.unit_conflicts), share a conflict token, and clusters with a
+  common token never merge (so a video's two on-screen-together persons
+  stay apart);
 - then clustering.join_unambiguous, at the looser join threshold, for
   clusters that are clearly each other's nearest; and attach_smaller, for a
   smaller cluster (a person seen briefly, or in one pose, in one video) whose
