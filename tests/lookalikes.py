@@ -13,23 +13,30 @@ def unit(rng, d=128):
     return v / np.linalg.norm(v)
 
 
-def look_alikes(seed: int, together: int = 3, tracks_each: int = 6, faces_each: int = 4):
+def look_alikes(seed: int, together: int = 3, tracks_each: int = 6, faces_each: int = 4, pose: float = 0.0):
     """Two people 0.2 apart along one direction, each in `tracks_each` shots
     that move a track 0.12 in a random direction (one person's tracks lie
     about 0.17 apart, the two people's about 0.24: both under the stage-1
     threshold). The first `together` tracks of each are wide shots of the
     two on screen together, which move both 0.3 the same way (a smaller,
     darker face): each person's close shots lie nearer the other's than their
-    own wide ones. Returns per-track face encodings, spans and who is who."""
+    own wide ones. With `pose`, every track's mean and every face also move
+    along one more direction (a head turning: up to `pose` a track, 0.7 ×
+    `pose` a face), along which the seen-together pairs differ as much.
+    Returns per-track face encodings, spans and who is who."""
     rng = np.random.default_rng(seed)
     base = unit(rng) * 0.6
     u = unit(rng)
     wide = unit(rng) * 0.3
+    turn = unit(rng) if pose else np.zeros(128)
     faces, spans, who = [], [], []
     for person, centre in enumerate((base, base + 0.2 * u)):
         for k in range(tracks_each):
             mean = centre + 0.12 * unit(rng) + (wide if k < together else 0.0)
+            if pose:
+                mean = mean + pose * rng.uniform(-1, 1) * turn
             faces.append(np.stack([mean + rng.normal(scale=0.03 / np.sqrt(128), size=128)
+                                   + (pose * 0.7 * rng.normal() * turn if pose else 0.0)
                                    for _ in range(faces_each)]))
             frames = {1000 * person + 10 * k, 1000 * person + 10 * k + 1}
             if k < together:

@@ -53,18 +53,18 @@ along do not dominate (AUC of wrong against right candidate pairs: 0.851 raw,
 
 
 def video_metric(within: np.ndarray, negatives: np.ndarray) -> np.ndarray:
-    """A projection (d × d): distances under it weigh each direction of the
-    face space by how far the known-different pairs lie along it (`negatives`:
-    rows of encoding differences) against one track's own spread (`within`:
-    rows of faces' deviations from their track's mean), shrunk by
-    APART_SHRINK. Fisher's discriminant, negatives' scatter as between-class."""
+    """A projection (d × negatives): the distance of two encodings under it
+    weighs each direction of the face space by how far the known-different
+    pairs lie along it (`negatives`: rows of their encodings' differences)
+    against one track's own spread (`within`: rows of faces' deviations from
+    their track's mean), shrunk by APART_SHRINK: its square is the mean, over
+    the negatives, of the squared product of a negative with the difference
+    whitened by that spread (Δᵀ R⁻¹ S_b R⁻¹ Δ; the metric of Fisher's
+    discriminant with the negatives' scatter S_b as between-class)."""
     d = within.shape[1]
-    sw = within.T @ within / len(within)
-    sb = negatives.T @ negatives / len(negatives)
-    lower = np.linalg.cholesky(sw + APART_SHRINK * np.trace(sw) / d * np.eye(d))
-    whiten = np.linalg.inv(lower)
-    ratio, vectors = np.linalg.eigh(whiten @ sb @ whiten.T)
-    return (whiten.T @ vectors) * np.sqrt(np.maximum(ratio, 0.0))
+    spread = within.T @ within / len(within)
+    spread += APART_SHRINK * np.trace(spread) / d * np.eye(d)
+    return np.linalg.solve(spread, negatives.T) / np.sqrt(len(negatives))
 
 
 def within_track(ex: Extraction, tracks) -> np.ndarray:
@@ -91,7 +91,7 @@ def apart_pairs(x: np.ndarray, spans, within: np.ndarray,
     18 dark and hazy copies, 0.7 keeps apart 47 pairs of two people and none
     of one; 0.6 also cut three pairs of one person on the 7-minute composite
     (F 0.948 → 0.870; benchmarks/RESULTS.md, "Session 24")."""
-    if len(within) < APART_MIN_FACES or not np.trace(within.T @ within) > 0:
+    if len(within) < APART_MIN_FACES or not (within * within).sum() > 0:
         return []
     a, b, d = close_pairs(x, max(APART_NEGATIVE, APART_NEAR))
     apart = np.array([not spans[i] & spans[j] for i, j in zip(a, b)], dtype=bool)

@@ -77,6 +77,18 @@ def test_the_cannot_links_lie_past_every_frame():
     assert [min(a) for a in apart.spans] == [min(s) for s in spans]  # first frames, and so the order of persons, kept
 
 
+@pytest.mark.parametrize("seed", [0, 4, 5, 7])
+def test_a_head_turning_within_tracks_cuts_no_one_apart(seed):
+    # the seen-together pairs differ as much by a head's turn as by who they
+    # are; the turn also moves one person's tracks apart. Whitened by one
+    # track's own spread (large along the turn) the metric keeps to who; with
+    # the negatives' scatter alone it cut pairs of one person on these seeds.
+    faces, spans, who = look_alikes(seed, faces_each=6, pose=0.2)
+    x = np.stack([f.mean(axis=0) for f in faces])
+    pairs = apart_pairs(x, spans, within(faces))
+    assert pairs and all(who[i] != who[j] for i, j in pairs)
+
+
 def test_the_metric_weighs_the_direction_the_negatives_differ_along():
     rng = np.random.default_rng(3)
     u = unit(rng)
