@@ -195,9 +195,10 @@ SETTINGS: dict[str, Setting] = {
         "the CNN (0 = the CNN alone). Raise it when outfits differ mostly by colour.",
         min=0.0, max=1.0, stages=(Stage.EXTRACTION,)),
     "cut_threshold": Setting(
-        0.5,
+        0.4,
         "scene cut detection: colour-histogram (Bhattacharyya) distance between consecutive "
-        "sampled frames above which a new scene starts. Lower it to find subtler cuts.",
+        "sampled frames above which a new scene starts. Lower it to find subtler cuts (two "
+        "shots of one set); raise it if motion within a shot starts new scenes.",
         min=0.0, max=1.0, stages=(Stage.EXTRACTION,)),
     "track_iou": Setting(
         0.3,
