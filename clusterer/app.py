@@ -13,6 +13,7 @@ from .errors import NoFacesFound, NoFramesDecoded, OutputError
 from .evaluate import load_ground_truth
 from .extraction import extract
 from .faces.analyzer import FaceAnalyzer
+from .grouping.apart import told_apart_ids
 from .grouping.persons import cluster
 from .naming.folders import follow_user_folders, load_known, name_persons, previous_numbers
 from .output.export import check_folder, export, output_dir
@@ -66,7 +67,8 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
         recorded["min_face_px"] = min_face_px(extraction["min_face"], info.width, info.height)
         if embedder_name:
             recorded["cloth_embedder"] = embedder_name
-        result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts, ex.coverage)
+        result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts, ex.coverage,
+                        frozenset(told_apart_ids(ex, clustering)))
         _stage(progress, "writing")
         export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")),
                stage=stage)

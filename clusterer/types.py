@@ -306,6 +306,10 @@ class Result:
     """(frame, time) of the first sampled frame of each scene after the first."""
     coverage: Coverage | None = None
     """How much of the video was decoded (sampling.Coverage; None: not known)."""
+    apart: frozenset[tuple[int, int]] = frozenset()
+    """Track ids of each pair (both orders) that grouping kept apart as
+    look-alikes (grouping.apart), for the report to say why two near persons
+    are two."""
 
     @property
     def complete(self) -> bool:

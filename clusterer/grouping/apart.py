@@ -17,6 +17,7 @@ network's (face_recognition's) own.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -116,6 +117,20 @@ def apart_rows(table: TrackTable, ex: Extraction, cut: float = default("apart_cu
     x = np.asarray(table.encoding, dtype=np.float64)[rows]
     pairs = apart_pairs(x, [table.spans[k] for k in rows], within_track(ex, rows), cut)
     return [(int(rows[i]), int(rows[j])) for i, j in pairs]
+
+
+def told_apart_ids(ex: Extraction, s: dict[str, Any]) -> set[tuple[int, int]]:
+    """The track ids of each pair (both orders) that grouping at settings `s`
+    (a run's clustering settings, or a report's: one from before --apart-cut
+    gets its default) kept apart as look-alikes."""
+    cut = float(s.get("apart_cut", default("apart_cut")))
+    if not cut > 0:
+        return set()
+    table = TrackTable.of(ex, min_quality=float(s.get("min_quality", default("min_quality"))),
+                          budget=int(s.get("track_encodings", default("track_encodings"))),
+                          min_confidence=float(s.get("min_confidence", default("min_confidence"))), with_clothing=False)
+    ids = [t.id for t in ex.tracks]
+    return {pair for i, j in apart_rows(table, ex, cut) for pair in ((ids[i], ids[j]), (ids[j], ids[i]))}
 
 
 def told_apart(table: TrackTable, ex: Extraction, cut: float = default("apart_cut")) -> TrackTable:

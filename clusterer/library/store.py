@@ -33,12 +33,11 @@ import numpy as np
 from .. import cache
 from ..clothing.embedders import LAYOUT_DIM
 from ..errors import ClusterVideoError, OutputError
-from ..grouping.apart import apart_rows
-from ..grouping.table import TrackTable, track_clothing
+from ..grouping.apart import told_apart_ids
+from ..grouping.table import track_clothing
 from ..output.export import load_report
 from ..output.outdir import TOOL_NAMES
 from ..output.report import appearances
-from ..settings import default
 
 
 LIBRARY = "library.json"
@@ -97,24 +96,10 @@ class Video:
                            "crops": list(u.crops)} for u in self.units]}
 
 
-def told_apart_tracks(ex, s: dict[str, Any]) -> set[tuple[int, int]]:
-    """The track ids of each pair (both orders) that the video's grouping kept
-    apart as look-alikes (grouping.apart, at the run's settings `s`; a report
-    from before --apart-cut: its default)."""
-    cut = float(s.get("apart_cut", default("apart_cut")))
-    if not cut > 0:
-        return set()
-    table = TrackTable.of(ex, min_quality=float(s.get("min_quality", default("min_quality"))),
-                          budget=int(s.get("track_encodings", default("track_encodings"))),
-                          min_confidence=float(s.get("min_confidence", default("min_confidence"))), with_clothing=False)
-    ids = [t.id for t in ex.tracks]
-    return {pair for i, j in apart_rows(table, ex, cut) for pair in ((ids[i], ids[j]), (ids[j], ids[i]))}
-
-
 def unit_conflicts(tracks, frames, apart: set[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """The pairs (a < b) of a video's units that are two people: they share a
     frame (`frames`: each unit's), or hold two tracks (`tracks`: each unit's
-    ids) that its grouping kept apart (`apart`, told_apart_tracks) — else the
+    ids) that its grouping kept apart (`apart`, grouping.apart.told_apart_ids) — else the
     library re-linked fotb_dinner's brothers, and their father with them."""
     unit_of = {t: k for k, ts in enumerate(tracks) for t in ts}
     kept = {(unit_of[a], unit_of[b]) for a, b in apart if a in unit_of and b in unit_of}
@@ -156,7 +141,7 @@ def summarise(dest: Path, video: str, settings: dict[str, Any], known: str | Non
                           tuple((round(a, 3), round(b, 3)) for a, b, _ in appearances(times, step, gap)),
                           tuple(picked[:crops]), e.astype(np.float32), lays, lw))
         frames.append({int(f["frame"]) for f in p["faces"]})
-    conflicts = unit_conflicts([u.tracks for u in units], frames, told_apart_tracks(ex, s))
+    conflicts = unit_conflicts([u.tracks for u in units], frames, told_apart_ids(ex, s))
     return Video(dest.name, str(video), cache.video_identity(video), dict(settings), known, tuple(units), conflicts)
 
 

@@ -186,17 +186,32 @@ def sighting_record(s: Sighting, file: str, cloth_file: str | None) -> dict[str,
     return rec
 
 
-def closest_persons(persons) -> list[dict[str, Any] | None]:
+def closest_persons(persons, apart=frozenset()) -> list[dict[str, Any] | None]:
     """For each person, the other person whose mean face is nearest, and that
-    distance: where a user looks first when one person is split in two."""
+    distance: where a user looks first when one person is split in two. When
+    the two are known to be two people, "apart" says why: "seen together"
+    (they share a frame) or "look-alikes" (they hold tracks that grouping kept
+    apart, `apart`: track id pairs, grouping.apart) — else a distance under
+    --threshold would read as a missed join."""
     import numpy as np
 
     encs = [person_encoding(p) for p in persons]
+    frames = [{s.face.frame for s in p.sightings} for p in persons]
+    tracks = [{s.track for s in p.sightings if s.track is not None} for p in persons]
     out: list[dict[str, Any] | None] = []
     for i, e in enumerate(encs):
-        d = [(float(np.linalg.norm(e - f)), persons[j].id) for j, f in enumerate(encs)
+        d = [(float(np.linalg.norm(e - f)), persons[j].id, j) for j, f in enumerate(encs)
              if j != i and e is not None and f is not None]
-        out.append({"id": min(d)[1], "distance": round(min(d)[0], 3)} if d else None)
+        if not d:
+            out.append(None)
+            continue
+        dist, pid, j = min(d)
+        c: dict[str, Any] = {"id": pid, "distance": round(dist, 3)}
+        if frames[i] & frames[j]:
+            c["apart"] = "seen together"
+        elif any((a, b) in apart for a in tracks[i] for b in tracks[j]):
+            c["apart"] = "look-alikes"
+        out.append(c)
     return out
 
 
@@ -284,7 +299,7 @@ def export(result: Result, dest: Path, extra: Sequence[str] = (),
         return recs
 
     persons = [{"id": p.id, "faces": records(p.id, p.sightings), "closest": c}
-               for p, c in zip(result.persons, closest_persons(result.persons))]
+               for p, c in zip(result.persons, closest_persons(result.persons, result.apart))]
     unknown = records(UNKNOWN, result.unknown)
     try:
         for name, data in plan:

@@ -98,3 +98,21 @@ def test_the_metric_weighs_the_direction_the_negatives_differ_along():
     other = unit(rng)
     other -= (other @ u) * u
     assert np.linalg.norm(u @ m) > 5 * np.linalg.norm((other / np.linalg.norm(other)) @ m)
+
+
+def test_a_run_hands_the_pairs_it_kept_apart_to_its_report(tmp_path, monkeypatch):
+    """app.run's Result holds the track pairs grouping kept apart (for the
+    gallery's "looks most like" to say why two near persons are two): pairs of
+    two people, none with --apart-cut 0."""
+    from clusterer import app
+    from clusterer.video.sampling import VideoInfo
+
+    faces, spans, who = look_alikes(0)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    monkeypatch.setattr(app, "probe", lambda v: VideoInfo(str(v), 2.0, 200, 100.0, 64, 64))
+    monkeypatch.setattr(app, "features", lambda *a, **k: (extraction_of(faces, spans), [], None))
+    result, _ = app.run(video, out=tmp_path / "a", mode="faces", min_faces=1)
+    assert result.apart and all(who[a] != who[b] and (b, a) in result.apart for a, b in result.apart)
+    result, _ = app.run(video, out=tmp_path / "b", mode="faces", min_faces=1, apart_cut=0.0)
+    assert result.apart == frozenset()

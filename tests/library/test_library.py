@@ -574,13 +574,14 @@ def test_two_persons_each_of_one_video_link_only_under_the_pair_threshold():
 def test_a_videos_look_alikes_kept_apart_are_two_people_for_the_library_too():
     from lookalikes import extraction_of, look_alikes
 
-    from clusterer.library.store import told_apart_tracks, unit_conflicts
+    from clusterer.grouping.apart import told_apart_ids
+    from clusterer.library.store import unit_conflicts
 
     faces, spans, who = look_alikes(0)
     ex = extraction_of(faces, spans)
-    apart = told_apart_tracks(ex, {})  # a report from before --apart-cut: its default
+    apart = told_apart_ids(ex, {})  # a report from before --apart-cut: its default
     assert apart and all(who[a] != who[b] and (b, a) in apart for a, b in apart)
-    assert told_apart_tracks(ex, {"apart_cut": 0.0}) == set()
+    assert told_apart_ids(ex, {"apart_cut": 0.0}) == set()
     # units as the video's persons: the two look-alikes' close shots, never seen together
     units = [tuple(k for k in range(len(who)) if who[k] == p and k % 6 >= 3) for p in (0, 1)]  # tracks 3–5 of each
     frames = [set().union(*(spans[k] for k in u)) for u in units]

@@ -206,3 +206,28 @@ def test_page_player_only_for_a_video_it_can_reach(tmp_path):
     export(replace(res, video=replace(INFO, path=str(video))), dest)
     html = (dest / "index.html").read_text()
     assert "<video" not in html and "#t=" not in html
+
+
+def test_the_nearest_person_says_why_two_near_persons_are_two(tmp_path):
+    """"looks most like" names the nearest person; when the two are known to be
+    two people it says why: they share a frame, or grouping kept two of their
+    tracks apart as look-alikes."""
+    from clusterer.output.export import closest_persons
+
+    def s(frame, track, x):
+        return replace(face(frame), track=track, face=replace(face(frame).face, encoding=np.full(128, x)))
+
+    # A and B share frame 0; C and D are near but never together; E far from all
+    faces = [s(0, 1, 0.0), s(0, 2, 0.01), s(50, 3, 0.3), s(75, 4, 0.31), s(100, 5, 0.9)]
+    persons, _ = group(faces, [0, 1, 2, 3, 4])
+    near = closest_persons(persons)
+    assert [c["id"] for c in near] == ["person_002", "person_001", "person_004", "person_003", "person_004"]
+    assert [c.get("apart") for c in near] == ["seen together", "seen together", None, None, None]
+    near = closest_persons(persons, frozenset({(3, 4), (4, 3)}))
+    assert [c.get("apart") for c in near] == ["seen together", "seen together", "look-alikes", "look-alikes", None]
+    dest = tmp_path / "in"
+    export(Result(INFO, (0, 50, 75, 100), {}, persons, (), apart=frozenset({(3, 4), (4, 3)})), dest)
+    data = json.loads((dest / REPORT).read_text())
+    assert [p["closest"].get("apart") for p in data["persons"]] == [c.get("apart") for c in near]
+    page = (dest / "index.html").read_text()
+    assert page.count("two people: seen together") == 2 and page.count("kept apart as look-alikes") == 2
