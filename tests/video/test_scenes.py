@@ -56,3 +56,65 @@ def test_small_changes_add_up_against_the_reference():
     change.mark()
     fired = [change.changed(np.clip(bg + 2 * k, 0, 255).astype(np.uint8)) for k in range(1, 6)]
     assert fired == [False, False, True, True, True]  # 2, 4 under 5; 6, 8, 10 over
+
+
+def bars(image, top, side):
+    """`image` letterboxed (`top` black rows above and below) and pillarboxed (`side` columns left and right)."""
+    return cv2.copyMakeBorder(image, top, top, side, side, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+
+
+def test_black_bars_hide_no_cut(hopper_bgr):
+    """Letterboxed or pillarboxed footage is compared within its picture: bars
+    a sixth of the height above and below (or a fifth of the width each side)
+    would dilute the closer-framing cut's distance under the threshold."""
+    h, w = hopper_bgr.shape[:2]
+    close = cv2.resize(hopper_bgr[h // 4:3 * h // 4, w // 4:3 * w // 4], (w, h))
+    for top, side in ((h // 6, 0), (0, w // 5), (h // 6, w // 5)):
+        cuts = CutDetector()
+        assert cuts.update(bars(hopper_bgr, top, side)) == 0
+        assert cuts.update(bars(close, top, side)) == 1, (top, side)
+        assert cuts.update(bars(close, top, side)) == 1  # and the same shot goes on
+        pan = CutDetector()
+        assert pan.update(bars(hopper_bgr, top, side)) == pan.update(bars(np.roll(hopper_bgr, 40, axis=1), top, side)) == 0
+
+
+def test_black_bars_hide_no_change(hopper_bgr):
+    """A person walking in changes the picture by as much with bars around it
+    (bars as high as the picture would halve the whole frame's difference)."""
+    from clusterer.video.scenes import _GREY, _STRIDE
+
+    def grey(img):
+        g = cv2.cvtColor(img[::_STRIDE, ::_STRIDE], cv2.COLOR_BGR2GRAY)
+        return cv2.resize(g, _GREY, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    bg = background()
+    entered = walk_in(bg, hopper_bgr, 200)
+    top = bg.shape[0] // 2
+    picture = float(np.abs(grey(entered) - grey(bg)).mean())
+    frame = float(np.abs(grey(bars(entered, top, 0)) - grey(bars(bg, top, 0))).mean())
+    assert frame < 0.6 * picture  # the bars' dilution, which the threshold below lies within
+    boxed = ChangeDetector(0.8 * picture)
+    boxed.changed(bars(bg, top, 0))
+    boxed.mark()
+    assert boxed.changed(bars(entered, top, 0))
+    assert not boxed.changed(bars(bg, top, 0))
+
+
+def test_the_picture_is_what_any_sample_showed_inside_bars_that_stay_black():
+    from clusterer.video.scenes import Picture
+
+    a = np.zeros((40, 60), np.uint8)
+    b = a.copy()
+    a[10:30, 5:50] = 200  # one sample's picture
+    b[8:20, 20:55] = 200  # another's, elsewhere
+    pic = Picture()
+    assert pic.feed(a * 0) == (slice(0, 40), slice(0, 60))  # all black so far: the whole frame
+    assert pic.feed(a) == (slice(10, 30), slice(5, 50))
+    assert pic.feed(b) == (slice(8, 30), slice(5, 55))
+    assert pic.feed(a * 0) == (slice(8, 30), slice(5, 55))  # a black sample (a fade) takes nothing back
+    dark = Picture()  # a dark scene's edge, once lit, is picture
+    c = np.full((40, 60, 3), 10, np.uint8)
+    c[:, :, 2][15:25, 20:40] = 90
+    assert dark.feed(c) == (slice(15, 25), slice(20, 40))
+    c[0, 0, 1] = 30
+    assert dark.feed(c) == (slice(0, 25), slice(0, 40))
