@@ -121,7 +121,7 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
         stack.callback(near.shutdown, wait=True, cancel_futures=True)
         ahead: Future | None = None  # the tracked-region search of `item`, when started early
         while item is not None:
-            frame, scene, rgb, full = item
+            frame, scene, rgb, full, doubt = item
             item = next(frames, None)
             sampled.append(frame.index)
             if scene > len(cuts):
@@ -146,8 +146,8 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
                 boxes = [c.box_xyxy for c in cands]
                 quals = [c.quality for c in cands]
                 with clock("track"):
-                    want = tracker.wants_encoding(scene, boxes, quals, track_encodings)
-                    later = tracker.deferrable(scene, boxes) if waiting is not None else [False] * len(cands)
+                    want = tracker.wants_encoding(scene, boxes, quals, track_encodings, doubt)
+                    later = tracker.deferrable(scene, boxes, doubt) if waiting is not None else [False] * len(cands)
                     later = [w and x for w, x in zip(want, later)]
                 now = [w and not x for w, x in zip(want, later)]
                 with clock("encode"):
@@ -161,7 +161,7 @@ def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, t
                     first = len(faces)
                     linked = tracker.step(scene, FrameFaces.of(
                         boxes, encs, range(first, first + len(cands)), quals,
-                        [c.score < track_start for c in cands], later))
+                        [c.score < track_start for c in cands], later), doubt)
                     kept = [k for k, tid in enumerate(linked) if tid is not None]
                     faces.extend(make_face(frame, cands[k], encs[k], crop_margin) for k in kept)
                 late = [(first + j, cands[k]) for j, k in enumerate(kept) if later[k]]
@@ -247,7 +247,8 @@ def _torch_threads(n: int):
 
 def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, change: ChangeDetector, detect_every: int,
                   workers: int, clock):
-    """(frame, scene, rgb, future of the whole-frame candidates or None) in order.
+    """(frame, scene, rgb, future of the whole-frame candidates or None, doubt) in order
+    (doubt: the sample may follow an uncalled cut, CutDetector.doubtful).
 
     Scene cuts and changes are found here, in order, so it is known ahead which
     samples are searched whole (each scene's first, then every `detect_every`-th,
@@ -269,6 +270,7 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, change: Cha
                 if frame is not None:
                     with clock("cuts"):
                         scene = cuts.update(frame.image)
+                        doubt = cuts.doubtful
                         moved = change.changed(frame.image)
                         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
                     since_full += 1
@@ -277,9 +279,9 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, change: Cha
                         smallest = PERIODIC_FACE * analyzer.min_face if periodic else None
                         since_full, scene_seen = 0, scene
                         change.mark()
-                        pending.append((frame, scene, rgb, batch.add(rgb, pool, smallest)))
+                        pending.append((frame, scene, rgb, batch.add(rgb, pool, smallest), doubt))
                     else:
-                        pending.append((frame, scene, rgb, None))
+                        pending.append((frame, scene, rgb, None, doubt))
                 # keep up to 4 × workers frames (and a batch) in flight: at 2 × the
                 # main thread waited longer for searches (benchmarks/RESULTS.md);
                 # drain at the end
@@ -290,7 +292,7 @@ def _detect_ahead(frames, analyzer: FaceAnalyzer, cuts: CutDetector, change: Cha
                 if frame is None:
                     return
         finally:
-            for *_, fut in pending:
+            for _, _, _, fut, _ in pending:
                 if fut is not None:
                     fut.cancel()
             close = getattr(frames, "close", None)

@@ -155,10 +155,13 @@ class FaceTracker:
         return list(boxes) + kept
 
     def wants_encoding(self, scene: int, boxes: list[BoxXYXY], qualities: list[float],
-                       budget: int = default("track_encodings")) -> list[bool]:
+                       budget: int = default("track_encodings"), doubt: bool = False) -> list[bool]:
         """Which detections of the next step to encode: those whose link is in
-        doubt (they overlap no open track, or several), and those that would
-        be among the `budget` best faces of the one track they overlap."""
+        doubt (they overlap no open track, or several; every one on a sample
+        in `doubt`, see step), and those that would be among the `budget` best
+        faces of the one track they overlap."""
+        if doubt:
+            return [True] * len(boxes)
         live = self._live(scene)
         out = []
         for b, q in zip(boxes, qualities):
@@ -170,12 +173,13 @@ class FaceTracker:
             out.append(len(best) < budget or q > best[-1])
         return out
 
-    def deferrable(self, scene: int, boxes: list[BoxXYXY]) -> list[bool]:
+    def deferrable(self, scene: int, boxes: list[BoxXYXY], doubt: bool = False) -> list[bool]:
         """Which detections of the next step overlap exactly one live track,
         which no other of the boxes overlaps: the step links them by overlap,
-        so their encodings may be given later, to `resolve`."""
+        so their encodings may be given later, to `resolve` (none on a sample
+        in `doubt`: there the step compares every face)."""
         live = self._live(scene)
-        if not live or not boxes:
+        if doubt or not live or not boxes:
             return [False] * len(boxes)
         ov = np.array([[iou(b, t.last_box) >= self.min_iou for t in live] for b in boxes])
         return [bool(row.sum() == 1 and ov[:, row.argmax()].sum() == 1) for row in ov]
@@ -211,11 +215,14 @@ class FaceTracker:
                 group[group.index(t)] = rest
         return rest
 
-    def step(self, scene: int, faces: FrameFaces) -> list[int | None]:
+    def step(self, scene: int, faces: FrameFaces, doubt: bool = False) -> list[int | None]:
         """Link one frame's detections; the track id of each. A weak detection
         may only extend an existing track: one that links to none is dropped,
         its id None, and the items go to the kept detections in order. A face
-        marked `later` waits in its track for `resolve`."""
+        marked `later` waits in its track for `resolve`. On a sample in
+        `doubt` (it may follow a cut the scenes did not call one:
+        video.scenes.DOUBT) overlap is no evidence: a face extends a track
+        only when its face agrees (under LINK_FACE), as where people cross."""
         boxes, encodings, qualities, weak = list(faces.box_xyxy), faces.encoding, faces.quality, faces.weak
         later = faces.later or (False,) * len(boxes)
         if any(e is not None for e in encodings) and any(t.waiting for t in self._open if t.scene == scene):
@@ -236,8 +243,9 @@ class FaceTracker:
                 if encodings[r] is not None and m is not None and \
                         np.linalg.norm(encodings[r] - m) >= BREAK_FACE:
                     continue  # overlapping, but another person's face
-                if (ov[r] >= self.min_iou).sum() > 1 or (ov[:, c] >= self.min_iou).sum() > 1:
-                    # two boxes and tracks overlap (people crossing): trust only a face that agrees
+                if doubt or (ov[r] >= self.min_iou).sum() > 1 or (ov[:, c] >= self.min_iou).sum() > 1:
+                    # two boxes and tracks overlap (people crossing), or a cut may lie before this
+                    # sample: trust only a face that agrees
                     if encodings[r] is None or m is None or np.linalg.norm(encodings[r] - m) >= LINK_FACE:
                         continue
                 assigned[r] = tracks[c]

@@ -121,6 +121,27 @@ def test_intruder_with_another_face_breaks_the_track():
     assert got[0][0] != got[1][0]
 
 
+def test_after_a_possible_cut_only_a_face_that_agrees_continues_a_track():
+    """On a sample in doubt (it may follow a cut the scenes did not call one)
+    overlap is no evidence: a face 0.45 from the track's, which overlap alone
+    would link (under BREAK_FACE), starts a track of its own; one 0.2 away
+    continues; the faces are all wanted, none deferred."""
+    rng = np.random.default_rng(11)
+    a = unit(rng)
+    near, far = off(rng, a, 0.2), off(rng, a, 0.45)
+    for doubt, same in ((False, True), (True, False)):
+        t = FaceTracker()
+        t.step(0, FrameFaces.of([box_at(10)], [a], [0], [0.9]))
+        got = t.step(0, FrameFaces.of([box_at(12)], [far], [1], [0.5]), doubt=doubt)
+        assert (got == [0]) is same
+    t = FaceTracker()
+    t.step(0, FrameFaces.of([box_at(10)], [a], [0], [0.9]))
+    assert t.wants_encoding(0, [box_at(12)], [0.1], budget=1) == [False]
+    assert t.wants_encoding(0, [box_at(12)], [0.1], budget=1, doubt=True) == [True]
+    assert t.deferrable(0, [box_at(12)]) == [True] and t.deferrable(0, [box_at(12)], doubt=True) == [False]
+    assert t.step(0, FrameFaces.of([box_at(12)], [near], [1], [0.5]), doubt=True) == [0]
+
+
 def test_face_leaving_and_coming_back():
     rng = np.random.default_rng(4)
     a = unit(rng)

@@ -22,8 +22,8 @@ or pillarboxed footage (common in film) are the same in every sample, so
 they would dilute every difference by their share of the frame and hide
 cuts. avengers is letterboxed: its third cut is found only within its
 picture; with bars a sixth of the height added above and below, two of the
-three went unfound and a track ran across them (benchmarks/RESULTS.md,
-"Session 25").
+three went unfound and thor's longest track joined steve's person
+(benchmarks/RESULTS.md, "Session 25").
 """
 from __future__ import annotations
 
@@ -84,8 +84,20 @@ def _histogram(image: np.ndarray) -> np.ndarray:
     return cv2.normalize(hist, None).ravel()
 
 
+DOUBT = 0.3
+"""A sample this far (Bhattacharyya) from the one before, but under the cut
+threshold, may follow a cut between two shots of one set: the tracks do not
+trust overlap across it (tracking.FaceTracker.step). On the real clips, 6 of
+the 7 sample pairs at 0.35-0.4 are such cuts (close-ups of two people at one
+table, at one place on screen); motion within a shot reaches 0.25-0.35; the
+composites' shots stay under 0.17 (benchmarks/RESULTS.md, "Session 24: scene
+cuts on real footage", "Session 25")."""
+
+
 class CutDetector:
-    """Feed sampled frames in order; `update` returns the scene number of each."""
+    """Feed sampled frames in order; `update` returns the scene number of
+    each; `doubtful` says whether the last one lay DOUBT or more from the one
+    before without a cut."""
 
     def __init__(self, threshold: float = default("cut_threshold")):
         self.threshold = threshold
@@ -93,6 +105,7 @@ class CutDetector:
         self._prev: np.ndarray | None = None  # the last sample, every _STRIDE-th pixel
         self._hist: tuple[tuple, np.ndarray] | None = None  # its histogram, and over which part
         self.scene = 0
+        self.doubtful = False
 
     def update(self, image: np.ndarray) -> int:
         import cv2
@@ -103,10 +116,14 @@ class CutDetector:
         part = slice(max(0, k * rows.start - k + 1), k * rows.stop), slice(max(0, k * cols.start - k + 1), k * cols.stop)
         key = (part, cur.shape)
         hist = _histogram(cur[part])
+        self.doubtful = False
         if self._prev is not None and self._prev.shape == cur.shape:
             before = self._hist[1] if self._hist[0] == key else _histogram(self._prev[part])
-            if cv2.compareHist(before, hist, cv2.HISTCMP_BHATTACHARYYA) > self.threshold:
+            distance = cv2.compareHist(before, hist, cv2.HISTCMP_BHATTACHARYYA)
+            if distance > self.threshold:
                 self.scene += 1
+            else:
+                self.doubtful = distance >= DOUBT
         self._prev, self._hist = cur, (key, hist)
         return self.scene
 

@@ -118,3 +118,26 @@ def test_the_picture_is_what_any_sample_showed_inside_bars_that_stay_black():
     assert dark.feed(c) == (slice(15, 25), slice(20, 40))
     c[0, 0, 1] = 30
     assert dark.feed(c) == (slice(0, 25), slice(0, 40))
+
+
+def test_a_change_short_of_a_cut_is_in_doubt(hopper_bgr, astronaut_bgr):
+    """Two people at one place on one set lie under the cut threshold (0.37):
+    no cut, but the sample is in doubt (DOUBT); a pan is not, nor is a cut."""
+    from clusterer.video.scenes import DOUBT
+
+    bg = background()
+    one, other = walk_in(bg, hopper_bgr, 240), walk_in(bg, astronaut_bgr[0:300, 100:380], 240)
+    cuts = CutDetector()
+    cuts.update(one)
+    assert not cuts.doubtful  # the first sample follows nothing
+    assert cuts.update(other) == 0 and cuts.doubtful
+    assert cuts.update(other) == 0 and not cuts.doubtful  # the same shot goes on
+    pan = CutDetector()
+    pan.update(hopper_bgr)
+    pan.update(np.roll(hopper_bgr, 40, axis=1))
+    assert not pan.doubtful
+    h, w = hopper_bgr.shape[:2]
+    cut = CutDetector()
+    cut.update(hopper_bgr)
+    assert cut.update(cv2.resize(hopper_bgr[h // 4:3 * h // 4, w // 4:3 * w // 4], (w, h))) == 1 and not cut.doubtful
+    assert 0 < DOUBT < CutDetector().threshold
