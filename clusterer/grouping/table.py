@@ -16,7 +16,10 @@ def as_span(f) -> frozenset[int]:
 def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[np.ndarray, np.ndarray]:
     """Each track's encoding, the mean of its best (up to `budget`) encoded faces
     of at least `min_quality`, and whether it had any such face. A track with
-    none gets the mean of all its encoded faces, flagged low-quality."""
+    none gets the mean of all its encoded faces, flagged low-quality; one with
+    no face encoded at all (a detection that lost its track to another on the
+    same step, with the track's budget of encodings full), NaN: no step
+    compares it by face."""
     enc = np.zeros((len(ex.tracks), ENCODING_DIM))
     good = np.zeros(len(ex.tracks), dtype=bool)
     for k, t in enumerate(ex.tracks):
@@ -24,7 +27,7 @@ def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[n
                        key=lambda f: -f.quality)
         best = [f for f in coded if f.quality >= min_quality][:budget]
         good[k] = bool(best)
-        enc[k] = np.mean([f.encoding for f in (best or coded)], axis=0)
+        enc[k] = np.mean([f.encoding for f in (best or coded)], axis=0) if coded else np.nan
     return enc, good
 
 

@@ -528,3 +528,29 @@ def test_parts_join_judges_a_pair_again_when_a_join_moves_a_mean_into_its_reach(
     assert out[2] == out[3] and out[0] != out[1]
     alone = join_parts(labels[:2], x[:2], spans[:2], 0.5, 0.9, 0.45, np.full(2, 20.0), min_weight=10)
     assert alone[0] == alone[1]
+
+
+def test_a_track_with_no_face_encoded_groups_quietly():
+    """A track none of whose faces was encoded (a detection that lost its
+    track to another on the same step, the track's budget full) has no
+    encoding (NaN, not good) and numpy warns of no empty mean: grouping
+    places the others and leaves it in unknown."""
+    import warnings
+    from dataclasses import replace
+
+    from clusterer.grouping.persons import cluster
+    from clusterer.grouping.table import encode_tracks
+    from lookalikes import extraction_of, look_alikes
+
+    faces, spans, who = look_alikes(0)
+    ex = extraction_of(faces, spans)
+    blank = ex.tracks[-1]
+    ex = replace(ex, faces=tuple(replace(f, encoding=None) if i in blank.items else f
+                                 for i, f in enumerate(ex.faces)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        enc, good = encode_tracks(ex, min_quality=0.0, budget=5)
+        assert np.isnan(enc[-1]).all() and not good[-1] and np.isfinite(enc[:-1]).all()
+        persons, unknown = cluster(ex, mode="faces", min_faces=1)
+    assert len(persons) >= 2 and all(s.track != blank.id for p in persons for s in p.sightings)
+    assert {s.track for s in unknown} == {blank.id}
