@@ -18,8 +18,8 @@ def encode_tracks(ex: Extraction, *, min_quality: float, budget: int) -> tuple[n
     of at least `min_quality`, and whether it had any such face. A track with
     none gets the mean of all its encoded faces, flagged low-quality; one with
     no face encoded at all (a detection that lost its track to another on the
-    same step, with the track's budget of encodings full), NaN: no step
-    compares it by face."""
+    same step, with the track's budget of encodings full), NaN: not good, so
+    stage 1 and the face joins skip it, and a distance to it is under no bound."""
     enc = np.zeros((len(ex.tracks), ENCODING_DIM))
     good = np.zeros(len(ex.tracks), dtype=bool)
     for k, t in enumerate(ex.tracks):
