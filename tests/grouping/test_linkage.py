@@ -533,8 +533,8 @@ def test_parts_join_judges_a_pair_again_when_a_join_moves_a_mean_into_its_reach(
 def test_a_track_with_no_face_encoded_groups_quietly():
     """A track none of whose faces was encoded (a detection that lost its
     track to another on the same step, the track's budget full) has no
-    encoding (NaN, not good) and numpy warns of no empty mean: grouping
-    places the others and leaves it in unknown."""
+    encoding (NaN, not good), without numpy's warning of an empty mean;
+    grouping places the others and leaves it in unknown."""
     import warnings
     from dataclasses import replace
 
