@@ -13,8 +13,7 @@ from .errors import NoFacesFound, NoFramesDecoded, OutputError
 from .evaluate import load_ground_truth
 from .extraction import extract
 from .faces.analyzer import FaceAnalyzer
-from .grouping.apart import told_apart_ids
-from .grouping.persons import cluster
+from .grouping.persons import cluster_apart
 from .naming.folders import follow_user_folders, load_known, name_persons, previous_numbers
 from .output.export import check_folder, export, output_dir
 from .output.outdir import claim
@@ -58,7 +57,8 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
             raise NoFacesFound(f"{video}: no face found in {len(ex.sampled)} sampled frames "
                                f"(try a lower --min-face, a higher --fps, or --detect-every 1)")
         _stage(progress, "clustering")
-        persons, unknown = follow_user_folders(*cluster(ex, **clustering), dest)
+        persons, unknown, apart = cluster_apart(ex, **clustering)
+        persons, unknown = follow_user_folders(persons, unknown, dest)
         persons = name_persons(persons, known_people, previous_numbers(dest))
         if rename is not None:
             persons = rename(persons)
@@ -67,8 +67,7 @@ def run(video: str | os.PathLike, *, out: str | os.PathLike = default("out"), ov
         recorded["min_face_px"] = min_face_px(extraction["min_face"], info.width, info.height)
         if embedder_name:
             recorded["cloth_embedder"] = embedder_name
-        result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts, ex.coverage,
-                        frozenset(told_apart_ids(ex, clustering)))
+        result = Result(info, ex.sampled, recorded, persons, unknown, ex.cuts, ex.coverage, apart)
         _stage(progress, "writing")
         export(result, dest, extra=cache_files, merge_gap=settings.get("merge_gap", default("merge_gap")),
                stage=stage)

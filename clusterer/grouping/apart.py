@@ -133,11 +133,9 @@ def told_apart_ids(ex: Extraction, s: dict[str, Any]) -> set[tuple[int, int]]:
     return {pair for i, j in apart_rows(table, ex, cut) for pair in ((ids[i], ids[j]), (ids[j], ids[i]))}
 
 
-def told_apart(table: TrackTable, ex: Extraction, cut: float = default("apart_cut")) -> TrackTable:
+def with_cannot_links(table: TrackTable, pairs) -> TrackTable:
     """The table with a cannot-link (a shared token in their spans, past every
-    frame) between each pair of rows apart_rows gives; the same table when
-    there is none."""
-    pairs = apart_rows(table, ex, cut)
+    frame) between each pair of rows in `pairs`; the same table when there is none."""
     if not pairs:
         return table
     spans = list(table.spans)
@@ -147,3 +145,4 @@ def told_apart(table: TrackTable, ex: Extraction, cut: float = default("apart_cu
         spans[j] = spans[j] | {token}
         token += 1
     return replace(table, spans=tuple(spans))
+

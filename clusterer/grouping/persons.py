@@ -5,7 +5,7 @@ import numpy as np
 
 from ..settings import check, default
 from ..types import Extraction, Assigned, Mode, Person, Reason, Sighting, group
-from .apart import told_apart
+from .apart import apart_rows, with_cannot_links
 from .fused import FusedClusterer
 from .linkage import FaceClusterer, attach_by_face, join_nearest_tracks, join_parts, join_unambiguous, number_clusters
 from .refine import ClothingRefiner
@@ -72,7 +72,14 @@ night, goes to unknown (F 0.943 → 0.928); at 0.3 two more
 (benchmarks/RESULTS.md, "Session 21")."""
 
 
-def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
+def cluster(ex: Extraction, **settings) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
+    """Persons (most faces first) and unknown sightings: cluster_apart's, for
+    any of its settings."""
+    persons, unknown, _ = cluster_apart(ex, **settings)
+    return persons, unknown
+
+
+def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: float = default("threshold"),
             min_faces: int = default("min_faces"), min_quality: float = default("min_quality"),
             join_threshold: float = default("join_threshold"), join_ratio: float = default("join_ratio"),
             min_confidence: float = default("min_confidence"),
@@ -83,12 +90,14 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
             part_ratio: float = default("part_ratio"), apart_cut: float = default("apart_cut"),
             cloth_weight: float = default("cloth_weight"),
             fused_epsilon: float = default("fused_epsilon"),
-            ) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
-    """Group the extracted tracks into persons (most faces first) and unknown sightings.
+            ) -> tuple[tuple[Person, ...], tuple[Sighting, ...], frozenset[tuple[int, int]]]:
+    """Group the extracted tracks into persons (most faces first) and unknown
+    sightings; with them, the track ids of each pair (both orders) kept apart
+    as look-alikes (for the report).
 
     Every decision is taken on tracks (a TrackTable); a face follows its track.
     First, look-alikes get cannot-links from a metric fitted to the video
-    (apart.told_apart, at `apart_cut`; 0: none): like two faces on screen
+    (apart.apart_rows, at `apart_cut`; 0: none): like two faces on screen
     together, no step joins them.
     In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
     by joins at `join_threshold` / `join_ratio`: persons whose mean faces
@@ -117,8 +126,9 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
     table = TrackTable.of(ex, min_quality=min_quality, budget=track_encodings, min_confidence=min_confidence,
                           with_clothing=mode != Mode.FACES)
-    if apart_cut > 0:
-        table = told_apart(table, ex, apart_cut)
+    pairs = apart_rows(table, ex, apart_cut) if apart_cut > 0 else []
+    table = with_cannot_links(table, pairs)
+    apart = frozenset(p for i, j in pairs for p in ((ex.tracks[i].id, ex.tracks[j].id), (ex.tracks[j].id, ex.tracks[i].id)))
     nt = len(table)
     t_reason: list[Reason | None] = [Reason.UNCONFIRMED if u else None for u in table.unconfirmed]
     t_assigned = [Assigned.FACE] * nt
@@ -191,7 +201,7 @@ def cluster(ex: Extraction, *, mode: str = default("mode"), threshold: float = d
         for i in items:
             sightings.append(Sighting(ex.faces[i], ex.clothing[i] if ex.clothing else None, assigned, reason, t.id))
             face_labels.append(lab)
-    return group(sightings, face_labels)
+    return (*group(sightings, face_labels), apart)
 
 
 def _unconfirmed_persons(labels: np.ndarray, best: np.ndarray, reasons: list) -> np.ndarray:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clusterer.grouping.apart import APART_MIN_NEGATIVES, APART_NEAR, apart_pairs, told_apart, video_metric
+from clusterer.grouping.apart import (APART_MIN_NEGATIVES, APART_NEAR, apart_pairs, apart_rows, video_metric,
+                                      with_cannot_links)
 from clusterer.grouping.linkage import FaceClusterer
 from clusterer.grouping.persons import cluster
 from clusterer.grouping.table import TrackTable
@@ -39,7 +40,7 @@ def test_stage_one_keeps_the_look_alikes_apart(seed):
     before = FaceClusterer(0.36, min_faces=1).fit_predict(table)
     assert any(len(set(who[before == c])) > 1 for c in set(before)), "the case needs the face network to mix them"
     ex = extraction_of(faces, spans)
-    after = FaceClusterer(0.36, min_faces=1).fit_predict(told_apart(table, ex))
+    after = FaceClusterer(0.36, min_faces=1).fit_predict(with_cannot_links(table, apart_rows(table, ex)))
     assert all(len(set(who[after == c])) == 1 for c in set(after))
     assert len(set(after)) < len(after)  # one person's tracks still join
 
@@ -64,13 +65,13 @@ def test_nothing_changes_without_enough_people_seen_together():
     x = np.stack([f.mean(axis=0) for f in faces])
     assert apart_pairs(x, spans, within(faces)) == []
     table = table_of(faces, spans)
-    assert told_apart(table, extraction_of(faces, spans)) is table
+    assert with_cannot_links(table, apart_rows(table, extraction_of(faces, spans))) is table
 
 
 def test_the_cannot_links_lie_past_every_frame():
     faces, spans, _ = look_alikes(0)
     table = table_of(faces, spans)
-    apart = told_apart(table, extraction_of(faces, spans))
+    apart = with_cannot_links(table, apart_rows(table, extraction_of(faces, spans)))
     last = max(max(s) for s in spans)
     added = [a - s for a, s in zip(apart.spans, spans)]
     assert any(added) and all(min(a) > last for a in added if a)
