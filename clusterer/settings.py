@@ -128,8 +128,9 @@ SETTINGS: dict[str, Setting] = {
     "cloth_ratio": Setting(
         0.75,
         "two-stage mode: a clothing match counts only if it is closer than this share of the "
-        "second-best match. Lower it to demand less ambiguous matches; raise it (0.8) to join more "
-        "where people's clothes all differ.",
+        "second-best match (among groups that could be a person: barely detected 'faces' such as "
+        "a pattern on a jacket are no rival). Lower it to demand less ambiguous matches; raise it "
+        "(0.8) to join more where people's clothes all differ.",
         min=0.0, max=1.0, stages=(Stage.CLUSTERING,)),
     "cloth_window": Setting(
         60.0,

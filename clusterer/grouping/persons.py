@@ -69,7 +69,10 @@ pattern on clothes made a person of 2–3 detections scored at most 0.03 (0.07
 with HOG on seed 139), in every mode; from 0.1 none is left in a person on any
 composite, F unchanged there, while one real person on sweden_psa, seen at
 night, goes to unknown (F 0.943 → 0.928); at 0.3 two more
-(benchmarks/RESULTS.md, "Session 21")."""
+(benchmarks/RESULTS.md, "Session 21"). Nor is such a group a rival in
+clothing's ratio test (refine.ClothingRefiner's rival_score): on fotb_dinner
+a pattern on grandma's jacket, scored 0.09, kept her parts apart
+(benchmarks/RESULTS.md, "Session 26")."""
 
 
 def cluster(ex: Extraction, **settings) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
@@ -158,7 +161,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
         if mode == Mode.TWO_STAGE and len(live):
             t = table[live]
             ref = ClothingRefiner(loose_threshold=loose_threshold, cloth_threshold=cloth_threshold,
-                                  ratio=cloth_ratio, window=cloth_window, layout_threshold=layout_threshold)
+                                  ratio=cloth_ratio, window=cloth_window, layout_threshold=layout_threshold,
+                                  rival_score=PERSON_SCORE)
             merged = ref.fit(labels[live], t).labels_
             # a merged cluster keeps its core's id: whoever changed id joined by clothing
             for k, a, b in zip(live, labels[live], merged):
@@ -181,8 +185,7 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
                 labels[m] = -1
                 for k in m:
                     t_reason[k] = Reason.LOW_QUALITY
-    labels = _unconfirmed_persons(labels, np.array([max(ex.faces[i].score for i in t.items) for t in ex.tracks]),
-                                  t_reason)
+    labels = _unconfirmed_persons(labels, table.top, t_reason)
     late = np.flatnonzero(table.unconfirmed & table.good)
     if len(late):
         labels = attach_by_face(labels, late, table.encoding, list(table.spans), threshold, join_ratio, table.size)

@@ -10,7 +10,10 @@ cluster B when all of these hold:
     `loose_threshold`
     (face_recognition's tolerance, 0.6, by default; LAYOUT_FACE for a join by layout);
   * ratio test: B is clearly the best: its clothing distance is at most
-    `ratio` × that of the second-best cluster seen nearby;
+    `ratio` × that of the second-best cluster seen nearby that could stand
+    as a person (a face scored at least `rival_score`): a cluster of barely
+    detected faces, never a person on its own, is most often a hand or a
+    pattern on someone's clothes, whose crop shows their clothes again;
   * never two faces of one frame in one cluster.
 Merges happen best-first, one at a time, so the result does not depend on the
 input order. Clothing never splits a cluster made by faces.
@@ -80,7 +83,7 @@ class ClothingRefiner:
                  cloth_threshold: float = default("cloth_threshold"),
                  ratio: float = default("cloth_ratio"), window: float = default("cloth_window"),
                  layout_threshold: float = default("layout_threshold"), layout_ratio: float = LAYOUT_RATIO,
-                 layout_face: float = LAYOUT_FACE):
+                 layout_face: float = LAYOUT_FACE, rival_score: float = -np.inf):
         self.loose_threshold = loose_threshold
         self.cloth_threshold = cloth_threshold
         self.ratio = ratio
@@ -88,6 +91,7 @@ class ClothingRefiner:
         self.layout_threshold = layout_threshold
         self.layout_ratio = layout_ratio
         self.layout_face = layout_face
+        self.rival_score = rival_score
 
     def fit(self, labels, table: TrackTable) -> "ClothingRefiner":
         labels = np.asarray(labels)
@@ -121,6 +125,7 @@ class ClothingRefiner:
         start, end = times[:, 0], times[:, 1]
         w = np.asarray(table.size, dtype=float)
         fr = {k: frozenset().union(*(table.spans[i] for i in m)) for k, m in members.items()}
+        stands = {k: bool((table.top[m] >= self.rival_score).any()) for k, m in members.items()}
 
         def cloth_dists(srcs: list[int], dsts: list[int]) -> np.ndarray:
             """(len(srcs), len(dsts)): for each pair, the median over the source's
@@ -167,13 +172,14 @@ class ClothingRefiner:
             return sorted(set().union(*(filed[t] for t in periods[a])) - {a})
 
         def ranked(a: int) -> tuple:
-            """a's nearest and second-nearest clusters by clothing: (d1, b1, d2, b2)."""
+            """a's nearest cluster by clothing and its nearest rival (the next
+            nearest that stands as a person): (d1, b1, d2, b2)."""
             bs = nearby(a)
             scored = sorted((float(d), b) for d, b in zip(cloth_dists([a], bs)[0], bs) if np.isfinite(d))
             if not scored:
                 return ()
-            return scored[0][0], scored[0][1], scored[1][0] if len(scored) > 1 else np.inf, \
-                scored[1][1] if len(scored) > 1 else -1
+            rival = next(((d, b) for d, b in scored[1:] if stands[b]), (np.inf, -1))
+            return scored[0][0], scored[0][1], *rival
 
         def candidate(a: int):
             """a's join with its nearest, as (clothing, face, ids…, source, target)
@@ -203,6 +209,7 @@ class ClothingRefiner:
             joins.append(Join(src, dst, c1, fd, by))
             members[dst] = np.concatenate([members[dst], members.pop(src)])
             fr[dst] = fr[dst] | fr.pop(src)
+            stands[dst] = stands[dst] or stands.pop(src)
             for t in periods[src]:
                 filed[t].discard(src)
                 filed[t].add(dst)

@@ -55,7 +55,8 @@ class TrackTable:
     embedding or None (track_clothing; None for all without clothing);
     layout: its clothing's layout or None, likewise;
     unconfirmed (n,): not confirmed (see confirmed: a one-face track scored
-    under min_confidence, or no face at the detector's cut-off).
+    under min_confidence, or no face at the detector's cut-off);
+    top (n,): its best face's detector score.
     Index it with a numpy index (table[rows]) for the rows a step looks at.
     """
 
@@ -67,6 +68,7 @@ class TrackTable:
     clothing: tuple[np.ndarray | None, ...]
     unconfirmed: np.ndarray
     layout: tuple[np.ndarray | None, ...]
+    top: np.ndarray
 
     def __len__(self) -> int:
         return len(self.size)
@@ -76,15 +78,15 @@ class TrackTable:
         return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
                           tuple(self.spans[k] for k in rows), self.times[rows],
                           tuple(self.clothing[k] for k in rows), self.unconfirmed[rows],
-                          tuple(self.layout[k] for k in rows))
+                          tuple(self.layout[k] for k in rows), self.top[rows])
 
     @staticmethod
-    def rows(encoding, frames, size=None, *, clothing=None, times=None, layout=None) -> "TrackTable":
+    def rows(encoding, frames, size=None, *, clothing=None, times=None, layout=None, top=None) -> "TrackTable":
         """A table from parallel rows, for the clusterers used on their own:
         frames[i] a frame or a set of frames; size the faces each row stands
         for (default 1); clothing vectors and layouts or None (default none);
-        times (n,) or (n, 2) in seconds (default 0). Every row good and
-        confirmed."""
+        times (n,) or (n, 2) in seconds (default 0); top, each row's best
+        detector score (default inf). Every row good and confirmed."""
         enc = np.asarray(encoding, dtype=np.float64)
         if enc.ndim != 2:
             raise ValueError(f"encodings must be 2-d (n, dim), got shape {enc.shape}")
@@ -96,7 +98,8 @@ class TrackTable:
         return TrackTable(enc, np.ones(n, dtype=bool), np.ones(n) if size is None else np.asarray(size, dtype=float),
                           spans, t if t.ndim == 2 else np.stack([t, t], axis=1).reshape(n, 2),
                           (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool),
-                          (None,) * n if layout is None else tuple(layout))
+                          (None,) * n if layout is None else tuple(layout),
+                          np.full(n, np.inf) if top is None else np.asarray(top, dtype=float))
 
     @staticmethod
     def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
@@ -112,7 +115,8 @@ class TrackTable:
             clothing=tuple(track_clothing(ex)) if with_clothing else (None,) * nt,
             unconfirmed=np.array([not confirmed([faces[i].score for i in t.items], min_confidence)
                                   for t in tracks], dtype=bool),
-            layout=tuple(track_clothing(ex, "layout")) if with_clothing else (None,) * nt)
+            layout=tuple(track_clothing(ex, "layout")) if with_clothing else (None,) * nt,
+            top=np.array([max(faces[i].score for i in t.items) for t in tracks], dtype=float).reshape(nt))
 
 
 def confirmed(scores, min_confidence: float) -> bool:

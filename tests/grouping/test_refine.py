@@ -42,7 +42,8 @@ def scene():
 
 def fit(s, **kw):
     return ClothingRefiner(**kw).fit(s["labels"], TrackTable.rows(np.array(s["enc"]), s["frames"], clothing=s["cloth"],
-                                                                 times=s["times"], layout=s.get("layout")))
+                                                                 times=s["times"], layout=s.get("layout"),
+                                                                 top=s.get("top")))
 
 
 def in_one_framing(scene, apart: float = 0.01):
@@ -97,6 +98,28 @@ def test_refuses_ambiguous_ratio(scene):
     assert r.labels_[3] not in (r.labels_[0], r.labels_[4])
     # with the ratio test off, clothing alone would decide
     assert len(fit(scene, ratio=1.0).joins_) >= 1
+
+
+def test_a_rival_that_cannot_stand_as_a_person_leaves_the_match_clear(scene):
+    """A group of barely detected 'faces' (best score 0.09, under rival_score:
+    never a person of its own; on fotb_dinner a pattern on grandma's jacket)
+    whose crops show A's clothes again is no rival: the face in doubt joins A.
+    The same group scored as a face keeps the match ambiguous."""
+    rng = scene["rng"]
+    fb = unit(rng, 128) * 0.5  # its "face" is nobody's
+    scene["enc"] += [near(rng, fb, 0.05), near(rng, fb, 0.05)]
+    scene["cloth"] += [scene["cloth"][0], scene["cloth"][1]]
+    scene["labels"] += [2, 2]
+    scene["times"] += [2.0, 2.5]
+    scene["frames"] += [4, 5]
+    scene["top"] = [1.0, 1.0, 1.0, 0.5, 0.09, 0.05]
+    r = fit(scene, rival_score=0.1)
+    assert r.labels_[3] == r.labels_[0] != r.labels_[4]
+    scene["top"][4] = 0.1
+    r = fit(scene, rival_score=0.1)
+    assert r.labels_[3] != r.labels_[0]
+    scene["top"][4] = 0.09
+    assert fit(scene).labels_[3] != fit(scene).labels_[0]  # by default every cluster is a rival
 
 
 def test_default_threshold_refuses_clothes_0_29_apart(scene):
@@ -237,9 +260,10 @@ def test_layout_joins_only_once_clothing_joins_are_done(scene):
     assert r.joins_[1].cloth < r.joins_[0].cloth
 
 
-def _reference_joins(labels, table, threshold, ratio, window, loose):
+def _reference_joins(labels, table, threshold, ratio, window, loose, rival_score=-np.inf):
     """The clothing pass as first written: every pair's clothing distance,
-    every cluster's two nearest judged afresh after each join (slow, plain)."""
+    every cluster's nearest and nearest rival (a cluster with a face scored
+    rival_score) judged afresh after each join (slow, plain)."""
     from clusterer.grouping.linkage import pairwise_distances
 
     members = {int(k): np.flatnonzero(np.asarray(labels) == k) for k in np.unique(labels)}
@@ -267,7 +291,8 @@ def _reference_joins(labels, table, threshold, ratio, window, loose):
             if not scored:
                 continue
             c1, b = scored[0]
-            if c1 >= threshold or fr[a] & fr[b] or (len(scored) > 1 and c1 > ratio * scored[1][0]):
+            rivals = [d for d, r in scored[1:] if (table.top[members[r]] >= rival_score).any()]
+            if c1 >= threshold or fr[a] & fr[b] or (rivals and c1 > ratio * rivals[0]):
                 continue
             d = pairwise_distances(table.encoding[members[a]], table.encoding[members[b]])
             fd = float(np.average(d, weights=np.outer(w[members[a]], w[members[b]])))
@@ -283,8 +308,10 @@ def _reference_joins(labels, table, threshold, ratio, window, loose):
         fr[best[5]] = fr[best[5]] | fr.pop(best[4])
 
 
-@pytest.mark.parametrize("window, ratio", [(0.0, 1.0), (20.0, 1.0), (20.0, 0.9), (np.inf, 0.9)])
-def test_clothing_joins_equal_judging_every_pair_afresh(window, ratio):
+@pytest.mark.parametrize("window, ratio, rival_score", [(0.0, 1.0, -np.inf), (20.0, 1.0, -np.inf),
+                                                        (20.0, 0.9, -np.inf), (np.inf, 0.9, -np.inf),
+                                                        (20.0, 0.9, 0.1), (np.inf, 0.8, 0.1)])
+def test_clothing_joins_equal_judging_every_pair_afresh(window, ratio, rival_score):
     """On random scenes (three people, each track in one of three shirts
     whoever wears it, seen at random times, now and then two tracks in one
     frame): the same joins, in the same order, as judging every pair of
@@ -304,10 +331,13 @@ def test_clothing_joins_equal_judging_every_pair_afresh(window, ratio):
         t0 = rng.uniform(0, 60 if window else 8, size=n)  # with no window, only overlapping sightings compare
         times = np.stack([t0, t0 + 1], axis=1)
         frames = [frozenset({i, int(rng.integers(0, n))} if rng.random() < 0.3 else {i}) for i in range(n)]
-        table = TrackTable.rows(np.array(enc), frames, rng.integers(1, 8, size=n), clothing=cloth, times=times)
+        top = np.where(rng.random(n) < 0.3, 0.05, 1.0)  # now and then a barely detected track
+        table = TrackTable.rows(np.array(enc), frames, rng.integers(1, 8, size=n), clothing=cloth, times=times,
+                                top=top)
         labels = rng.integers(0, max(2, n // 2), size=n)
-        r = ClothingRefiner(cloth_threshold=0.35, ratio=ratio, window=window, layout_threshold=0.0).fit(labels, table)
-        want = _reference_joins(labels, table, 0.35, ratio, window, 0.6)
+        r = ClothingRefiner(cloth_threshold=0.35, ratio=ratio, window=window, layout_threshold=0.0,
+                            rival_score=rival_score).fit(labels, table)
+        want = _reference_joins(labels, table, 0.35, ratio, window, 0.6, rival_score)
         assert [(j.source, j.target) for j in r.joins_] == want
         joined += len(want)
     assert joined >= 10
