@@ -356,6 +356,8 @@ def test_a_person_of_barely_detected_faces_is_unknown(mode):
 
     weak = [0.03, -0.08, PERSON_SCORE - 0.01]
     assert run(weak) == ([[0]], {1: "unconfirmed"})
+    # the folded-arms hand of session 26's seed 11, as the detector scored it
+    assert run([-0.14, 0.015, 0.198, 0.049]) == ([[0]], {1: "unconfirmed"})
     assert run(weak[:2] + [PERSON_SCORE]) == ([[0], [1]], {})
     assert run(weak, confident_twin=True) == ([[0], [1, 2]], {})
 
