@@ -119,7 +119,8 @@ def test_a_rival_that_cannot_stand_as_a_person_leaves_the_match_clear(scene):
     r = fit(scene, rival_score=0.1)
     assert r.labels_[3] != r.labels_[0]
     scene["top"][4] = 0.09
-    assert fit(scene).labels_[3] != fit(scene).labels_[0]  # by default every cluster is a rival
+    r = fit(scene)  # by default every cluster is a rival
+    assert r.labels_[3] != r.labels_[0]
 
 
 def test_default_threshold_refuses_clothes_0_29_apart(scene):
