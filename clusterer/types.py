@@ -253,7 +253,8 @@ class Sighting:
 
     reason says why a sighting is unknown: "few-faces" (its group had fewer
     than --min-faces faces), "unconfirmed" (a one-sample track with a low
-    detector score: likely not a face), "low-quality" (its track had no face
+    detector score, a group of barely detected faces, or a weak find on the
+    body below a face: likely not a face), "low-quality" (its track had no face
     good enough to cluster and clothing did not attach it), "noise" (fused
     mode: HDBSCAN noise), "same-frame" (its cluster already had a face of
     that frame: fused mode, or the user's folders asked for it) or

@@ -126,7 +126,9 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
     under min_confidence, or no face at the detector's cut-off) start no
     person: once the others are grouped, each with a good face joins the
     person it is clearly nearest to under `threshold`
-    (linkage.attach_by_face), or goes to unknown. The weak
+    (linkage.attach_by_face), or goes to unknown. A weak find on the body
+    below a face seen with it (body.tracks_on_body: a necklace, a tie's
+    knot, hands) is unconfirmed too, and joins no person. The weak
     detections that start a track (--track-start) are kept only if it ends
     in a person: in unknown a track keeps its faces from its first confident
     one (a track of weak detections only, none), as a weak detection that
@@ -196,7 +198,7 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
                 for k in m:
                     t_reason[k] = Reason.LOW_QUALITY
     labels = _unconfirmed_persons(labels, table.top, t_reason)
-    late = np.flatnonzero(table.unconfirmed & table.good)
+    late = np.flatnonzero(table.unconfirmed & table.good & ~table.on_body)
     if len(late):
         labels = attach_by_face(labels, late, table.encoding, list(table.spans), threshold, join_ratio, table.size)
         for k in late[labels[late] >= 0]:

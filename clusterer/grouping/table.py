@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..types import ENCODING_DIM, Extraction
+from .body import tracks_on_body
 
 
 def as_span(f) -> frozenset[int]:
@@ -55,8 +56,9 @@ class TrackTable:
     embedding or None (track_clothing; None for all without clothing);
     layout: its clothing's layout or None, likewise;
     unconfirmed (n,): not confirmed (see confirmed: a one-face track scored
-    under min_confidence, or no face at the detector's cut-off);
-    top (n,): its best face's detector score.
+    under min_confidence, or no face at the detector's cut-off), or on_body;
+    top (n,): its best face's detector score;
+    on_body (n,): a weak find on someone's body below a face (body.tracks_on_body).
     Index it with a numpy index (table[rows]) for the rows a step looks at.
     """
 
@@ -69,6 +71,7 @@ class TrackTable:
     unconfirmed: np.ndarray
     layout: tuple[np.ndarray | None, ...]
     top: np.ndarray
+    on_body: np.ndarray
 
     def __len__(self) -> int:
         return len(self.size)
@@ -78,7 +81,7 @@ class TrackTable:
         return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
                           tuple(self.spans[k] for k in rows), self.times[rows],
                           tuple(self.clothing[k] for k in rows), self.unconfirmed[rows],
-                          tuple(self.layout[k] for k in rows), self.top[rows])
+                          tuple(self.layout[k] for k in rows), self.top[rows], self.on_body[rows])
 
     @staticmethod
     def rows(encoding, frames, size=None, *, clothing=None, times=None, layout=None, top=None) -> "TrackTable":
@@ -86,7 +89,7 @@ class TrackTable:
         frames[i] a frame or a set of frames; size the faces each row stands
         for (default 1); clothing vectors and layouts or None (default none);
         times (n,) or (n, 2) in seconds (default 0); top, each row's best
-        detector score (default inf). Every row good and confirmed."""
+        detector score (default inf). Every row good, confirmed, on no body."""
         enc = np.asarray(encoding, dtype=np.float64)
         if enc.ndim != 2:
             raise ValueError(f"encodings must be 2-d (n, dim), got shape {enc.shape}")
@@ -99,7 +102,8 @@ class TrackTable:
                           spans, t if t.ndim == 2 else np.stack([t, t], axis=1).reshape(n, 2),
                           (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool),
                           (None,) * n if layout is None else tuple(layout),
-                          np.full(n, np.inf) if top is None else np.asarray(top, dtype=float))
+                          np.full(n, np.inf) if top is None else np.asarray(top, dtype=float),
+                          np.zeros(n, dtype=bool))
 
     @staticmethod
     def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
@@ -107,6 +111,7 @@ class TrackTable:
         faces, tracks = ex.faces, ex.tracks
         nt = len(tracks)
         enc, good = encode_tracks(ex, min_quality=min_quality, budget=budget)
+        body = tracks_on_body(ex)
         return TrackTable(
             encoding=enc, good=good,
             size=np.array([len(t.items) for t in tracks]),
@@ -114,9 +119,10 @@ class TrackTable:
             times=np.array([[faces[t.items[0]].time, faces[t.items[-1]].time] for t in tracks]).reshape(nt, 2),
             clothing=tuple(track_clothing(ex)) if with_clothing else (None,) * nt,
             unconfirmed=np.array([not confirmed([faces[i].score for i in t.items], min_confidence)
-                                  for t in tracks], dtype=bool),
+                                  for t in tracks], dtype=bool) | body,
             layout=tuple(track_clothing(ex, "layout")) if with_clothing else (None,) * nt,
-            top=np.array([max(faces[i].score for i in t.items) for t in tracks], dtype=float).reshape(nt))
+            top=np.array([max(faces[i].score for i in t.items) for t in tracks], dtype=float).reshape(nt),
+            on_body=body)
 
 
 def confirmed(scores, min_confidence: float) -> bool:
