@@ -1,12 +1,10 @@
-"""Detections on someone's body: a necklace, a tie's knot, hands holding a
-phone, found below a face seen in the same frame. A face detector's weak
-finds there are patterns on that person's clothes, and their clothing crop
-(below them) is that person's clothes, so clothing joined them to persons.
-On the six real clips every track lying there with no face scored
-BODY_SCORE was no face: a necklace (best 0.46) and a tie's knot (0.27) each
-made a person, hands on a phone (0.01) joined one by clothing; no labelled
-face of the 70 benchmark videos lies there (benchmarks/RESULTS.md,
-"Session 27")."""
+"""Detections on someone's body: a necklace or a tie's knot found at the neck
+below a face seen in the same frame. A face detector's weak finds there are
+patterns on that person's clothes, and their clothing crop is that person's
+clothes, so they made persons of their own or joined persons by clothing.
+Over the 70 benchmark videos every track with a face lying there is no face:
+a necklace (best score 0.46) and a tie's knot (0.27) each made a person; no
+labelled face lies there (benchmarks/RESULTS.md, "Session 27")."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,29 +21,35 @@ The weak finds on bodies scored at most 0.46."""
 BELOW_CHIN = 0.3
 """A find on the body starts at least this many of the face's heights below
 its chin: a head leaning on a shoulder starts level with it (friends_episode,
--0.03); the finds on bodies started 0.39–2.6 below."""
+-0.03)."""
 
-BODY_DEPTH = 3.0
-"""... and its centre lies at most this many of the face's heights below the
-chin (the torso)."""
+NECK = 1.0
+"""... and at most this many below it: the neck and collar, where a necklace
+(0.55–0.66), a tie's knot (0.52–0.66) or a glass held up (0.87) lay. Deeper,
+in a grid of pictures (a video call, a split screen), the faces of the
+picture below lie under the big faces above (1–2.7 heights; hands at the
+waist, 1.45–1.86, are left to the other rules)."""
 
 BODY_SIDE = 0.25
 """... and its centre within the face's width widened by this share on each
 side."""
 
-BODY_SCALE = 1.2
-"""... and it is at most this many times the face's height: a larger face
-below is someone nearer the camera. The finds on bodies measured 0.12–0.86."""
+BODY_SCALE = (0.35, 1.2)
+"""... and its height within these shares of the face's: larger, it is
+someone nearer the camera; much smaller, a face further away (in a grid the
+faces of the picture below measured 0.18–0.21 of a close-up's above; the
+finds on bodies 0.42–0.71)."""
 
 
 def lies_on_body(f: Face, g: Face) -> bool:
-    """Whether detection `f` lies on the body below face `g` (same frame)."""
+    """Whether detection `f` lies on the body below face `g` (same frame), at
+    its neck or collar."""
     x1, y1, x2, y2 = f.box_xyxy
     a1, b1, a2, b2 = g.box_xyxy
     w, h = a2 - a1, b2 - b1
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    return (a1 - BODY_SIDE * w <= cx <= a2 + BODY_SIDE * w and y1 >= b2 + BELOW_CHIN * h
-            and cy <= b2 + BODY_DEPTH * h and y2 - y1 <= BODY_SCALE * h)
+    cx = (x1 + x2) / 2
+    return (a1 - BODY_SIDE * w <= cx <= a2 + BODY_SIDE * w and b2 + BELOW_CHIN * h <= y1 <= b2 + NECK * h
+            and BODY_SCALE[0] * h <= y2 - y1 <= BODY_SCALE[1] * h)
 
 
 def tracks_on_body(ex: Extraction) -> np.ndarray:

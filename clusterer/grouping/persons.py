@@ -127,8 +127,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
     person: once the others are grouped, each with a good face joins the
     person it is clearly nearest to under `threshold`
     (linkage.attach_by_face), or goes to unknown. A weak find on the body
-    below a face seen with it (body.tracks_on_body: a necklace, a tie's
-    knot, hands) is unconfirmed too, and joins no person. The weak
+    at the neck below a face seen with it (body.tracks_on_body: a necklace,
+    a tie's knot) is unconfirmed too, and joins no person. The weak
     detections that start a track (--track-start) are kept only if it ends
     in a person: in unknown a track keeps its faces from its first confident
     one (a track of weak detections only, none), as a weak detection that
