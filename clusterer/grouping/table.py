@@ -58,7 +58,7 @@ class TrackTable:
     unconfirmed (n,): not confirmed (see confirmed: a one-face track scored
     under min_confidence, or no face at the detector's cut-off), or on_body;
     top (n,): its best face's detector score;
-    on_body (n,): a weak find on someone's body below a face (body.tracks_on_body).
+    on_body (n,): a weak find at the neck below another face (body.tracks_on_body).
     Index it with a numpy index (table[rows]) for the rows a step looks at.
     """
 
