@@ -242,3 +242,20 @@ def test_versions_summary_counts_videos_above_below_and_under_the_precision_bar(
         "precision under 0.98: 1 (the other version: 1)",
         "- long (1 videos): F over the faces found 0 above, 0 below; F over every face 1 above, 0 below; "
         "precision under 0.98: 0 (the other version: 0)"]
+
+
+def test_layouts_map_a_clips_labels_where_and_when_it_is_shown():
+    from benchmarks.bench_layouts import Placed, mapped_truth
+
+    # a 320×180 clip at 30 frames/s, labelled at 0 s (ann) and 0.5 s (bob)
+    labels = {"c": {0: [([10, 20, 30, 40], "ann")], 15: [([0, 0, 10, 10], "bob")]}}
+    looped = Placed("c", 640, 360, 640, 360, 0.0, 20.0, 1.0, (320, 180), 30.0)   # twice as large, looping each second
+    later = Placed("c", 0, 0, 320, 180, 30.0, 60.0, 30.0, (320, 180), 30.0)      # as it is, from 30 s on
+    ann, bob = [660, 400, 700, 440], [640, 360, 660, 380]
+    # a made video at 50 frames/s: 0 s, 0.5 s, 1.0 s (the loop's start), 0.2 s (nearest label 0 s), 30.5 s
+    gt = mapped_truth([looped, later], labels, [0, 25, 50, 10, 1525], 50.0)
+    assert gt == [(0, "c:ann", ann), (25, "c:bob", bob), (50, "c:ann", ann), (10, "c:ann", ann),
+                  (1525, "c:bob", [0, 0, 10, 10])]
+    # no labelled frame within a quarter second: none
+    assert mapped_truth([later], {"c": {0: [([1, 1, 2, 2], "ann")]}}, [1515], 50.0) == []
+    assert looped.holds(0.5, ann) and not looped.holds(0.5, [10, 20, 30, 40]) and not looped.holds(25.0, ann)
