@@ -4,9 +4,9 @@ call's gallery, a split screen) and the six clips joined into one reel (many
 people of different films in one long video).
 
 Each video is made from ../shared/real with ffmpeg (H.264 CRF 18, 25
-frames/s): the grids from four clips scaled to 640×360 pictures (60 s; a
-shorter clip loops), the reel from the six scaled to 1280×720 one after the
-other. The clips' labels (benchmarks/labels) are mapped into each (boxes
+frames/s; each clip cut to whole seconds): the grids from four clips
+scaled to 640×360 pictures (60 s; a shorter clip loops), the reel from the
+six scaled to 1280×720 one after the other. The clips' labels (benchmarks/labels) are mapped into each (boxes
 scaled and moved, times shifted, the nearest labelled frame within a quarter
 second; identities kept apart by clip: `clip:identity`). The pipeline runs at
 its defaults (extractions kept in bench-out/grouping per commit): BCubed F
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -118,36 +120,43 @@ def _ffmpeg(args: list[str], dest: Path) -> Path:
     return dest
 
 
+def part(clip: str, size: tuple[int, int]) -> tuple[Path, Placed]:
+    """The clip scaled to `size` at FPS, cut to whole seconds (a whole number
+    of frames): a clip that follows or repeats another then starts on a sample
+    (2 a second), so each sample meets a labelled frame of its own time. Its
+    Placed is at (0, 0), from 0 s."""
+    info = probe(REAL / f"{clip}.mp4")
+    length = int(info.duration)
+    w, h = size
+    video = transcoded(REAL / f"{clip}.mp4", OUT / "parts" / f"{clip}_{w}x{h}.mp4",
+                       f"fps={FPS},trim=end_frame={length * FPS},setpts=PTS-STARTPTS,scale={w}:{h},setsar=1", 18)
+    return video, Placed(clip, 0, 0, w, h, 0.0, length, length, (info.width, info.height), info.fps)
+
+
 def grid(name: str) -> tuple[Path, list[Placed]]:
-    """A 2×2 grid of four clips (GRIDS[name]), GRID_SECONDS long."""
+    """A 2×2 grid of four clips (GRIDS[name]), GRID_SECONDS long; a shorter clip loops."""
     w, h = PICTURE
     inputs, placed = [], []
     for q, clip in enumerate(GRIDS[name]):
-        info = probe(REAL / f"{clip}.mp4")
-        loops = int(GRID_SECONDS // info.duration)
-        inputs += (["-stream_loop", str(loops)] if loops else []) + ["-i", str(REAL / f"{clip}.mp4")]
-        placed.append(Placed(clip, (q % 2) * w, (q // 2) * h, w, h, 0.0, GRID_SECONDS, info.duration,
-                             (info.width, info.height), info.fps))
-    scale = "".join(f"[{q}:v]scale={w}:{h},setsar=1,fps={FPS}[p{q}];" for q in range(4))
-    stack = f"{scale}[p0][p1][p2][p3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0:shortest=1[v]"
+        video, p = part(clip, PICTURE)
+        loops = int(GRID_SECONDS // p.length)
+        inputs += (["-stream_loop", str(loops)] if loops else []) + ["-i", str(video)]
+        placed.append(dataclasses.replace(p, x=(q % 2) * w, y=(q // 2) * h, end=GRID_SECONDS))
+    stack = "[0:v][1:v][2:v][3:v]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0:shortest=1[v]"
     video = _ffmpeg([*inputs, "-filter_complex", stack, "-map", "[v]", "-t", str(GRID_SECONDS)], OUT / f"{name}.mp4")
     return video, placed
 
 
 def reel() -> tuple[Path, list[Placed]]:
     """The six clips one after the other at REEL_SIZE."""
-    w, h = REEL_SIZE
     parts, placed, start = [], [], 0.0
     for clip in REEL:
-        part = transcoded(REAL / f"{clip}.mp4", OUT / "reel_parts" / f"{clip}.mp4",
-                          f"scale={w}:{h},setsar=1,fps={FPS}", 18)
-        length = probe(part).duration
-        info = probe(REAL / f"{clip}.mp4")
-        placed.append(Placed(clip, 0, 0, w, h, start, start + length, length, (info.width, info.height), info.fps))
-        parts.append(part)
-        start += length
-    listing = OUT / "reel_parts" / "concat.txt"
-    listing.write_text("".join(f"file '{p.resolve()}'\n" for p in parts))
+        video, p = part(clip, REEL_SIZE)
+        placed.append(dataclasses.replace(p, start=start, end=start + p.length))
+        parts.append(video)
+        start += p.length
+    listing = OUT / "parts" / "reel.txt"
+    listing.write_text("".join(f"file '{v.resolve()}'\n" for v in parts))
     video = OUT / "reel.mp4"
     if not video.exists():
         tmp = video.with_suffix(".part.mp4")
@@ -172,8 +181,11 @@ def scores(pred: list, gt: list, sampled) -> dict:
 
 
 def run(video: Path, placed: list[Placed], labels: dict, tag: str, analyzer, embedder) -> list[tuple[str, dict]]:
-    """Scores of `video` at the defaults, overall and per placed clip."""
-    info, ex = extraction(video, tag, analyzer, embedder)
+    """Scores of `video` at the defaults, overall and per placed clip. The
+    extraction is kept per commit and per made video's content: a video made
+    again differently is extracted again."""
+    content = hashlib.sha1(video.read_bytes()).hexdigest()[:10]
+    info, ex = extraction(video, f"{tag}.{content}", analyzer, embedder)
     persons, unknown = cluster(ex)
     pred = predictions(persons, unknown)
     gt = mapped_truth(placed, labels, ex.sampled, info.fps)
