@@ -13,7 +13,8 @@ id and time) and the samples with the candidates' boxes and ids drawn
 
 `labels`: a labeller's decisions (benchmarks/labels/<clip>.decisions.csv:
 id,label,note with an identity key of the hand labels, other_N, not_a_face,
-same_as_<id> (a second box of a face already labelled) or unsure) →
+same_as_<id> (a second box of a face already labelled) or unsure), and the
+faces added by hand that no candidate holds (<clip>.added.csv) →
 benchmarks/labels/<clip>.csv, and a list of the faces whose identity the
 hand labels do not list at that second, to resolve by looking.
 
@@ -376,7 +377,20 @@ def write_labels(clip: str, out: Path) -> list[str]:
             listed = set().union(*(ids for a, b, ids in spans if a <= t < b)) if spans else set()
             if label != "unsure" and not label.startswith("other_") and label not in listed:
                 issues.append(f"{clip} #{i} at {t:.1f} s: {label} (hand labels: {', '.join(sorted(listed)) or 'nobody'})")
+        for row in added_faces(clip):
+            w.writerow([row[k] for k in ("frame", "time", "left", "top", "right", "bottom", "identity")])
     return issues
+
+
+def added_faces(clip: str) -> list[dict]:
+    """Faces added by hand that no candidate holds (benchmarks/labels/<clip>.added.csv:
+    the evaluate CSV's columns and a note): a face the pipeline finds that none
+    of the union's sources did, looked at and labelled."""
+    path = LABELS / f"{clip}.added.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def load_labels(clip: str) -> dict[int, list[tuple[list[float], str]]]:

@@ -259,3 +259,27 @@ def test_layouts_map_a_clips_labels_where_and_when_it_is_shown():
     # no labelled frame within a quarter second: none
     assert mapped_truth([later], {"c": {0: [([1, 1, 2, 2], "ann")]}}, [1515], 50.0) == []
     assert looped.holds(0.5, ann) and not looped.holds(0.5, [10, 20, 30, 40]) and not looped.holds(25.0, ann)
+
+
+def test_labels_keep_the_faces_added_by_hand(tmp_path, monkeypatch):
+    import csv
+
+    from benchmarks import real_faces as rf
+
+    labels, out, real = tmp_path / "labels", tmp_path / "out", tmp_path / "real"
+    for d in (labels, out, real / "labels"):
+        d.mkdir(parents=True)
+    monkeypatch.setattr(rf, "LABELS", labels)
+    monkeypatch.setattr(rf, "REAL", real)
+    _write(real / "labels" / "c.segments.csv", ["start_s", "end_s", "identities_visible"], [[0, 10, "ann"]])
+    _write(out / "candidates.csv", ["id", "frame", "time", "left", "top", "right", "bottom", "found_by"],
+           [[0, 0, 0.0, 0, 0, 40, 40, "hog up1"], [1, 15, 0.5, 0, 0, 40, 40, "hog up1"]])
+    _write(labels / "c.decisions.csv", ["id", "label", "note"], [[0, "ann", ""], [1, "not_a_face", ""]])
+    header = ["frame", "time", "left", "top", "right", "bottom", "identity"]
+    assert rf.write_labels("c", out) == []
+    assert [r["identity"] for r in csv.DictReader(open(labels / "c.csv"))] == ["ann"]
+    _write(labels / "c.added.csv", header + ["note"], [[30, 1.0, 5, 5, 45, 45, "ann", "found by the pipeline"]])
+    assert rf.write_labels("c", out) == []
+    rows = list(csv.DictReader(open(labels / "c.csv")))
+    assert [(r["frame"], r["left"], r["identity"]) for r in rows] == [("0", "0", "ann"), ("30", "5", "ann")]
+    assert list(rows[0]) == header
