@@ -42,7 +42,8 @@ bench: $(STAMP)
 		&& $(PY) -m benchmarks detectors --append --fit && $(PY) -m benchmarks detectors --pipeline --append \
 		&& $(PY) -m benchmarks real recall --append && $(PY) -m benchmarks real clusters --append \
 		&& $(PY) -m benchmarks grouping --variants 'join_threshold=0.48,join_ratio=0.8;defaults' --long --append \
-		&& $(PY) -m benchmarks grey --append && $(PY) -m benchmarks dark --colour --append
+		&& $(PY) -m benchmarks grey --append && $(PY) -m benchmarks dark --colour --append \
+		&& $(PY) -m benchmarks layouts --alone --append
 
 clean-venv:
 	rm -rf $(VENV)
