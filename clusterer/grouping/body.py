@@ -25,10 +25,11 @@ its chin: a head leaning on a shoulder starts level with it (friends_episode,
 
 NECK = 1.0
 """... and at most this many below it: the neck and collar, where a necklace
-(0.55–0.66), a tie's knot (0.52–0.66) or a glass held up (0.87) lay. Deeper,
-in a grid of pictures (a video call, a split screen), the faces of the
-picture below lie under the big faces above (1–2.7 heights; hands at the
-waist, 1.45–1.86, are left to the other rules)."""
+(0.55–0.66), a tie's knot (0.52–0.66) or a glass held up (0.87) lay. In a
+grid of pictures (a video call, a split screen) the faces of the picture
+below lie under the big faces above, 0.56–2.7 heights down (those within
+one height are small: BODY_SCALE); hands at the waist (1.45–1.86) are left
+to the other rules."""
 
 BODY_SIDE = 0.25
 """... and its centre within the face's width widened by this share on each
