@@ -4,12 +4,13 @@ call's gallery, a split screen) and the six clips joined into one reel (many
 people of different films in one long video).
 
 Each video is made from ../shared/real with ffmpeg (H.264 CRF 18, 25
-frames/s; each clip cut to whole seconds): the grids from four clips
-scaled to 640×360 pictures (60 s; a shorter clip loops), the reel from the
-six scaled to 1280×720 one after the other. The clips' labels (benchmarks/labels) are mapped into each (boxes
-scaled and moved, times shifted, the nearest labelled frame within a quarter
-second; identities kept apart by clip: `clip:identity`). The pipeline runs at
-its defaults (extractions kept in bench-out/grouping per commit): BCubed F
+frames/s; each clip cut to whole seconds): the grids from four clips scaled
+to 640×360 pictures (60 s; a shorter clip loops), the reel from the six
+scaled to 1280×720 one after the other. The clips' labels (benchmarks/labels)
+are mapped into each (boxes scaled and moved, times shifted, the nearest
+labelled frame within a quarter second; identities kept apart by clip:
+`clip:identity`). The pipeline runs at its defaults (extractions kept in
+bench-out/grouping per commit and per made video's content): BCubed F
 (precision), detection recall, persons against identities, and the persons
 that hold faces of two clips' people; per picture of a grid and per clip of
 the reel, the same over its faces. `--alone` also cuts each grid's pictures
