@@ -21,7 +21,6 @@ out into videos of their own and runs them alone (the same pixels).
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import hashlib
 import shutil
@@ -32,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_grouping import extraction
-from benchmarks.harness import LABELS, REAL, ROOT, commit, report, transcoded
+from benchmarks.harness import REAL, ROOT, commit, report, transcoded
+from benchmarks.real_faces import load_labels
 from clusterer import FaceAnalyzer
 from clusterer.clothing.embedders import make_embedder
 from clusterer.evaluate import evaluate, match, predictions
@@ -75,16 +75,6 @@ class Placed:
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         return (self.start <= t < self.end and self.x <= cx < self.x + self.width
                 and self.y <= cy < self.y + self.height)
-
-
-def read_labels(clip: str) -> dict[int, list[tuple[list[float], str]]]:
-    """A clip's labelled faces per frame: (box, identity)."""
-    out: dict[int, list] = defaultdict(list)
-    with open(LABELS / f"{clip}.csv", newline="") as fh:
-        for row in csv.DictReader(line for line in fh if not line.startswith("#")):
-            out[int(row["frame"])].append(([float(row[k]) for k in ("left", "top", "right", "bottom")],
-                                           row["identity"]))
-    return out
 
 
 def mapped_truth(placed: list[Placed], labels: dict[str, dict], sampled, fps: float) -> list[tuple]:
@@ -238,7 +228,7 @@ def main() -> None:
     commit_id = commit()
     tag = commit_id.split()[0]
     analyzer, embedder = FaceAnalyzer(), make_embedder(None, "cpu")
-    labels = {c: read_labels(c) for c in REEL}
+    labels = {c: load_labels(c) for c in REEL}
     results, lone = {}, {}
     for name in GRIDS:
         video, placed = grid(name)

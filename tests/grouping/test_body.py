@@ -49,7 +49,7 @@ def test_a_track_is_on_a_body_when_weak_and_under_a_stronger_face_at_least_half_
 
 
 @pytest.mark.parametrize("mode", ["faces", "two-stage"])
-def test_a_necklace_joins_no_person_and_makes_none(mode):
+def test_a_necklace_joins_no_person_and_makes_none(mode, monkeypatch):
     """A person's track A and, under its chin in the same frames, a weak
     track (the necklace) whose clothing crop shows what person B, seen later,
     wears; its encoding its own, or near B's. Without the rule it is a person
@@ -78,10 +78,6 @@ def test_a_necklace_joins_no_person_and_makes_none(mode):
     near_b = b + rng.normal(size=128) * 0.01
     for enc in (own, near_b):
         assert run(enc) == ([[0], [2]], {1: "unconfirmed"})
-    real = table_module.tracks_on_body
-    try:
-        table_module.tracks_on_body = lambda ex: np.zeros(len(ex.tracks), dtype=bool)
-        assert run(near_b)[0] == [[0], [1, 2]]
-        assert 1 in sum(run(own)[0], [])
-    finally:
-        table_module.tracks_on_body = real
+    monkeypatch.setattr(table_module, "tracks_on_body", lambda ex: np.zeros(len(ex.tracks), dtype=bool))
+    assert run(near_b)[0] == [[0], [1, 2]]
+    assert 1 in sum(run(own)[0], [])
