@@ -12,6 +12,7 @@ Layout, inside the output folder:
       cloth_jpeg + cloth_jpeg_offsets                 (absent when clothing was off)
       track_id, track_scene, track_items + track_offsets (tracks as face indices)
       coverage [start, until, end, broken]            how much was decoded (absent: not known)
+      rate [samples per second]                       (absent: not recorded)
   cache/features.json  {"format", "key", "embedder", "sha256"}: the key (video identity and
       the extraction settings) that the features belong to, and the SHA-256 of
       features.npz. A cache whose key differs is stale; one whose checksum
@@ -107,6 +108,8 @@ def to_arrays(ex) -> dict[str, np.ndarray]:
     if ex.coverage is not None:
         c = ex.coverage
         a["coverage"] = np.array([c.start, c.until, c.end, float(c.broken)], dtype=np.float64)
+    if ex.rate is not None:
+        a["rate"] = np.array([ex.rate], dtype=np.float64)
     if ex.clothing is not None:
         dim = next((len(c.embedding) for c in ex.clothing if c.embedding is not None), 0)
         ldim = next((len(c.layout) for c in ex.clothing if c.layout is not None), 0)
@@ -150,7 +153,8 @@ def from_arrays(a) -> Any:
     if "coverage" in a:
         start, until, end, broken = (float(v) for v in a["coverage"])
         cov = Coverage(start, until, end, bool(broken))
-    return Extraction(faces, clothing, tuple(int(v) for v in a["sampled"]), cuts, tracks, cov)
+    rate = float(a["rate"][0]) if "rate" in a else None
+    return Extraction(faces, clothing, tuple(int(v) for v in a["sampled"]), cuts, tracks, cov, rate)
 
 
 def save(dest: Path, key: dict[str, Any], ex, embedder: str | None = None) -> list[str]:

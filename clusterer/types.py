@@ -180,7 +180,9 @@ class Extraction:
     clothing: the clothing under each face (None when not computed);
     sampled: the frame indices looked at; cuts: (frame, time) of the first
     sampled frame of each scene after the first; tracks: the face tracks;
-    coverage: how much of the video was decoded (None: not known).
+    coverage: how much of the video was decoded (None: not known);
+    rate: the samples per second (--fps; None: not recorded, as in a cache
+    written before it was: the default is assumed).
     """
 
     faces: tuple[Face, ...]
@@ -189,6 +191,7 @@ class Extraction:
     cuts: tuple[tuple[int, float], ...] = ()
     tracks: tuple[Track, ...] = ()
     coverage: Coverage | None = None
+    rate: float | None = None
 
     @property
     def n_encoded(self) -> int:

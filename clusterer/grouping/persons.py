@@ -75,6 +75,20 @@ the 54 benchmark videos' persons, the real ones with the weakest best face
 scored 0.308 (biden on seed 113) and 0.338: at 0.25 the hand is in unknown
 and no F changes (benchmarks/RESULTS.md, "Session 26")."""
 
+def faces_at(count: float, rate: float | None) -> float:
+    """A count of faces chosen at the default sampling rate (NEAREST_JOIN_FACES,
+    PART_FACES, PARTS_JOIN_FACES), for an extraction sampled at `rate` a
+    second: as many seconds when sampled faster, as many faces when slower.
+    Faces a quarter second apart mostly repeat each other, so at 4 a second
+    the counts of 2 a second came twice as soon and joined people: precision
+    under 0.98 on 6 of 15 composites and 4 of 6 real clips, against 2 and 1
+    at 2 a second; with the counts as seconds 4 and 3, real clips' mean F
+    0.904 → 0.924. Slower, each face is new evidence and fewer of them shape
+    a person's mean: as seconds, at 1 a second parts of 5 faces joined two
+    people on seed 31 (benchmarks/RESULTS.md, "Sampling rates")."""
+    return count * max(1.0, (rate or default("fps")) / default("fps"))
+
+
 RIVAL_SCORE = 0.1
 """A group with no face scored this is no rival in clothing's ratio test
 (refine.ClothingRefiner's rival_score): on fotb_dinner a pattern on grandma's
@@ -164,8 +178,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
             t = table[core]
             labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(t)
             if join_threshold > threshold:
-                labels[core] = join_unambiguous(labels[core], t.encoding, list(t.spans),
-                                                join_threshold, join_ratio, t.size, part_weight=PART_FACES)
+                labels[core] = join_unambiguous(labels[core], t.encoding, list(t.spans), join_threshold, join_ratio,
+                                                t.size, part_weight=faces_at(PART_FACES, ex.rate))
         # low-quality tracks stand alone, for clothing to attach
         low = np.flatnonzero(~table.good & ~table.unconfirmed)
         labels[low] = labels.max(initial=-1) + 1 + np.arange(len(low))
@@ -183,14 +197,15 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
         if join_threshold > threshold and part_ratio > 0 and len(live):
             t = table[live]
             labels[live] = join_parts(labels[live], t.encoding, list(t.spans), join_threshold, part_ratio,
-                                      PARTS_NEAR, weights=t.size, usable=t.good, min_weight=PARTS_JOIN_FACES)
+                                      PARTS_NEAR, weights=t.size, usable=t.good,
+                                      min_weight=faces_at(PARTS_JOIN_FACES, ex.rate))
         if join_threshold > threshold and len(live):
             # persons whose nearest tracks are clearly nearest, last: before
             # clothing, such joins changed which clothes were clearly nearest
             t = table[live]
             labels[live] = join_nearest_tracks(labels[live], t.encoding, list(t.spans), join_threshold,
                                                min(join_ratio, NEAREST_JOIN_RATIO), usable=t.good,
-                                               weights=t.size, max_smaller=NEAREST_JOIN_FACES)
+                                               weights=t.size, max_smaller=faces_at(NEAREST_JOIN_FACES, ex.rate))
         for c in np.unique(labels[labels >= 0]):
             m = np.flatnonzero(labels == c)
             if not table.good[m].any():

@@ -4,6 +4,7 @@ executors; the faiss search. Videos are copies of the demo clip (two people),
 their feature cache computed once."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -367,6 +368,9 @@ def test_stitch_continues_tracks_across_a_chunk_border():
     assert len({t.id for t in ex.tracks}) == 3 and ex.sampled == tuple(f * 12 for f in range(10))
     # chunks of whole samples, the last open-ended
     assert bounds(0.0, 25.0, 10.0, 2.0) == [(0.0, 9.75), (10.0, 19.75), (20.0, None)]
+    # the sampling rate goes on too: grouping's counts of faces depend on it
+    assert ex.rate is None
+    assert stitch([dataclasses.replace(p, rate=4.0) for p in (first, second)], track_iou=0.3).rate == 4.0
 
 
 @pytest.mark.slow
