@@ -43,7 +43,7 @@ bench: $(STAMP)
 		&& $(PY) -m benchmarks real recall --append && $(PY) -m benchmarks real clusters --append \
 		&& $(PY) -m benchmarks grouping --variants 'join_threshold=0.48,join_ratio=0.8;defaults' --long --append \
 		&& $(PY) -m benchmarks grey --append && $(PY) -m benchmarks dark --colour --append \
-		&& $(PY) -m benchmarks layouts --alone --append
+		&& $(PY) -m benchmarks layouts --alone --append && $(PY) -m benchmarks rate --append
 
 clean-venv:
 	rm -rf $(VENV)

@@ -283,3 +283,19 @@ def test_labels_keep_the_faces_added_by_hand(tmp_path, monkeypatch):
     rows = list(csv.DictReader(open(labels / "c.csv")))
     assert [(r["frame"], r["left"], r["identity"]) for r in rows] == [("0", "0", "ann"), ("30", "5", "ann")]
     assert list(rows[0]) == header
+
+
+def test_rates_are_scored_on_the_labelled_samples_only():
+    from benchmarks.bench_rate import score, scored_frames
+
+    # labels on frames 0 and 12 (2 frames/s of a 24 frames/s clip); sampled at 4 frames/s
+    assert scored_frames([0, 6, 12, 18], {0, 12}) == [0, 12]
+    assert scored_frames([0, 6], None) == [0, 6]
+    box, other = [0, 0, 40, 40], [100, 0, 140, 40]
+    gt = [(0, "ann", box), (12, "ann", box), (0, "bob", other), (12, "bob", other)]
+    right = [(0, box, "p1"), (12, box, "p1"), (0, other, "p2"), (12, other, "p2")]
+    # a face on an unlabelled sample (6) is not scored, whoever it is given to
+    s = score(right + [(6, box, "p2"), (6, other, "p1")], [0, 12], gt)
+    assert (s["f"], s["p"], s["det"], s["persons"]) == (1.0, 1.0, 1.0, 2)
+    mixed = score([(0, box, "p1"), (12, box, "p1"), (0, other, "p1"), (12, other, "p2")], [0, 12], gt)
+    assert mixed["p"] < 1.0

@@ -83,9 +83,9 @@ def faces_at(count: float, rate: float | None) -> float:
     the counts of 2 a second came twice as soon and joined people: precision
     under 0.98 on 6 of 15 composites and 4 of 6 real clips, against 2 and 1
     at 2 a second; with the counts as seconds 4 and 3, real clips' mean F
-    0.904 → 0.924. Slower, each face is new evidence and fewer of them shape
-    a person's mean: as seconds, at 1 a second parts of 5 faces joined two
-    people on seed 31 (benchmarks/RESULTS.md, "Sampling rates")."""
+    0.904 → 0.924. Slower, fewer faces shape a noisier mean: as seconds, at 1
+    a second two people's persons of 7 and 10 faces joined as parts on seed
+    31 (benchmarks/RESULTS.md, "Sampling rates")."""
     return count * max(1.0, (rate or default("fps")) / default("fps"))
 
 
