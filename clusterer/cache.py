@@ -12,7 +12,7 @@ Layout, inside the output folder:
       cloth_jpeg + cloth_jpeg_offsets                 (absent when clothing was off)
       track_id, track_scene, track_items + track_offsets (tracks as face indices)
       coverage [start, until, end, broken]            how much was decoded (absent: not known)
-      rate [samples per second]                       (absent: not recorded)
+      rate [samples per second]                       (absent: the key's fps)
   cache/features.json  {"format", "key", "embedder", "sha256"}: the key (video identity and
       the extraction settings) that the features belong to, and the SHA-256 of
       features.npz. A cache whose key differs is stale; one whose checksum
@@ -24,6 +24,7 @@ when the file is re-encoded or edited.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -200,7 +201,11 @@ def load(dest: Path, key: dict[str, Any]):
             raise ValueError(why)
         why = "features.npz does not load"
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return from_arrays({k: npz[k] for k in npz.files})
+            ex = from_arrays({k: npz[k] for k in npz.files})
+        if ex.rate is None and isinstance(key.get("settings"), dict) and key["settings"].get("fps"):
+            # written before the rate was: the key holds the --fps it was extracted at
+            ex = dataclasses.replace(ex, rate=float(key["settings"]["fps"]))
+        return ex
     except OSError as e:
         why = f"a file cannot be read: {e.strerror or 'input/output error'}"
     except Exception:  # any damage at all: never trust it

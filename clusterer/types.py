@@ -181,8 +181,8 @@ class Extraction:
     sampled: the frame indices looked at; cuts: (frame, time) of the first
     sampled frame of each scene after the first; tracks: the face tracks;
     coverage: how much of the video was decoded (None: not known);
-    rate: the samples per second (--fps; None: not recorded, as in a cache
-    written before it was: the default is assumed).
+    rate: the samples per second (--fps; None: not known, and grouping
+    assumes the default).
     """
 
     faces: tuple[Face, ...]

@@ -133,3 +133,17 @@ def test_round_trip_is_exact(clip, tmp_path):
         assert (a.embedding is None and b.embedding is None) or np.array_equal(a.embedding, b.embedding)
         assert (a.layout is None) == (a.embedding is None)  # every clothing seen has its layout
         assert (a.layout is None and b.layout is None) or np.array_equal(a.layout, b.layout)
+    assert ex.rate == back.rate == 2.0
+
+
+def test_a_cache_without_the_rate_takes_it_from_its_key(clip, tmp_path):
+    """Grouping's counts of faces depend on the sampling rate (grouping.persons.faces_at):
+    a cache written before the rate was stored gets it from the --fps in its key."""
+    import dataclasses
+
+    from clusterer import FaceAnalyzer, extract, probe
+
+    ex = dataclasses.replace(extract(clip, probe(clip), FaceAnalyzer(), fps=4.0, end=1.0), rate=None)
+    key = cache.cache_key(clip, {"fps": 4.0, "end": 1.0})
+    cache.save(tmp_path, key, ex)
+    assert cache.load(tmp_path, key).rate == 4.0
