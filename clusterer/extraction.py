@@ -85,7 +85,7 @@ def extract(path: str | os.PathLike, info: VideoInfo, analyzer: FaceAnalyzer,
         with clock("clothing"):
             worn = tuple(clothing.finish()) if clothing is not None else None
     return Extraction(tuple(faces), worn, tuple(sampled), tuple(cuts), tuple(tracker.finish()),
-                      covered[0] if covered else None, fps)
+                      covered[0] if covered else None, rate=fps)
 
 
 def _track_frames(frames, analyzer, tracker, clothing, clock, track_encodings, track_start, crop_margin, progress,

@@ -75,6 +75,16 @@ the 54 benchmark videos' persons, the real ones with the weakest best face
 scored 0.308 (biden on seed 113) and 0.338: at 0.25 the hand is in unknown
 and no F changes (benchmarks/RESULTS.md, "Session 26")."""
 
+RIVAL_SCORE = 0.1
+"""A group with no face scored this is no rival in clothing's ratio test
+(refine.ClothingRefiner's rival_score): on fotb_dinner a pattern on grandma's
+jacket, scored 0.09 and never a person, kept her parts apart. Lower than
+PERSON_SCORE: a group scored 0.1–0.25 is no person of its own, yet it may be
+someone's weak face, and as a rival it kept seed 67's clothing from joining
+two people (precision 1.000; 0.963 with rivals from 0.25) (benchmarks/RESULTS.md,
+"Session 26")."""
+
+
 def faces_at(count: float, rate: float | None) -> float:
     """A count of faces chosen at the default sampling rate (NEAREST_JOIN_FACES,
     PART_FACES, PARTS_JOIN_FACES), for an extraction sampled at `rate` a
@@ -87,16 +97,6 @@ def faces_at(count: float, rate: float | None) -> float:
     a second two people's persons of 7 and 10 faces joined as parts on seed
     31 (benchmarks/RESULTS.md, "Sampling rates")."""
     return count * max(1.0, (rate or default("fps")) / default("fps"))
-
-
-RIVAL_SCORE = 0.1
-"""A group with no face scored this is no rival in clothing's ratio test
-(refine.ClothingRefiner's rival_score): on fotb_dinner a pattern on grandma's
-jacket, scored 0.09 and never a person, kept her parts apart. Lower than
-PERSON_SCORE: a group scored 0.1–0.25 is no person of its own, yet it may be
-someone's weak face, and as a rival it kept seed 67's clothing from joining
-two people (precision 1.000; 0.963 with rivals from 0.25) (benchmarks/RESULTS.md,
-"Session 26")."""
 
 
 def cluster(ex: Extraction, **settings) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
@@ -134,7 +134,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
     persons left in parts, when every person near either is near both
     (linkage.join_parts, PARTS_JOIN_FACES, PARTS_NEAR, `part_ratio`), and a
     brief person and the person holding its clearly nearest track
-    (linkage.join_nearest_tracks, NEAREST_JOIN_FACES, NEAREST_JOIN_RATIO).
+    (linkage.join_nearest_tracks, NEAREST_JOIN_FACES, NEAREST_JOIN_RATIO);
+    sampled faster than the default, those counts of faces count seconds (faces_at).
     A person none of whose faces the detector scored PERSON_SCORE goes to
     unknown (unconfirmed). Unconfirmed tracks (TrackTable: one face scored
     under min_confidence, or no face at the detector's cut-off) start no

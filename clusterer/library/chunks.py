@@ -152,4 +152,4 @@ def stitch(parts: Sequence, track_iou: float):
     covs = [p.coverage for p in parts if p.coverage is not None]
     cov = Coverage(covs[0].start, covs[-1].until, covs[-1].end, any(c.broken for c in covs)) if covs else None
     return Extraction(tuple(faces), tuple(clothing) if with_clothing else None, tuple(sampled), tuple(cuts),
-                      tuple(tracks), cov, parts[0].rate if parts else None)
+                      tuple(tracks), cov, rate=parts[0].rate if parts else None)
