@@ -95,7 +95,7 @@ def faces_at(count: float, rate: float | None) -> float:
     at 2 a second; with the counts as seconds 4 and 3, real clips' mean F
     0.904 → 0.924. Slower, fewer faces shape a noisier mean: as seconds, at 1
     a second two people's persons of 7 and 10 faces joined as parts on seed
-    31 (benchmarks/RESULTS.md, "Sampling rates")."""
+    31 (benchmarks/RESULTS.md, "Session 28: the sampling rate")."""
     return count * max(1.0, (rate or default("fps")) / default("fps"))
 
 
