@@ -133,7 +133,7 @@ def halves(work: Path, clips: Path) -> list[dict]:
     _, videos = store.load(lib)
     gts = sorted(glob.glob(str(work / "halves" / "*.csv")))
     units = [(v, u) for v in videos for u in v.units]
-    x, w = store.encodings(videos), np.array([u.faces for _, u in units])
+    x, w = store.encodings(videos), ops.unit_weights(units)
     tokens, vid = ops.tokens_of(videos), [v.name for v, _ in units]
     rows = []
     for label, kw in HALF_VARIANTS:
@@ -303,7 +303,7 @@ def margin(libs: dict[str, list[Path]], bench: Path, variants=VARIANTS) -> list[
         loaded = [(root, store.load(root)[1]) for root in roots]
         videos = sorted((v for _, vs in loaded for v in vs), key=lambda v: v.name)  # as the library orders them
         units = [(v, u) for v in videos for u in v.units]
-        x, w = store.encodings(videos), np.array([u.faces for _, u in units])
+        x, w = store.encodings(videos), ops.unit_weights(units)
         tokens, vid = ops.tokens_of(videos), [v.name for v, _ in units]
         has_gt = {v.name: bench / f"{v.name}.gt.json" for v in videos if (bench / f"{v.name}.gt.json").exists()}
         for label, kw in variants:

@@ -30,8 +30,10 @@ import numpy as np
 
 from ..cache import video_identity
 from ..errors import ClusterVideoError, OutputError
+from ..grouping.persons import faces_at
 from ..output.export import REPORT, output_dir
 from ..output.outdir import claim
+from ..settings import default as run_default
 from ..settings import split_settings
 from ..version import __version__
 from . import store
@@ -235,13 +237,22 @@ def tokens_of(videos: list[store.Video]) -> list[frozenset]:
     return out
 
 
+def unit_weights(units) -> np.ndarray:
+    """Each (video, unit)'s weight in the link: its faces, counted as grouping
+    counts them (grouping.persons.faces_at): a unit of a video sampled faster
+    than the default weighs the faces its seconds would hold at the default
+    rate, so that --link-min-faces means the same at every --fps."""
+    return np.array([u.faces / faces_at(1.0, float(v.settings.get("fps", run_default("fps"))))
+                     for v, u in units])
+
+
 def link_videos(videos: list[store.Video], names: Sequence[str | None], settings: dict[str, Any]) -> Linked:
     """The library persons of these videos' units."""
     units = _units(videos)
     if not units:
         return Linked(np.zeros(0, dtype=int), ())
     by_layout: set[int] = set()
-    labels = link(store.encodings(videos), np.array([u.faces for _, u in units]), tokens_of(videos), names,
+    labels = link(store.encodings(videos), unit_weights(units), tokens_of(videos), names,
                   threshold=settings["link_threshold"], pair_threshold=settings["link_pair_threshold"],
                   join_threshold=settings["link_join_threshold"],
                   join_ratio=settings["link_join_ratio"], attach_ratio=settings["link_attach_ratio"],

@@ -593,3 +593,24 @@ def test_a_videos_look_alikes_kept_apart_are_two_people_for_the_library_too():
     assert unit_conflicts(units, frames, apart) == ((0, 1),)
     # one unit holding both (the user merged them) conflicts with no one
     assert unit_conflicts([units[0] + units[1]], [frames[0] | frames[1]], apart) == ()
+
+
+def test_a_unit_of_a_video_sampled_faster_weighs_the_faces_of_its_seconds(monkeypatch):
+    """--link-min-faces and the attach's size bounds count faces at the default
+    rate: a person of 12 faces in a video run at --fps 4 is 3 s, as 6 faces
+    are at 2 a second; at 1 a second 12 faces stay 12 (grouping.persons.faces_at)."""
+    seen = {}
+
+    def spy(x, w, *args, **kwargs):
+        seen["w"] = [float(v) for v in w]
+        return np.arange(len(w))
+    monkeypatch.setattr(ops, "link", spy)
+    enc = np.zeros(128, np.float32)
+
+    def video(name, settings):
+        unit = store.Unit("person_001", (0,), 12, 0.0, 6.0, ((0.0, 6.0),), (), enc)
+        return store.Video(name, f"{name}.mp4", {}, settings, None, (unit,), ())
+
+    linked = ops.link_videos([video("a", {}), video("b", {"fps": 4.0}), video("c", {"fps": 1.0})],
+                             [None] * 3, ops.link_settings({}, {}))
+    assert seen["w"] == [12.0, 6.0, 12.0] and len(linked.ids) == 3
