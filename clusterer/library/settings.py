@@ -55,7 +55,8 @@ SETTINGS: dict[str, Setting] = {
         min=0.0, max=10.0),
     "link_min_faces": Setting(
         10,
-        "a video's person with fewer faces takes no part in the centroid linkage; it joins a library "
+        "a video's person with fewer faces (as many seconds hold at 2 frames/s, for a video run "
+        "faster) takes no part in the centroid linkage; it joins a library "
         "person only as its clear nearest (--link-attach-ratio, or --link-cast-ratio towards one of "
         "the cast). Raise it if brief persons are put with someone else.",
         min=0, max=10_000),
