@@ -62,7 +62,8 @@ SETTINGS: dict[str, Setting] = {
         0.36,
         "face distance below which two faces are the same person (face_recognition's "
         "scale: 0.6 is its usual tolerance). Lower it if different people share a "
-        "folder; raise it if one person is split over several folders.",
+        "folder (--join-threshold and --loose-threshold are lowered with it); raise it if "
+        "one person is split over several folders.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "fps": Setting(
         2.0,
@@ -107,7 +108,8 @@ SETTINGS: dict[str, Setting] = {
         "whose nearest track is another's, under this distance and clearly nearer than any "
         "third person's, when one of the two is brief: one person seen in two settings. "
         "Lower it if different people are "
-        "joined; --join-threshold at or under --threshold turns both off.",
+        "joined; --join-threshold at or under --threshold turns both off. Given for --threshold's "
+        "default: a lower --threshold scales it down in proportion.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "join_ratio": Setting(
         0.85,
@@ -119,7 +121,8 @@ SETTINGS: dict[str, Setting] = {
     "loose_threshold": Setting(
         0.6,
         "two-stage mode: clothing may join faces only when their face distance is under this "
-        "looser bound. Lower it if clothing joins different people; raise it to join more.",
+        "looser bound. Lower it if clothing joins different people; raise it to join more. "
+        "Given for --threshold's default: a lower --threshold scales it down in proportion.",
         min=0.0, max=2.0, stages=(Stage.CLUSTERING,)),
     "cloth_threshold": Setting(
         0.28,

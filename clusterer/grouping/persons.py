@@ -99,6 +99,22 @@ def faces_at(count: float, rate: float | None) -> float:
     return count * max(1.0, (rate or default("fps")) / default("fps"))
 
 
+def under_threshold(bound: float, threshold: float) -> float:
+    """A face bound of the joins after stage 1 (--join-threshold,
+    --loose-threshold), given for the default --threshold, at `threshold`:
+    scaled down with a lower threshold, left as it is at a higher one.
+    Lowering --threshold is how a user keeps different people apart (its
+    help says so), yet most persons holding two people are made by those
+    joins, not by stage 1: with the bounds fixed, lowering --threshold to
+    0.28 gave precision 0.98 to 5 of the 36 such extractions among 114 (dark,
+    hazy, grey, compressed, 360p copies and other sampling rates), with
+    them scaled to 21; on the grouping benchmark's 54 to 6 of 7. Raised, the
+    bounds stay: loosened with it, precision under 0.98 at --threshold 0.40
+    on 17 of the 54 instead of 13 (benchmarks/RESULTS.md, "Session 28: the
+    threshold")."""
+    return bound * min(1.0, threshold / default("threshold"))
+
+
 def cluster(ex: Extraction, **settings) -> tuple[tuple[Person, ...], tuple[Sighting, ...]]:
     """Persons (most faces first) and unknown sightings: cluster_apart's, for
     any of its settings."""
@@ -127,7 +143,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
     (apart.apart_rows, at `apart_cut`; 0: none): like two faces on screen
     together, no step joins them.
     In two-stage and faces modes, stage 1 (faces at `threshold`) is followed
-    by joins at `join_threshold` / `join_ratio`: persons whose mean faces
+    by joins at `join_threshold` / `join_ratio` (it and `loose_threshold`
+    lowered with a threshold under the default: under_threshold): persons whose mean faces
     are clearly nearest (linkage.join_unambiguous; persons of PART_FACES or
     more judged against each other only), then, after clothing (two-stage:
     refine.ClothingRefiner, by the clothing's embedding, then its layout),
@@ -152,6 +169,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
     to unknown.
     """
     mode = Mode(check("mode", mode))
+    join_threshold = under_threshold(join_threshold, threshold)
+    loose_threshold = under_threshold(loose_threshold, threshold)
     if mode != Mode.FACES and ex.clothing is None:
         raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
     table = TrackTable.of(ex, min_quality=min_quality, budget=track_encodings, min_confidence=min_confidence,
