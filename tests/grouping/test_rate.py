@@ -2,13 +2,12 @@
 person is seen, when sampled faster than the default; the faces, when slower."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from clusterer import Extraction, cluster
 from clusterer.grouping.persons import PARTS_JOIN_FACES, faces_at
 from clusterer.settings import default
-from clusterer.types import Face, Track
+from points import tracks_at
 
 # One person in three parts 0.365–0.421 apart, each the other's runner-up (no
 # join by the ratio test), and another person 0.7 or more from each: the
@@ -18,17 +17,7 @@ THREE_PARTS = ((0.0, 0.0), (0.365, 0.0), (0.13029, 0.34950), (0.2, -0.7))
 
 def three_parts(faces: int, rate: float | None) -> Extraction:
     """Each point of THREE_PARTS a track of `faces` faces, sampled at `rate`."""
-    out, tracks, frame = [], [], 0
-    for k, point in enumerate(THREE_PARTS):
-        enc = np.zeros(128)
-        enc[:2] = point
-        items = []
-        for _ in range(faces):
-            out.append(Face(frame, frame / (rate or default("fps")), (10, 10, 60, 60), 1.0, enc.copy(), b"", 0.9))
-            items.append(len(out) - 1)
-            frame += 1
-        tracks.append(Track(k, 0, tuple(items)))
-    return Extraction(tuple(out), None, tuple(range(frame)), (), tuple(tracks), None, rate)
+    return tracks_at(THREE_PARTS, faces, rate)
 
 
 def persons_of(faces: int, rate: float | None) -> int:

@@ -2,28 +2,12 @@
 stage 1 (--join-threshold, --loose-threshold); raised, it leaves them."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from clusterer import Extraction, cluster
 from clusterer.grouping.persons import under_threshold
 from clusterer.settings import default
-from clusterer.types import Face, Track
-
-
-def tracks_at(points, faces: int = 6) -> Extraction:
-    """One track of `faces` faces at each 2-d point (the other 126 dimensions 0), on frames of its own."""
-    out, tracks, frame = [], [], 0
-    for k, point in enumerate(points):
-        enc = np.zeros(128)
-        enc[:2] = point
-        items = []
-        for _ in range(faces):
-            out.append(Face(frame, frame / 2, (10, 10, 60, 60), 1.0, enc.copy(), b"", 0.9))
-            items.append(len(out) - 1)
-            frame += 1
-        tracks.append(Track(k, 0, tuple(items)))
-    return Extraction(tuple(out), None, tuple(range(frame)), (), tuple(tracks))
+from points import tracks_at
 
 
 def persons_at(ex: Extraction, **settings) -> int:
