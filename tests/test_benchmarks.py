@@ -3,6 +3,7 @@ import subprocess
 from pathlib import Path
 import sys
 
+import numpy as np
 import pytest
 
 from benchmarks.__main__ import STUDIES
@@ -299,3 +300,24 @@ def test_rates_are_scored_on_the_labelled_samples_only():
     assert (s["f"], s["p"], s["det"], s["persons"]) == (1.0, 1.0, 1.0, 2)
     mixed = score([(0, box, "p1"), (12, box, "p1"), (0, other, "p1"), (12, other, "p2")], [0, 12], gt)
     assert mixed["p"] < 1.0
+
+
+def test_blazeface_run_by_torch_finds_the_face_mtcnn_finds_and_nothing_on_a_wall(hopper_bgr, astronaut_bgr):
+    """The tflite graph executor is right where it matters: the face it finds on
+    two portraits is MTCNN's (a wrong padding or weight layout finds none or
+    boxes elsewhere), and a plain wall holds none."""
+    import cv2
+
+    from benchmarks.bench_blazeface import BlazeFace
+    from clusterer.faces.analyzer import box_iou
+    from clusterer.faces.mtcnn import MTCNN
+
+    blaze, mtcnn = BlazeFace(), MTCNN(min_face=20)
+    for bgr in (hopper_bgr, astronaut_bgr):
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        boxes, scores = blaze.detect(rgb)
+        ref = mtcnn.detect([rgb])[0].box_xyxy
+        assert len(boxes) == 1 and scores[0] >= 0.5
+        assert max(box_iou(boxes[0], r) for r in ref) >= 0.5
+    wall = np.full((360, 640, 3), 128, np.uint8)
+    assert len(blaze.detect(wall)[0]) == 0
