@@ -323,7 +323,8 @@ def _rivals_after_join(rivals: dict, cent, mass, a: int, b: int, threshold: floa
 
 def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[frozenset[int]], threshold: float,
                         ratio: float, usable: np.ndarray | None = None, weights: np.ndarray | None = None,
-                        max_smaller: float = np.inf) -> np.ndarray:
+                        max_smaller: float = np.inf,
+                        veto: Callable[[np.ndarray, np.ndarray, float], bool] | None = None) -> np.ndarray:
     """Labels after joining each cluster to the one holding its nearest item,
     when that item is closer than `threshold` and clearly nearest (at most
     `ratio` × the nearest item of any third cluster), with no frame in
@@ -331,7 +332,8 @@ def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[froze
     weigh `weights`, default 1). Closest first; after each join a cluster's
     distance to another is the least of its parts' (single linkage). Only
     `usable` items measure (the others follow their cluster); items labelled
-    -1 take no part.
+    -1 take no part. `veto(members_a, members_b, distance)`, when given, may
+    forbid a join (as join_unambiguous's).
 
     What join_unambiguous's means miss: a person seen in two settings (two
     photos, two scenes) has tracks far apart on average, yet one of them lies
@@ -362,7 +364,9 @@ def join_nearest_tracks(labels: np.ndarray, x: np.ndarray, spans: Sequence[froze
         ok = np.flatnonzero((dn < threshold) & (dn <= ratio * second)
                             & (np.minimum(mass, mass[near]) <= max_smaller))
         pick = next(((a, int(near[a])) for _, a in sorted((dn[a], a) for a in ok)
-                     if not frames[a] & frames[near[a]]), None)
+                     if not frames[a] & frames[near[a]]
+                     and not (veto and veto(np.flatnonzero(labels == ks[a]), np.flatnonzero(labels == ks[near[a]]),
+                                            float(dn[a])))), None)
         if pick is None:
             return labels
         a, b = pick

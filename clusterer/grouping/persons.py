@@ -75,6 +75,26 @@ the 54 benchmark videos' persons, the real ones with the weakest best face
 scored 0.308 (biden on seed 113) and 0.338: at 0.25 the hand is in unknown
 and no F changes (benchmarks/RESULTS.md, "Session 26")."""
 
+CLEAR_FACE = 0.5
+"""A person whose best face has at least this quality (faces.quality) is
+clearly seen; see POOR_JOIN."""
+
+POOR_JOIN = 0.40
+"""Two persons neither of whom has a face of CLEAR_FACE quality join by their
+faces after stage 1 (linkage.join_unambiguous, under --join-threshold) only
+when nearer than this: small, blurred and turned faces encode nearer to
+other people's. On the grouping benchmark's 54 videos that join made 281
+right joins and 5 wrong; three of the wrong, a man and a woman each on seeds
+53, 151 and 179, were of persons whose best faces had quality 0.39–0.46,
+0.42–0.45 apart, while 10 right joins were of persons so poorly seen, 3 of
+them 0.40 or more apart. With the bound, precision under 0.98 on 4 of the 54
+instead of 7, mean F 0.856 → 0.859; on 135 extractions it was not chosen on
+(16 more composites; dark, hazy and grey copies; CRF 35 and 42 copies; 360p
+copies; 0.5, 1 and 4 frames/s) 4 more made 0.98 and one fell (seed 23 at
+360p: the part left apart joined another person by clothing)
+(benchmarks/RESULTS.md, "Session 29: poorly seen persons"). Lowered with
+--threshold as the joins are (under_threshold)."""
+
 RIVAL_SCORE = 0.1
 """A group with no face scored this is no rival in clothing's ratio test
 (refine.ClothingRefiner's rival_score): on fotb_dinner a pattern on grandma's
@@ -83,6 +103,15 @@ PERSON_SCORE: a group scored 0.1–0.25 is no person of its own, yet it may be
 someone's weak face, and as a rival it kept seed 67's clothing from joining
 two people (precision 1.000; 0.963 with rivals from 0.25) (benchmarks/RESULTS.md,
 "Session 26")."""
+
+
+def poorly_seen(quality: np.ndarray, bound: float):
+    """linkage.join_unambiguous's veto: two persons (their rows of `quality`,
+    each track's best face's) with no face of CLEAR_FACE quality between them,
+    `bound` or more apart (POOR_JOIN)."""
+    def veto(a: np.ndarray, b: np.ndarray, distance: float) -> bool:
+        return distance >= bound and quality[a].max() < CLEAR_FACE and quality[b].max() < CLEAR_FACE
+    return veto
 
 
 def faces_at(count: float, rate: float | None) -> float:
@@ -146,7 +175,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
     by joins at `join_threshold` / `join_ratio` (it and `loose_threshold`
     lowered with a threshold under the default: under_threshold): persons whose mean faces
     are clearly nearest (linkage.join_unambiguous; persons of PART_FACES or
-    more judged against each other only), then, after clothing (two-stage:
+    more judged against each other only; two with no clear face, CLEAR_FACE,
+    only under POOR_JOIN), then, after clothing (two-stage:
     refine.ClothingRefiner, by the clothing's embedding, then its layout),
     persons left in parts, when every person near either is near both
     (linkage.join_parts, PARTS_JOIN_FACES, PARTS_NEAR, `part_ratio`), and a
@@ -199,7 +229,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
             labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(t)
             if join_threshold > threshold:
                 labels[core] = join_unambiguous(labels[core], t.encoding, list(t.spans), join_threshold, join_ratio,
-                                                t.size, part_weight=faces_at(PART_FACES, ex.rate))
+                                                t.size, veto=poorly_seen(t.quality, under_threshold(POOR_JOIN, threshold)),
+                                                part_weight=faces_at(PART_FACES, ex.rate))
         # low-quality tracks stand alone, for clothing to attach
         low = np.flatnonzero(~table.good & ~table.unconfirmed)
         labels[low] = labels.max(initial=-1) + 1 + np.arange(len(low))
@@ -225,7 +256,8 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
             t = table[live]
             labels[live] = join_nearest_tracks(labels[live], t.encoding, list(t.spans), join_threshold,
                                                min(join_ratio, NEAREST_JOIN_RATIO), usable=t.good,
-                                               weights=t.size, max_smaller=faces_at(NEAREST_JOIN_FACES, ex.rate))
+                                               weights=t.size, max_smaller=faces_at(NEAREST_JOIN_FACES, ex.rate),
+                                               veto=poorly_seen(t.quality, under_threshold(POOR_JOIN, threshold)))
         for c in np.unique(labels[labels >= 0]):
             m = np.flatnonzero(labels == c)
             if not table.good[m].any():

@@ -58,7 +58,8 @@ class TrackTable:
     unconfirmed (n,): not confirmed (see confirmed: a one-face track scored
     under min_confidence, or no face at the detector's cut-off), or on_body;
     top (n,): its best face's detector score;
-    on_body (n,): a weak find at the neck below another face (body.tracks_on_body).
+    on_body (n,): a weak find at the neck below another face (body.tracks_on_body);
+    quality (n,): its best face's quality (faces.quality: size, sharpness, score, pose).
     Index it with a numpy index (table[rows]) for the rows a step looks at.
     """
 
@@ -72,6 +73,7 @@ class TrackTable:
     layout: tuple[np.ndarray | None, ...]
     top: np.ndarray
     on_body: np.ndarray
+    quality: np.ndarray
 
     def __len__(self) -> int:
         return len(self.size)
@@ -81,7 +83,8 @@ class TrackTable:
         return TrackTable(self.encoding[rows], self.good[rows], self.size[rows],
                           tuple(self.spans[k] for k in rows), self.times[rows],
                           tuple(self.clothing[k] for k in rows), self.unconfirmed[rows],
-                          tuple(self.layout[k] for k in rows), self.top[rows], self.on_body[rows])
+                          tuple(self.layout[k] for k in rows), self.top[rows], self.on_body[rows],
+                          self.quality[rows])
 
     @staticmethod
     def rows(encoding, frames, size=None, *, clothing=None, times=None, layout=None, top=None) -> "TrackTable":
@@ -89,7 +92,8 @@ class TrackTable:
         frames[i] a frame or a set of frames; size the faces each row stands
         for (default 1); clothing vectors and layouts or None (default none);
         times (n,) or (n, 2) in seconds (default 0); top, each row's best
-        detector score (default inf). Every row good, confirmed, on no body."""
+        detector score (default inf). Every row good, confirmed, on no body,
+        its best face of quality 1."""
         enc = np.asarray(encoding, dtype=np.float64)
         if enc.ndim != 2:
             raise ValueError(f"encodings must be 2-d (n, dim), got shape {enc.shape}")
@@ -103,7 +107,7 @@ class TrackTable:
                           (None,) * n if clothing is None else tuple(clothing), np.zeros(n, dtype=bool),
                           (None,) * n if layout is None else tuple(layout),
                           np.full(n, np.inf) if top is None else np.asarray(top, dtype=float),
-                          np.zeros(n, dtype=bool))
+                          np.zeros(n, dtype=bool), np.ones(n))
 
     @staticmethod
     def of(ex: Extraction, *, min_quality: float, budget: int, min_confidence: float,
@@ -122,7 +126,8 @@ class TrackTable:
                                   for t in tracks], dtype=bool) | body,
             layout=tuple(track_clothing(ex, "layout")) if with_clothing else (None,) * nt,
             top=np.array([max(faces[i].score for i in t.items) for t in tracks], dtype=float).reshape(nt),
-            on_body=body)
+            on_body=body,
+            quality=np.array([max(faces[i].quality for i in t.items) for t in tracks], dtype=float).reshape(nt))
 
 
 def confirmed(scores, min_confidence: float) -> bool:
