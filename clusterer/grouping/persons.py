@@ -81,8 +81,8 @@ clearly seen; see POOR_JOIN."""
 
 POOR_JOIN = 0.40
 """Two persons neither of whom has a face of CLEAR_FACE quality join by their
-faces after stage 1 (linkage.join_unambiguous, under --join-threshold) only
-when nearer than this: small, blurred and turned faces encode nearer to
+faces after stage 1 (linkage.join_unambiguous and join_nearest_tracks,
+under --join-threshold) only when nearer than this: small, blurred and turned faces encode nearer to
 other people's. On the grouping benchmark's 54 videos that join made 281
 right joins and 5 wrong; three of the wrong, a man and a woman each on seeds
 53, 151 and 179, were of persons whose best faces had quality 0.39–0.46,
@@ -107,9 +107,9 @@ two people (precision 1.000; 0.963 with rivals from 0.25) (benchmarks/RESULTS.md
 
 
 def poorly_seen(quality: np.ndarray, bound: float):
-    """linkage.join_unambiguous's veto: two persons (their rows of `quality`,
-    each track's best face's) with no face of CLEAR_FACE quality between them,
-    `bound` or more apart (POOR_JOIN)."""
+    """The face joins' veto (linkage.join_unambiguous, join_nearest_tracks):
+    two persons (their rows of `quality`, each track's best face's) with no
+    face of CLEAR_FACE quality between them, `bound` or more apart (POOR_JOIN)."""
     def veto(a: np.ndarray, b: np.ndarray, distance: float) -> bool:
         return distance >= bound and quality[a].max() < CLEAR_FACE and quality[b].max() < CLEAR_FACE
     return veto
@@ -202,6 +202,7 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
     mode = Mode(check("mode", mode))
     join_threshold = under_threshold(join_threshold, threshold)
     loose_threshold = under_threshold(loose_threshold, threshold)
+    poor_join = under_threshold(POOR_JOIN, threshold)
     if mode != Mode.FACES and ex.clothing is None:
         raise ValueError(f"mode '{mode}' needs clothing: extract with an embedder")
     table = TrackTable.of(ex, min_quality=min_quality, budget=track_encodings, min_confidence=min_confidence,
@@ -230,7 +231,7 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
             labels[core] = FaceClusterer(threshold, min_faces=1).fit_predict(t)
             if join_threshold > threshold:
                 labels[core] = join_unambiguous(labels[core], t.encoding, list(t.spans), join_threshold, join_ratio,
-                                                t.size, veto=poorly_seen(t.quality, under_threshold(POOR_JOIN, threshold)),
+                                                t.size, veto=poorly_seen(t.quality, poor_join),
                                                 part_weight=faces_at(PART_FACES, ex.rate))
         # low-quality tracks stand alone, for clothing to attach
         low = np.flatnonzero(~table.good & ~table.unconfirmed)
@@ -258,7 +259,7 @@ def cluster_apart(ex: Extraction, *, mode: str = default("mode"), threshold: flo
             labels[live] = join_nearest_tracks(labels[live], t.encoding, list(t.spans), join_threshold,
                                                min(join_ratio, NEAREST_JOIN_RATIO), usable=t.good,
                                                weights=t.size, max_smaller=faces_at(NEAREST_JOIN_FACES, ex.rate),
-                                               veto=poorly_seen(t.quality, under_threshold(POOR_JOIN, threshold)))
+                                               veto=poorly_seen(t.quality, poor_join))
         for c in np.unique(labels[labels >= 0]):
             m = np.flatnonzero(labels == c)
             if not table.good[m].any():

@@ -2,6 +2,9 @@
 near (grouping.persons.POOR_JOIN): their encodings lie nearer to other people's."""
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from clusterer import Extraction, cluster
@@ -43,16 +46,14 @@ def test_the_bound_comes_down_with_the_threshold():
 def test_a_tracks_quality_is_its_best_faces():
     ex = tracks_at([(0.0, 0.0)], faces=3, quality=0.4)
     faces = list(ex.faces)
-    faces[1] = faces[1].__class__(**{**faces[1].__dict__, "quality": 0.7})
-    table = TrackTable.of(Extraction(tuple(faces), *list(ex.__dict__.values())[1:]), min_quality=default("min_quality"),
-                          budget=5, min_confidence=0.3, with_clothing=False)
+    faces[1] = dataclasses.replace(faces[1], quality=0.7)
+    table = TrackTable.of(dataclasses.replace(ex, faces=tuple(faces)), min_quality=default("min_quality"),
+                          budget=5, min_confidence=default("min_confidence"), with_clothing=False)
     assert table.quality.tolist() == [0.7]
     assert table[[0]].quality.tolist() == [0.7]
 
 
 def test_the_veto_needs_both_poorly_seen_and_far():
-    import numpy as np
-
     veto = poorly_seen(np.array([POOR, POOR, CLEAR]), POOR_JOIN)
     assert veto(np.array([0]), np.array([1]), POOR_JOIN)
     assert not veto(np.array([0]), np.array([1]), POOR_JOIN - 0.01)
