@@ -4,6 +4,7 @@ page's, and the page does it all in Chromium."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import http.client
 import json
@@ -36,9 +37,14 @@ def demo_webm(request, tmp_path_factory):
         return once(tmp_path_factory, "demo-webm", lambda d: webm_copy(DEMO, d / "demo.webm"))
     digest = hashlib.sha256(DEMO.read_bytes()).hexdigest()[:16]
     dest = cache.mkdir(f"demo-webm-{digest}") / "demo.webm"
-    if not dest.is_file():
-        part = webm_copy(DEMO, dest.parent / f"part-{os.getpid()}.webm")
-        os.replace(part, dest)  # whole or absent, also when two workers make it at once
+    # one worker makes it, under a lock: a second copy put in its place after
+    # the first was run would change the file's time, and with it the feature
+    # cache's key, under the first worker's result (its review then finds no cache)
+    with open(dest.parent / "make.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not dest.is_file():
+            part = webm_copy(DEMO, dest.parent / f"part-{os.getpid()}.webm")
+            os.replace(part, dest)  # whole or absent
     return dest
 
 
