@@ -82,8 +82,8 @@ clearly seen; see POOR_JOIN."""
 POOR_JOIN = 0.40
 """Two persons neither of whom has a face of CLEAR_FACE quality join by their
 faces after stage 1 (linkage.join_unambiguous and join_nearest_tracks,
-under --join-threshold) only when nearer than this: small, blurred and turned faces encode nearer to
-other people's. On the grouping benchmark's 54 videos that join made 281
+under --join-threshold) only when nearer than this: small, blurred and
+turned faces encode nearer to other people's. On the grouping benchmark's 54 videos that join made 281
 right joins and 5 wrong; three of the wrong, a man and a woman each on seeds
 53, 151 and 179, were of persons whose best faces had quality 0.39–0.46,
 0.42–0.45 apart, while 10 right joins were of persons so poorly seen, 3 of
